@@ -1,0 +1,107 @@
+#ifndef GRALARM_CONFIG_H_
+#define GRALARM_CONFIG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gralarm {
+
+// [ingest]: how collectors reach gralarm.
+struct IngestOptions {
+  // Plaintext protocol, TCP and UDP on the same host:port.
+  std::string listen = "0.0.0.0:2003";
+  // Pickle protocol listener; empty = off.
+  std::string pickle_listen;
+  // Lines longer than this (without the line end) are dropped and counted.
+  int64_t max_line_bytes = 4096;
+  // Connections past this many are refused.
+  int64_t max_connections = 10000;
+  // A client connection silent this long is closed.
+  int64_t idle_timeout_s = 600;
+  // NaN/Inf values are forwarded when true, dropped and counted otherwise.
+  bool allow_nan = false;
+  // Event loops serving ingest; 0 = number of cores.
+  int64_t workers = 0;
+};
+
+// One [[forward.destinations]] entry: a carbon-cache line receiver.
+struct DestinationOptions {
+  std::string address;   // host:port as written in the config
+  std::string host;      // host part, as used by the hash rings
+  uint16_t port = 0;     // port part
+  std::string instance;  // carbon instance name; empty = none
+};
+
+// How each routing method places a metric; see SPEC.md section 4.
+enum class ForwardMethod {
+  kForward,         // every destination
+  kCarbonCh,        // carbon-c-relay carbon_ch (md5 ring, positions may collide)
+  kCarbonChFixed,   // Graphite carbon-relay >= 0.9.13 (colliding positions move up)
+  kFnv1aCh,         // carbon-c-relay fnv1a_ch
+  kJumpFnv1aCh,     // carbon-c-relay jump_fnv1a_ch
+  kAnyOf,           // one destination by hash, failing over to the next live one
+};
+
+// [forward]: where valid points go.
+struct ForwardOptions {
+  ForwardMethod method = ForwardMethod::kForward;
+  int64_t replication = 1;
+  // Points held in memory per destination before the oldest are dropped.
+  int64_t queue_points = 1000000;
+  std::string spool_dir;
+  int64_t spool_max_bytes = 10737418240;
+  int64_t reconnect_min_ms = 100;
+  int64_t reconnect_max_ms = 10000;
+  std::vector<DestinationOptions> destinations;
+};
+
+// [store]
+struct StoreOptions {
+  std::string path = "/var/lib/gralarm";
+  int64_t history_retention_days = 90;
+  std::string backup_dir;
+};
+
+// [api]
+struct ApiOptions {
+  std::string listen = "127.0.0.1:2080";
+  std::string token;
+  std::string token_file;
+};
+
+// [self_metrics]
+struct SelfMetricsOptions {
+  // 0 = off; else carbon.relays.<host>.* points go into the stream this often.
+  int64_t carbon_interval_s = 60;
+  // "{host}" is replaced by the host name with dots turned into underscores.
+  std::string carbon_prefix = "carbon.relays.{host}";
+};
+
+// The whole parsed configuration. Built once, then shared read-only by every loop.
+struct Config {
+  std::string source_path;  // file it was read from; empty for defaults
+  IngestOptions ingest;
+  ForwardOptions forward;
+  StoreOptions store;
+  ApiOptions api;
+  SelfMetricsOptions self_metrics;
+};
+
+// Parses TOML text. Every problem is reported as "file:line:col: message", one per
+// line, in the returned status message (InvalidArgument). Unknown keys are errors.
+absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(std::string_view toml_text,
+                                                          std::string_view file_name);
+
+// Reads and parses a config file; a missing file is NotFound.
+absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
+
+// Name of a forward method as written in the config ("carbon_ch", ...).
+std::string_view ForwardMethodName(ForwardMethod method);
+
+}  // namespace gralarm
+
+#endif  // GRALARM_CONFIG_H_

@@ -1,0 +1,179 @@
+#ifndef GRALARM_FORWARDER_H_
+#define GRALARM_FORWARDER_H_
+
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "gralarm/config.h"
+#include "gralarm/log.h"
+#include "gralarm/router.h"
+#include "gralarm/stats.h"
+
+namespace gralarm {
+
+// Plaintext lines bound for one destination, as one unit of queueing.
+struct Chunk {
+  std::string bytes;
+  uint32_t points = 0;
+  // Already written once to a connection that then broke; sent again because the
+  // peer may not have read it. Not counted as forwarded a second time.
+  bool replay = false;
+  std::chrono::steady_clock::time_point sent_at{};
+};
+
+// One carbon-cache line receiver: a bounded memory queue that any thread may append
+// to, drained by one TCP connection owned by the forward loop.
+//
+// Nothing is lost silently: a point is written, waits in the queue, or is counted in
+// points_dropped (queue overflow drops the oldest points). When a connection breaks,
+// the bytes written in the last moments (kReplayBytes / kReplayAge) are queued again,
+// since the peer may have died before reading them; carbon-cache stores a repeated
+// (series, timestamp) once, so a replay costs nothing but bandwidth.
+class Destination {
+ public:
+  static constexpr size_t kReplayBytes = 16 << 20;
+  static constexpr std::chrono::seconds kReplayAge{60};
+
+  Destination(const DestinationOptions& options, const ForwardOptions& forward,
+              uv_loop_t* loop);
+  ~Destination();
+  Destination(const Destination&) = delete;
+  Destination& operator=(const Destination&) = delete;
+
+  // "host:port" or "host:port=instance".
+  const std::string& name() const { return name_; }
+  const DestinationOptions& options() const { return options_; }
+  DestinationCounters& counters() { return counters_; }
+  bool up() const { return counters_.up.load(std::memory_order_relaxed); }
+
+  // Any thread. Never blocks on the network. The forward loop must be woken after.
+  void Enqueue(std::string bytes, uint32_t points);
+
+  // Forward loop only.
+  void Start();
+  void Pump();
+  void BeginDrain();
+  // True once draining finished: everything delivered and the connection closed.
+  bool drained() const { return drained_; }
+  // Gives up: counts what is left as dropped (reason shutdown) and closes handles.
+  // Returns the number of points that were left.
+  uint64_t Abandon();
+
+ private:
+  enum class State { kIdle, kResolving, kConnecting, kConnected, kShuttingDown, kClosing };
+
+  void Connect();
+  void ScheduleReconnect();
+  void ConnectionLost(std::string_view why);
+  void RequeueUnconfirmed();
+  void TrimReplay();
+
+  static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
+  static void OnConnect(uv_connect_t* req, int status);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnClosed(uv_handle_t* handle);
+  static void OnTimer(uv_timer_t* timer);
+  static void OnConnectTimeout(uv_timer_t* timer);
+
+  const DestinationOptions options_;
+  const std::string name_;
+  const int64_t capacity_points_;
+  const int64_t reconnect_min_ms_;
+  const int64_t reconnect_max_ms_;
+  uv_loop_t* const loop_;
+  DestinationCounters counters_;
+
+  absl::Mutex mu_;
+  std::deque<Chunk> queue_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_points_ ABSL_GUARDED_BY(mu_) = 0;
+  LogLimiter drop_log_{1, std::chrono::seconds(10)};
+
+  // Forward loop state.
+  State state_ = State::kIdle;
+  bool draining_ = false;
+  bool drained_ = false;
+  bool writing_ = false;
+  bool closing_handles_ = false;
+  int attempts_ = 0;
+  bool logged_down_ = false;
+  uv_tcp_t* tcp_ = nullptr;
+  uv_getaddrinfo_t resolve_req_{};
+  uv_connect_t connect_req_{};
+  uv_write_t write_req_{};
+  uv_shutdown_t shutdown_req_{};
+  uv_timer_t retry_timer_{};
+  uv_timer_t connect_timer_{};
+  std::vector<Chunk> inflight_;
+  std::vector<uv_buf_t> bufs_;
+  std::deque<Chunk> sent_;  // written, kept for replay
+  size_t sent_bytes_ = 0;
+  char read_buf_[512];
+};
+
+// Owns the destinations and the loop thread that writes to them.
+class Forwarder {
+ public:
+  // Builds destinations and the router from the config. Nothing starts yet.
+  static absl::StatusOr<std::unique_ptr<Forwarder>> Create(const Config& config);
+  ~Forwarder();
+
+  // Starts the forward loop thread; destinations begin connecting.
+  void Start();
+
+  const Router& router() const { return *router_; }
+  int num_destinations() const { return static_cast<int>(destinations_.size()); }
+  Destination& destination(int i) { return *destinations_[i]; }
+
+  // Any thread: queue lines for destination i, then call Wake() once per batch.
+  void Send(int i, std::string bytes, uint32_t points) {
+    destinations_[i]->Enqueue(std::move(bytes), points);
+  }
+  void Wake();
+
+  // Injects lines built on the forward loop (self-metrics) every interval.
+  using Ticker = std::function<void(Forwarder*)>;
+  void SetTicker(std::chrono::milliseconds interval, Ticker ticker);
+
+  // Delivers what is queued, waiting at most `timeout`; what is left is counted as
+  // dropped (reason shutdown) and logged. Stops and joins the loop thread.
+  void Drain(std::chrono::milliseconds timeout);
+
+  void AddToSnapshot(StatsSnapshot* s);
+
+ private:
+  Forwarder() = default;
+  static void OnWake(uv_async_t* async);
+  static void OnStop(uv_async_t* async);
+  static void OnCheckDrain(uv_timer_t* timer);
+  static void OnTick(uv_timer_t* timer);
+  void FinishDrain(bool timed_out);
+
+  uv_loop_t loop_{};
+  uv_async_t wake_{};
+  uv_async_t stop_{};
+  uv_timer_t drain_timer_{};
+  uv_timer_t tick_timer_{};
+  std::chrono::milliseconds tick_interval_{0};
+  Ticker ticker_;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  std::unique_ptr<Router> router_;
+  std::vector<std::unique_ptr<Destination>> destinations_;
+  std::thread thread_;
+  bool started_ = false;  // the loop thread is running
+  bool ran_ = false;      // Start() was called once
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_FORWARDER_H_

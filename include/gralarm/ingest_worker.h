@@ -1,0 +1,121 @@
+#ifndef GRALARM_INGEST_WORKER_H_
+#define GRALARM_INGEST_WORKER_H_
+
+#include <uv.h>
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gralarm/config.h"
+#include "gralarm/forwarder.h"
+#include "gralarm/line_parser.h"
+#include "gralarm/log.h"
+#include "gralarm/stats.h"
+
+namespace gralarm {
+
+// One ingest event loop on its own thread. It accepts plaintext TCP connections and
+// UDP datagrams from sockets it is handed, validates every line, and appends each
+// valid one to the per-destination batches it hands to the Forwarder once per loop
+// iteration. A connection lives its whole life on one worker.
+class IngestWorker {
+ public:
+  // `open_connections` is shared by all workers to enforce ingest.max_connections.
+  IngestWorker(int id, std::shared_ptr<const Config> config, Forwarder* forwarder,
+               std::atomic<int64_t>* open_connections);
+  ~IngestWorker();
+  IngestWorker(const IngestWorker&) = delete;
+  IngestWorker& operator=(const IngestWorker&) = delete;
+
+  // Takes ownership of the descriptors (either may be -1) and starts the thread.
+  void Start(int tcp_fd, int udp_fd);
+
+  // Stops accepting, reads what clients already sent, closes every connection,
+  // hands the last batches to the forwarder and joins the thread.
+  void Stop();
+
+  // Blocks until the loop has handed its current batches to the old forwarder and
+  // switched to `forwarder` and `config` (SIGHUP reload). Listen settings in `config`
+  // are ignored: sockets stay as they are.
+  void SwapForwarder(Forwarder* forwarder, std::shared_ptr<const Config> config);
+
+  const IngestCounters& counters() const { return counters_; }
+
+ private:
+  struct Connection;
+
+  static void OnWakeStop(uv_async_t* async);
+  static void OnWakeSwap(uv_async_t* async);
+  void Configure(Forwarder* forwarder, std::shared_ptr<const Config> config);
+  static void OnConnection(uv_stream_t* server, int status);
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
+                    const sockaddr* addr, unsigned flags);
+  static void OnCheck(uv_check_t* check);
+  static void OnIdleTimer(uv_timer_t* timer);
+
+  // Feeds bytes read from a connection: complete lines are handled, a partial last
+  // line is carried to the next read.
+  void Feed(Connection* c, const char* data, size_t n);
+  // Handles the carried partial line when its connection ends.
+  void FinishStream(Connection* c, bool clean_eof);
+  void HandleLine(std::string_view line, Proto proto, const std::string& peer);
+  void CountInvalid(LineVerdict verdict, std::string_view line, const std::string& peer);
+  void CloseConnection(Connection* c);
+  void DrainSocket(Connection* c);
+  // Hands the batches and counters of this loop iteration over.
+  void Flush();
+
+  const int id_;
+  std::atomic<int64_t>* const open_connections_;
+  // Replaced together by Configure() on the loop thread.
+  std::shared_ptr<const Config> config_;
+  Forwarder* forwarder_ = nullptr;
+  const Router* router_ = nullptr;
+  bool any_of_ = false;
+  LineParserOptions parser_options_;
+  size_t max_line_bytes_ = 0;
+
+  absl::Mutex swap_mu_;
+  Forwarder* swap_forwarder_ ABSL_GUARDED_BY(swap_mu_) = nullptr;
+  std::shared_ptr<const Config> swap_config_ ABSL_GUARDED_BY(swap_mu_);
+  bool swap_done_ ABSL_GUARDED_BY(swap_mu_) = false;
+  uv_async_t swap_async_{};
+
+  uv_loop_t loop_{};
+  uv_tcp_t tcp_server_{};
+  uv_udp_t udp_{};
+  uv_async_t stop_async_{};
+  uv_check_t check_{};
+  uv_timer_t idle_timer_{};
+  bool has_tcp_ = false;
+  bool has_udp_ = false;
+  std::thread thread_;
+  bool started_ = false;
+
+  std::list<Connection*> connections_;
+  std::vector<char> read_buf_;
+  uint32_t now_ = 0;  // wall-clock seconds for "-1" timestamps, refreshed per read
+
+  // Batches of the current loop iteration, per destination.
+  std::vector<std::string> batch_;
+  std::vector<uint32_t> batch_points_;
+  bool dirty_ = false;
+  // Counts of the current iteration, added to counters_ by Flush().
+  uint64_t pending_received_[kNumProtos] = {};
+  uint64_t pending_invalid_[kNumInvalidReasons] = {};
+
+  IngestCounters counters_;
+  LogLimiter invalid_log_{10, std::chrono::seconds(60)};
+  LogLimiter refused_log_{1, std::chrono::seconds(10)};
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_INGEST_WORKER_H_

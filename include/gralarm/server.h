@@ -1,0 +1,67 @@
+#ifndef GRALARM_SERVER_H_
+#define GRALARM_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "gralarm/carbon_self_metrics.h"
+#include "gralarm/config.h"
+#include "gralarm/forwarder.h"
+#include "gralarm/http_server.h"
+#include "gralarm/ingest_worker.h"
+#include "gralarm/listener.h"
+#include "gralarm/stats.h"
+
+namespace gralarm {
+
+// The running proxy: ingest loops, the forwarder and the HTTP endpoint. Start(),
+// Reload() and Stop() are called from one control thread (main's signal loop).
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const Config> config);
+  ~Server();
+
+  // Binds every listener and starts all loops. Errors name the address at fault.
+  absl::Status Start();
+
+  // Applies a new config (forwarding, parser limits, self-metrics) without dropping
+  // a point: the new forwarder takes over, the old one drains. Listener addresses and
+  // the worker count need a restart; a change there is logged and ignored.
+  void Reload(std::shared_ptr<const Config> config);
+
+  // Stops accepting, reads what clients sent, delivers queued points within
+  // `drain_timeout`, then returns.
+  void Stop(std::chrono::milliseconds drain_timeout);
+
+  // Every counter, summed over loops and destinations.
+  StatsSnapshot Snapshot();
+
+  const std::string& ingest_address() const { return ingest_address_; }
+  int api_port() const { return http_ ? http_->port() : 0; }
+
+ private:
+  absl::StatusOr<std::unique_ptr<Forwarder>> MakeForwarder(
+      const std::shared_ptr<const Config>& config);
+  HttpResponse HandleMetrics();
+
+  std::shared_ptr<const Config> config_;
+  std::atomic<int64_t> open_connections_{0};
+  std::vector<std::unique_ptr<IngestWorker>> workers_;
+  // The current forwarder; counters of retired ones are folded into retired_.
+  absl::Mutex mu_;
+  std::unique_ptr<Forwarder> forwarder_ ABSL_GUARDED_BY(mu_);
+  std::vector<StatsSnapshot::Destination> retired_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex self_metrics_mu_;
+  std::unique_ptr<CarbonSelfMetrics> self_metrics_ ABSL_GUARDED_BY(self_metrics_mu_);
+  std::unique_ptr<HttpServer> http_;
+  std::string ingest_address_;
+  bool running_ = false;
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_SERVER_H_

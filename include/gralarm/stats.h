@@ -1,0 +1,70 @@
+#ifndef GRALARM_STATS_H_
+#define GRALARM_STATS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gralarm/line_parser.h"
+
+namespace gralarm {
+
+// Ingest protocols, the `proto` label.
+enum class Proto : int { kTcp = 0, kUdp = 1, kPickle = 2 };
+inline constexpr int kNumProtos = 3;
+std::string_view ProtoName(int proto);
+
+// Why a point was dropped on its way to a destination, the `reason` label.
+enum class DropReason : int { kQueueFull = 0, kShutdown = 1 };
+inline constexpr int kNumDropReasons = 2;
+std::string_view DropReasonName(int reason);
+
+// Counters one ingest loop writes (relaxed atomics, added once per read batch) and
+// any thread reads.
+struct alignas(64) IngestCounters {
+  std::atomic<uint64_t> points_received[kNumProtos] = {};
+  std::atomic<uint64_t> lines_invalid[kNumInvalidReasons] = {};
+  std::atomic<int64_t> connections[kNumProtos] = {};
+  std::atomic<uint64_t> connections_refused = 0;
+};
+
+// Counters of one destination; written by the ingest loops and the forward loop.
+struct alignas(64) DestinationCounters {
+  std::atomic<uint64_t> points_forwarded = 0;
+  std::atomic<uint64_t> points_dropped[kNumDropReasons] = {};
+  std::atomic<int64_t> queue_points = 0;
+  std::atomic<bool> up = false;
+};
+
+// A consistent-enough copy of every counter, taken at scrape time.
+struct StatsSnapshot {
+  uint64_t points_received[kNumProtos] = {};
+  uint64_t lines_invalid[kNumInvalidReasons] = {};
+  int64_t connections[kNumProtos] = {};
+  uint64_t connections_refused = 0;
+  struct Destination {
+    std::string name;  // "host:port" or "host:port=instance"
+    uint64_t points_forwarded = 0;
+    uint64_t points_dropped[kNumDropReasons] = {};
+    int64_t queue_points = 0;
+    bool up = false;
+  };
+  std::vector<Destination> destinations;
+
+  void AddIngest(const IngestCounters& c);
+  void AddDestination(std::string name, const DestinationCounters& c);
+
+  uint64_t TotalReceived() const;
+  uint64_t TotalInvalid() const;
+  uint64_t TotalForwarded() const;
+  uint64_t TotalDropped() const;
+  int64_t TotalQueued() const;
+};
+
+// Prometheus text exposition (version 0.0.4) of a snapshot, names per SPEC.md §10.
+std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version);
+
+}  // namespace gralarm
+
+#endif  // GRALARM_STATS_H_

@@ -1,0 +1,217 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "gralarm/cli.h"
+#include "gralarm/config.h"
+#include "gralarm/log.h"
+#include "gralarm/router.h"
+#include "gralarm/server.h"
+#include "gralarm/version.h"
+
+namespace gralarm {
+namespace {
+
+constexpr char kDefaultConfig[] = "/etc/gralarm/gralarm.toml";
+
+constexpr char kUsage[] =
+    R"(gralarm - Carbon-protocol ingest proxy with inline alerting
+
+Usage:
+  gralarm serve [-c FILE] [--log-level LEVEL]
+      Run the proxy: plaintext on ingest.listen (TCP and UDP), forwarding to
+      forward.destinations, HTTP (/healthz, /metrics) on api.listen.
+      SIGTERM/SIGINT: stop accepting, deliver queued points (up to 8 s), exit 0.
+      SIGHUP: reload FILE; a file that does not parse is reported and the
+      running configuration stays in force.
+  gralarm check-config [-c FILE]
+      Validate FILE; print "file:line:col: message" lines and exit 1 on errors.
+  gralarm match [-c FILE] [METRIC...]
+      Print the destinations each metric is sent to (names from stdin when
+      none are given).
+  gralarm --version
+  gralarm --help
+
+Options:
+  -c, --config FILE     configuration file (default /etc/gralarm/gralarm.toml)
+  --log-level LEVEL     trace, debug, info, warn, error (default info)
+
+Exit codes: 0 ok, 1 runtime or validation failure, 2 usage error.
+)";
+
+struct Args {
+  std::string command;
+  std::string config = kDefaultConfig;
+  std::string log_level = "info";
+  std::vector<std::string> positional;
+};
+
+// Parses the arguments after the command name; returns false on a usage error.
+bool ParseArgs(int argc, char** argv, Args* args, std::ostream& err) {
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        err << "gralarm: " << a << " needs a value\n";
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "-c" || a == "--config") {
+      if (!value(&args->config)) return false;
+    } else if (a.rfind("--config=", 0) == 0) {
+      args->config = a.substr(9);
+    } else if (a == "--log-level") {
+      if (!value(&args->log_level)) return false;
+    } else if (a.size() > 1 && a[0] == '-') {
+      err << "gralarm: unknown option " << a << "\n";
+      return false;
+    } else {
+      args->positional.push_back(a);
+    }
+  }
+  return true;
+}
+
+int CheckConfig(const Args& args, std::ostream& out, std::ostream& err) {
+  auto config = LoadConfigFile(args.config);
+  if (!config.ok()) {
+    err << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  out << args.config << ": ok\n";
+  return kExitOk;
+}
+
+int Match(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto config = LoadConfigFile(args.config);
+  if (!config.ok()) {
+    err << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto router = Router::Create((*config)->forward);
+  if (!router.ok()) {
+    err << args.config << ": " << router.status().message() << "\n";
+    return kExitFailure;
+  }
+  const auto& dests = (*config)->forward.destinations;
+  auto print = [&](const std::string& metric) {
+    std::string_view name = metric;
+    name = name.substr(0, name.find(';'));  // rings hash the name without its tags
+    int targets[kMaxFanout];
+    int n = (*router)->Route(name, targets);
+    std::vector<std::string> names;
+    for (int i = 0; i < n; ++i) {
+      const DestinationOptions& d = dests[targets[i]];
+      names.push_back(d.instance.empty() ? d.address : d.address + "=" + d.instance);
+    }
+    out << metric << "\n  destinations: " << absl::StrJoin(names, " ") << "\n";
+  };
+  if (!args.positional.empty()) {
+    for (const std::string& m : args.positional) print(m);
+  } else {
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::string metric = line.substr(0, line.find_first_of(" \t"));
+      if (!metric.empty()) print(metric);
+    }
+  }
+  return kExitOk;
+}
+
+void LogConfigErrors(const absl::Status& status) {
+  const std::string text(status.message());
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) spdlog::error("{}", text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+int Serve(const Args& args, std::ostream& err) {
+  InitLogging(args.log_level);
+  auto config = LoadConfigFile(args.config);
+  if (!config.ok()) {
+    err << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  // Signals are taken synchronously by this thread only; every thread started
+  // from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Server server(*config);
+  if (absl::Status s = server.Start(); !s.ok()) {
+    spdlog::error("cannot start: {}", s.message());
+    return kExitFailure;
+  }
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", args.config);
+      auto next = LoadConfigFile(args.config);
+      if (!next.ok()) {
+        LogConfigErrors(next.status());
+        spdlog::error("reload failed; the running configuration stays in force");
+        continue;
+      }
+      server.Reload(*next);
+      continue;
+    }
+    spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Stop(std::chrono::seconds(8));
+    spdlog::info("stopped");
+    return kExitOk;
+  }
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
+  if (argc < 2) {
+    err << kUsage;
+    return kExitUsage;
+  }
+  std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    out << "gralarm " << kVersion << "\n";
+    return kExitOk;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    out << kUsage;
+    return kExitOk;
+  }
+  Args args;
+  args.command = command;
+  if (!ParseArgs(argc, argv, &args, err)) {
+    err << "run 'gralarm --help' for usage\n";
+    return kExitUsage;
+  }
+  if (command == "serve" || command == "check-config") {
+    if (!args.positional.empty()) {
+      err << "gralarm " << command << ": unexpected argument " << args.positional[0]
+          << "\nrun 'gralarm --help' for usage\n";
+      return kExitUsage;
+    }
+    return command == "serve" ? Serve(args, err) : CheckConfig(args, out, err);
+  }
+  if (command == "match") return Match(args, in, out, err);
+  err << "gralarm: unknown command " << command << "\nrun 'gralarm --help' for usage\n";
+  return kExitUsage;
+}
+
+}  // namespace gralarm

@@ -1,0 +1,350 @@
+// TOML configuration loading. toml++ is used header-only without exceptions in this
+// translation unit alone, so nothing here throws.
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gralarm/strings.h"
+#include "absl/strings/str_join.h"
+#include "gralarm/config.h"
+#include "gralarm/net_address.h"
+
+namespace gralarm {
+namespace {
+
+// Collects "file:line:col: message" lines.
+class Errors {
+ public:
+  explicit Errors(std::string_view file) : file_(file) {}
+
+  void Add(const toml::source_region& where, std::string_view message) {
+    lines_.push_back(StrCat(file_, ":", where.begin.line, ":",
+                                  where.begin.column, ": ", message));
+  }
+  void AddAtStart(std::string_view message) {
+    lines_.push_back(StrCat(file_, ":1:1: ", message));
+  }
+  bool empty() const { return lines_.empty(); }
+  std::string Joined() const { return absl::StrJoin(lines_, "\n"); }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+// Reads the keys of one table, checking types and remembering which keys were
+// known, so that Finish() can report the unknown ones.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string section, Errors* errors)
+      : table_(table), section_(std::move(section)), errors_(errors) {}
+
+  void Int(std::string_view key, int64_t* out, int64_t min, int64_t max) {
+    const toml::node* node = Known(key);
+    if (node == nullptr) return;
+    if (auto v = node->value_exact<int64_t>()) {
+      if (*v < min || *v > max) {
+        errors_->Add(node->source(), StrCat(Name(key), " must be between ",
+                                                  min, " and ", max, ", not ", *v));
+        return;
+      }
+      *out = *v;
+    } else {
+      errors_->Add(node->source(), StrCat(Name(key), " must be an integer"));
+    }
+  }
+
+  void Bool(std::string_view key, bool* out) {
+    const toml::node* node = Known(key);
+    if (node == nullptr) return;
+    if (auto v = node->value_exact<bool>()) {
+      *out = *v;
+    } else {
+      errors_->Add(node->source(), StrCat(Name(key), " must be true or false"));
+    }
+  }
+
+  // Returns the node when present and a string, for callers that validate further.
+  const toml::node* String(std::string_view key, std::string* out) {
+    const toml::node* node = Known(key);
+    if (node == nullptr) return nullptr;
+    if (auto v = node->value_exact<std::string>()) {
+      *out = *v;
+      return node;
+    }
+    errors_->Add(node->source(), StrCat(Name(key), " must be a string"));
+    return nullptr;
+  }
+
+  void StringList(std::string_view key, std::vector<std::string>* out) {
+    const toml::node* node = Known(key);
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      errors_->Add(node->source(),
+                   StrCat(Name(key), " must be an array of strings"));
+      return;
+    }
+    out->clear();
+    for (const toml::node& item : *array) {
+      if (auto v = item.value_exact<std::string>()) {
+        out->push_back(*v);
+      } else {
+        errors_->Add(item.source(), StrCat(Name(key), " must hold strings only"));
+      }
+    }
+  }
+
+  // A nested table or array of tables the caller reads itself.
+  const toml::node* Node(std::string_view key) { return Known(key); }
+
+  // Reports every key that no accessor asked for.
+  void Finish() {
+    for (auto&& [key, node] : table_) {
+      if (!known_.contains(std::string(key.str()))) {
+        errors_->Add(key.source(), StrCat("unknown key \"", key.str(),
+                                                "\" in [", section_, "]"));
+      }
+    }
+  }
+
+  std::string Name(std::string_view key) const {
+    return StrCat(section_, ".", key);
+  }
+
+ private:
+  const toml::node* Known(std::string_view key) {
+    known_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  const toml::table& table_;
+  std::string section_;
+  Errors* errors_;
+  std::set<std::string> known_;
+};
+
+const toml::table* SubTable(TableReader& parent, std::string_view key,
+                            Errors* errors) {
+  const toml::node* node = parent.Node(key);
+  if (node == nullptr) return nullptr;
+  if (const toml::table* t = node->as_table()) return t;
+  errors->Add(node->source(), StrCat("[", key, "] must be a table"));
+  return nullptr;
+}
+
+void CheckAddress(const toml::node* node, const std::string& text,
+                  std::string_view what, bool allow_empty, Errors* errors) {
+  if (node == nullptr || (allow_empty && text.empty())) return;
+  auto hp = ParseHostPort(text);
+  if (!hp.ok()) errors->Add(node->source(), StrCat(what, ": ", hp.status().message()));
+}
+
+void ReadIngest(const toml::table& t, IngestOptions* o, Errors* errors) {
+  TableReader r(t, "ingest", errors);
+  CheckAddress(r.String("listen", &o->listen), o->listen, "ingest.listen", false, errors);
+  CheckAddress(r.String("pickle_listen", &o->pickle_listen), o->pickle_listen,
+               "ingest.pickle_listen", true, errors);
+  r.Int("max_line_bytes", &o->max_line_bytes, 64, 16 << 20);
+  r.Int("max_connections", &o->max_connections, 1, 1000000);
+  r.Int("idle_timeout_s", &o->idle_timeout_s, 0, 86400 * 7);
+  r.Bool("allow_nan", &o->allow_nan);
+  r.Int("workers", &o->workers, 0, 256);
+  r.Finish();
+}
+
+bool ParseForwardMethod(std::string_view name, ForwardMethod* out) {
+  for (ForwardMethod m :
+       {ForwardMethod::kForward, ForwardMethod::kCarbonCh, ForwardMethod::kCarbonChFixed,
+        ForwardMethod::kFnv1aCh, ForwardMethod::kJumpFnv1aCh, ForwardMethod::kAnyOf}) {
+    if (ForwardMethodName(m) == name) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+void ReadForward(const toml::table& t, ForwardOptions* o, Errors* errors) {
+  TableReader r(t, "forward", errors);
+  std::string method = std::string(ForwardMethodName(o->method));
+  if (const toml::node* node = r.String("method", &method)) {
+    if (!ParseForwardMethod(method, &o->method)) {
+      errors->Add(node->source(),
+                  StrCat("forward.method \"", method,
+                               "\" is not one of forward, carbon_ch, carbon_ch_fixed, "
+                               "fnv1a_ch, jump_fnv1a_ch, any_of"));
+    }
+  }
+  r.Int("replication", &o->replication, 1, 64);
+  r.Int("queue_points", &o->queue_points, 1, int64_t{1} << 34);
+  r.String("spool_dir", &o->spool_dir);
+  r.Int("spool_max_bytes", &o->spool_max_bytes, 0, int64_t{1} << 50);
+  r.Int("reconnect_min_ms", &o->reconnect_min_ms, 1, 3600000);
+  r.Int("reconnect_max_ms", &o->reconnect_max_ms, 1, 3600000);
+  if (o->reconnect_max_ms < o->reconnect_min_ms) {
+    errors->Add(t.source(), "forward.reconnect_max_ms must not be below reconnect_min_ms");
+  }
+  if (const toml::node* node = r.Node("destinations")) {
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      errors->Add(node->source(), "forward.destinations must be an array of tables "
+                                  "([[forward.destinations]])");
+    } else {
+      o->destinations.clear();
+      for (const toml::node& item : *array) {
+        const toml::table* dt = item.as_table();
+        if (dt == nullptr) {
+          errors->Add(item.source(), "each forward.destinations entry must be a table");
+          continue;
+        }
+        DestinationOptions d;
+        TableReader dr(*dt, "forward.destinations", errors);
+        const toml::node* addr = dr.String("address", &d.address);
+        dr.String("instance", &d.instance);
+        dr.Finish();
+        if (addr == nullptr) {
+          errors->Add(dt->source(), "forward.destinations entry needs an address");
+          continue;
+        }
+        auto hp = ParseHostPort(d.address);
+        if (!hp.ok()) {
+          errors->Add(addr->source(), std::string(hp.status().message()));
+          continue;
+        }
+        d.host = hp->host;
+        d.port = hp->port;
+        o->destinations.push_back(std::move(d));
+      }
+    }
+  }
+  r.Finish();
+}
+
+void ReadStore(const toml::table& t, StoreOptions* o, Errors* errors) {
+  TableReader r(t, "store", errors);
+  r.String("path", &o->path);
+  r.Int("history_retention_days", &o->history_retention_days, 1, 36500);
+  r.String("backup_dir", &o->backup_dir);
+  r.Finish();
+}
+
+void ReadApi(const toml::table& t, ApiOptions* o, Errors* errors) {
+  TableReader r(t, "api", errors);
+  CheckAddress(r.String("listen", &o->listen), o->listen, "api.listen", false, errors);
+  r.String("token", &o->token);
+  r.String("token_file", &o->token_file);
+  r.Finish();
+}
+
+void ReadSelfMetrics(const toml::table& t, SelfMetricsOptions* o, Errors* errors) {
+  TableReader r(t, "self_metrics", errors);
+  r.Int("carbon_interval_s", &o->carbon_interval_s, 0, 86400);
+  r.String("carbon_prefix", &o->carbon_prefix);
+  r.Finish();
+}
+
+// Cross-field checks that need the whole file.
+void Validate(const toml::table& root, Config* c, Errors* errors) {
+  const ForwardOptions& f = c->forward;
+  const toml::source_region where =
+      root.contains("forward") ? root.get("forward")->source() : root.source();
+  if (f.method != ForwardMethod::kForward && f.method != ForwardMethod::kAnyOf &&
+      !f.destinations.empty() &&
+      f.replication > static_cast<int64_t>(f.destinations.size())) {
+    errors->Add(where, StrCat("forward.replication (", f.replication,
+                                    ") exceeds the number of destinations (",
+                                    f.destinations.size(), ")"));
+  }
+  std::set<std::string> seen;
+  for (const DestinationOptions& d : f.destinations) {
+    std::string key = StrCat(d.host, ":", d.port, "=", d.instance);
+    if (!seen.insert(key).second) {
+      errors->Add(where, StrCat("destination ", d.address,
+                                      (d.instance.empty() ? "" : "=" + d.instance),
+                                      " is listed twice"));
+    }
+  }
+  if (c->api.token.empty() && c->api.token_file.empty()) {
+    auto hp = ParseHostPort(c->api.listen);
+    if (hp.ok() && !IsLoopbackHost(hp->host)) {
+      const toml::source_region api_where =
+          root.contains("api") ? root.get("api")->source() : root.source();
+      errors->Add(api_where,
+                  StrCat("api.listen ", c->api.listen,
+                               " is not a loopback address: set api.token or "
+                               "api.token_file, or listen on 127.0.0.1"));
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view ForwardMethodName(ForwardMethod method) {
+  switch (method) {
+    case ForwardMethod::kForward:
+      return "forward";
+    case ForwardMethod::kCarbonCh:
+      return "carbon_ch";
+    case ForwardMethod::kCarbonChFixed:
+      return "carbon_ch_fixed";
+    case ForwardMethod::kFnv1aCh:
+      return "fnv1a_ch";
+    case ForwardMethod::kJumpFnv1aCh:
+      return "jump_fnv1a_ch";
+    case ForwardMethod::kAnyOf:
+      return "any_of";
+  }
+  return "forward";
+}
+
+absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(std::string_view toml_text,
+                                                          std::string_view file_name) {
+  Errors errors(file_name);
+  toml::parse_result parsed = toml::parse(toml_text, file_name);
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    errors.Add(e.source(), e.description());
+    return absl::InvalidArgumentError(errors.Joined());
+  }
+  const toml::table& root = parsed.table();
+  auto config = std::make_shared<Config>();
+  config->source_path = std::string(file_name);
+
+  TableReader top(root, "top level", &errors);
+  if (const toml::table* t = SubTable(top, "ingest", &errors)) {
+    ReadIngest(*t, &config->ingest, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "forward", &errors)) {
+    ReadForward(*t, &config->forward, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "store", &errors)) {
+    ReadStore(*t, &config->store, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "api", &errors)) {
+    ReadApi(*t, &config->api, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "self_metrics", &errors)) {
+    ReadSelfMetrics(*t, &config->self_metrics, &errors);
+  }
+  top.Finish();
+  Validate(root, config.get(), &errors);
+  if (!errors.empty()) return absl::InvalidArgumentError(errors.Joined());
+  return std::shared_ptr<const Config>(std::move(config));
+}
+
+absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(StrCat(path, ":1:1: cannot open config file"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace gralarm

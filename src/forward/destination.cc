@@ -1,0 +1,333 @@
+#include <netinet/in.h>
+
+#include <random>
+
+#include "gralarm/strings.h"
+#include "gralarm/forwarder.h"
+
+namespace gralarm {
+namespace {
+
+constexpr size_t kMaxWriteBytes = 4 << 20;
+constexpr size_t kMaxWriteChunks = 512;
+constexpr uint64_t kConnectTimeoutMs = 5000;
+
+uint64_t Jitter(uint64_t delay_ms) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  // Full jitter over the upper half: [delay/2, delay].
+  uint64_t half = delay_ms / 2;
+  return half + (half > 0 ? rng() % (half + 1) : 0);
+}
+
+}  // namespace
+
+Destination::Destination(const DestinationOptions& options, const ForwardOptions& forward,
+                         uv_loop_t* loop)
+    : options_(options),
+      name_(options.instance.empty()
+                ? StrCat(options.host, ":", options.port)
+                : StrCat(options.host, ":", options.port, "=", options.instance)),
+      capacity_points_(forward.queue_points),
+      reconnect_min_ms_(forward.reconnect_min_ms),
+      reconnect_max_ms_(forward.reconnect_max_ms),
+      loop_(loop) {}
+
+Destination::~Destination() = default;
+
+void Destination::Enqueue(std::string bytes, uint32_t points) {
+  uint64_t dropped = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(Chunk{std::move(bytes), points, false, {}});
+    queued_points_ += points;
+    while (queued_points_ > capacity_points_ && queue_.size() > 1) {
+      const Chunk& oldest = queue_.front();
+      queued_points_ -= oldest.points;
+      if (!oldest.replay) dropped += oldest.points;
+      queue_.pop_front();
+    }
+    counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
+  }
+  if (dropped > 0) {
+    counters_.points_dropped[static_cast<int>(DropReason::kQueueFull)].fetch_add(
+        dropped, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (drop_log_.Allow(&suppressed)) {
+      spdlog::warn("destination {}: queue full ({} points), dropped the {} oldest points"
+                   " ({} more drop events since the last report)",
+                   name_, capacity_points_, dropped, suppressed);
+    }
+  }
+}
+
+void Destination::Start() {
+  uv_timer_init(loop_, &retry_timer_);
+  retry_timer_.data = this;
+  uv_timer_init(loop_, &connect_timer_);
+  connect_timer_.data = this;
+  Connect();
+}
+
+void Destination::Connect() {
+  if (closing_handles_) return;
+  state_ = State::kResolving;
+  resolve_req_.data = this;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  std::string port = std::to_string(options_.port);
+  int rc = uv_getaddrinfo(loop_, &resolve_req_, &Destination::OnResolved,
+                          options_.host.c_str(), port.c_str(), &hints);
+  if (rc != 0) {
+    spdlog::error("destination {}: cannot resolve: {}", name_, uv_strerror(rc));
+    ScheduleReconnect();
+  }
+}
+
+void Destination::OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+  auto* self = static_cast<Destination*>(req->data);
+  if (status != 0 || res == nullptr || self->closing_handles_) {
+    if (status != 0 && !self->logged_down_) {
+      spdlog::error("destination {}: cannot resolve {}: {}", self->name_,
+                    self->options_.host, uv_strerror(status));
+      self->logged_down_ = true;
+    }
+    if (res != nullptr) uv_freeaddrinfo(res);
+    self->state_ = State::kIdle;
+    self->ScheduleReconnect();
+    return;
+  }
+  self->tcp_ = new uv_tcp_t;
+  uv_tcp_init(self->loop_, self->tcp_);
+  self->tcp_->data = self;
+  self->state_ = State::kConnecting;
+  self->connect_req_.data = self;
+  int rc = uv_tcp_connect(&self->connect_req_, self->tcp_, res->ai_addr,
+                          &Destination::OnConnect);
+  uv_freeaddrinfo(res);
+  if (rc != 0) {
+    self->ConnectionLost(uv_strerror(rc));
+    return;
+  }
+  uv_timer_start(&self->connect_timer_, &Destination::OnConnectTimeout, kConnectTimeoutMs,
+                 0);
+}
+
+void Destination::OnConnectTimeout(uv_timer_t* timer) {
+  auto* self = static_cast<Destination*>(timer->data);
+  if (self->state_ == State::kConnecting) self->ConnectionLost("connect timed out");
+}
+
+void Destination::OnConnect(uv_connect_t* req, int status) {
+  auto* self = static_cast<Destination*>(req->data);
+  uv_timer_stop(&self->connect_timer_);
+  if (self->state_ != State::kConnecting) return;  // timed out; close already under way
+  if (status != 0) {
+    self->ConnectionLost(uv_strerror(status));
+    return;
+  }
+  self->state_ = State::kConnected;
+  self->attempts_ = 0;
+  uv_tcp_nodelay(self->tcp_, 1);
+  uv_tcp_keepalive(self->tcp_, 1, 60);
+  self->counters_.up.store(true, std::memory_order_relaxed);
+  spdlog::info("destination {}: connected", self->name_);
+  self->logged_down_ = false;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(self->tcp_),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* d = static_cast<Destination*>(h->data);
+        *buf = uv_buf_init(d->read_buf_, sizeof(d->read_buf_));
+      },
+      &Destination::OnRead);
+  self->Pump();
+}
+
+void Destination::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  auto* self = static_cast<Destination*>(stream->data);
+  if (nread >= 0) return;  // carbon-cache sends nothing; ignore anything it does
+  if (self->state_ == State::kShuttingDown && nread == UV_EOF) {
+    // The peer read everything up to our FIN and closed: delivery is confirmed.
+    self->sent_.clear();
+    self->sent_bytes_ = 0;
+    self->drained_ = true;
+    self->ConnectionLost("drained");
+    return;
+  }
+  self->ConnectionLost(nread == UV_EOF ? "closed by peer"
+                                       : uv_strerror(static_cast<int>(nread)));
+}
+
+void Destination::Pump() {
+  if (state_ != State::kConnected || writing_) return;
+  size_t bytes = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!queue_.empty() && inflight_.size() < kMaxWriteChunks && bytes < kMaxWriteBytes) {
+      bytes += queue_.front().bytes.size();
+      queued_points_ -= queue_.front().points;
+      inflight_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
+  }
+  if (inflight_.empty()) {
+    if (draining_) {
+      state_ = State::kShuttingDown;
+      shutdown_req_.data = this;
+      if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(tcp_),
+                      &Destination::OnShutdown) != 0) {
+        ConnectionLost("shutdown failed");
+      }
+    }
+    return;
+  }
+  bufs_.clear();
+  for (Chunk& c : inflight_) {
+    bufs_.push_back(uv_buf_init(c.bytes.data(), static_cast<unsigned>(c.bytes.size())));
+  }
+  writing_ = true;
+  write_req_.data = this;
+  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(tcp_), bufs_.data(),
+                    static_cast<unsigned>(bufs_.size()), &Destination::OnWrite);
+  if (rc != 0) {
+    writing_ = false;
+    ConnectionLost(uv_strerror(rc));
+  }
+}
+
+void Destination::OnWrite(uv_write_t* req, int status) {
+  auto* self = static_cast<Destination*>(req->data);
+  self->writing_ = false;
+  if (status != 0) {
+    self->ConnectionLost(uv_strerror(status));
+    return;
+  }
+  uint64_t points = 0;
+  const auto now = std::chrono::steady_clock::now();
+  for (Chunk& c : self->inflight_) {
+    if (!c.replay) points += c.points;
+    c.replay = true;
+    c.sent_at = now;
+    self->sent_bytes_ += c.bytes.size();
+    self->sent_.push_back(std::move(c));
+  }
+  self->inflight_.clear();
+  self->counters_.points_forwarded.fetch_add(points, std::memory_order_relaxed);
+  self->TrimReplay();
+  self->Pump();
+}
+
+void Destination::OnShutdown(uv_shutdown_t*, int) {
+  // Completion is seen as EOF in OnRead, once the peer has read everything.
+}
+
+void Destination::TrimReplay() {
+  const auto cutoff = std::chrono::steady_clock::now() - kReplayAge;
+  while (!sent_.empty() &&
+         (sent_bytes_ > kReplayBytes || sent_.front().sent_at < cutoff)) {
+    sent_bytes_ -= sent_.front().bytes.size();
+    sent_.pop_front();
+  }
+}
+
+void Destination::ConnectionLost(std::string_view why) {
+  if (state_ == State::kClosing || tcp_ == nullptr) return;
+  const bool was_up = state_ == State::kConnected || state_ == State::kShuttingDown;
+  counters_.up.store(false, std::memory_order_relaxed);
+  if (!drained_ && (was_up || !logged_down_)) {
+    spdlog::warn("destination {}: {}{}", name_, was_up ? "connection lost: " : "cannot connect: ",
+                 why);
+    logged_down_ = true;
+  }
+  state_ = State::kClosing;
+  uv_timer_stop(&connect_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &Destination::OnClosed);
+}
+
+void Destination::OnClosed(uv_handle_t* handle) {
+  auto* self = static_cast<Destination*>(handle->data);
+  delete reinterpret_cast<uv_tcp_t*>(handle);
+  self->tcp_ = nullptr;
+  self->state_ = State::kIdle;
+  self->writing_ = false;
+  if (self->drained_) return;
+  self->RequeueUnconfirmed();
+  self->ScheduleReconnect();
+}
+
+void Destination::RequeueUnconfirmed() {
+  TrimReplay();
+  if (sent_.empty() && inflight_.empty()) return;
+  absl::MutexLock lock(&mu_);
+  // Newest first at the front, so the oldest ends up first in line.
+  for (auto it = inflight_.rbegin(); it != inflight_.rend(); ++it) {
+    queued_points_ += it->points;
+    queue_.push_front(std::move(*it));
+  }
+  for (auto it = sent_.rbegin(); it != sent_.rend(); ++it) {
+    queued_points_ += it->points;
+    queue_.push_front(std::move(*it));
+  }
+  inflight_.clear();
+  sent_.clear();
+  sent_bytes_ = 0;
+  counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
+}
+
+void Destination::ScheduleReconnect() {
+  if (closing_handles_) return;
+  uint64_t delay = static_cast<uint64_t>(reconnect_min_ms_);
+  for (int i = 0; i < attempts_ && delay < static_cast<uint64_t>(reconnect_max_ms_); ++i) {
+    delay *= 2;
+  }
+  delay = std::min<uint64_t>(delay, static_cast<uint64_t>(reconnect_max_ms_));
+  ++attempts_;
+  uv_timer_start(&retry_timer_, &Destination::OnTimer, Jitter(delay), 0);
+}
+
+void Destination::OnTimer(uv_timer_t* timer) {
+  auto* self = static_cast<Destination*>(timer->data);
+  if (self->state_ == State::kIdle) self->Connect();
+}
+
+void Destination::BeginDrain() {
+  draining_ = true;
+  Pump();
+}
+
+uint64_t Destination::Abandon() {
+  closing_handles_ = true;
+  uint64_t left = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Chunk& c : queue_) {
+      if (!c.replay) left += c.points;
+    }
+    queue_.clear();
+    queued_points_ = 0;
+    counters_.queue_points.store(0, std::memory_order_relaxed);
+  }
+  for (const Chunk& c : inflight_) {
+    if (!c.replay) left += c.points;
+  }
+  if (left > 0) {
+    counters_.points_dropped[static_cast<int>(DropReason::kShutdown)].fetch_add(
+        left, std::memory_order_relaxed);
+    spdlog::error("destination {}: {} points not delivered before shutdown", name_, left);
+  }
+  if (state_ == State::kResolving) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+  if (tcp_ != nullptr && state_ != State::kClosing) {
+    state_ = State::kClosing;
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {
+      auto* self = static_cast<Destination*>(h->data);
+      delete reinterpret_cast<uv_tcp_t*>(h);
+      self->tcp_ = nullptr;
+    });
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&connect_timer_), nullptr);
+  return left;
+}
+
+}  // namespace gralarm

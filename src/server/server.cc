@@ -1,0 +1,197 @@
+#include "gralarm/server.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gralarm/carbon_self_metrics.h"
+#include "gralarm/version.h"
+
+namespace gralarm {
+namespace {
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+int WorkerCount(const Config& c) {
+  if (c.ingest.workers > 0) return static_cast<int>(c.ingest.workers);
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+}  // namespace
+
+Server::Server(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  if (running_) Stop(std::chrono::milliseconds(0));
+}
+
+absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
+    const std::shared_ptr<const Config>& config) {
+  auto forwarder = Forwarder::Create(*config);
+  if (!forwarder.ok()) return forwarder.status();
+  const SelfMetricsOptions& sm = config->self_metrics;
+  {
+    absl::MutexLock lock(&self_metrics_mu_);
+    self_metrics_ = sm.carbon_interval_s > 0
+                        ? std::make_unique<CarbonSelfMetrics>(
+                              ExpandCarbonPrefix(sm.carbon_prefix, HostName()))
+                        : nullptr;
+  }
+  if (sm.carbon_interval_s > 0) {
+    (*forwarder)->SetTicker(std::chrono::seconds(sm.carbon_interval_s), [this](Forwarder* f) {
+      std::string lines;
+      {
+        StatsSnapshot snapshot = Snapshot();
+        absl::MutexLock lock(&self_metrics_mu_);
+        if (self_metrics_ == nullptr) return;
+        lines = self_metrics_->Lines(snapshot, static_cast<uint32_t>(std::time(nullptr)));
+      }
+      // Each line is routed like any other point.
+      size_t start = 0;
+      while (start < lines.size()) {
+        size_t end = lines.find('\n', start);
+        std::string_view line(lines.data() + start, end - start + 1);
+        std::string_view name = line.substr(0, line.find(' '));
+        int targets[kMaxFanout];
+        int n = f->router().Route(name, targets);
+        for (int i = 0; i < n; ++i) f->Send(targets[i], std::string(line), 1);
+        start = end + 1;
+      }
+    });
+  }
+  return forwarder;
+}
+
+absl::Status Server::Start() {
+  const int workers = WorkerCount(*config_);
+  auto forwarder = MakeForwarder(config_);
+  if (!forwarder.ok()) return forwarder.status();
+  auto sockets = OpenListenSockets(config_->ingest.listen, workers, /*with_udp=*/true);
+  if (!sockets.ok()) return sockets.status();
+  HttpServer::Options http_options;
+  http_options.listen = config_->api.listen;
+  auto http = HttpServer::Start(
+      http_options,
+      {{"/healthz",
+        [](const HttpRequest&) {
+          return HttpResponse{200, "application/json", R"({"status":"ok"})"};
+        }},
+       {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }}});
+  if (!http.ok()) {
+    CloseListenSockets(&*sockets);
+    return http.status();
+  }
+  http_ = std::move(*http);
+  {
+    absl::MutexLock lock(&mu_);
+    forwarder_ = std::move(*forwarder);
+    forwarder_->Start();
+    for (int i = 0; i < workers; ++i) {
+      workers_.push_back(std::make_unique<IngestWorker>(i, config_, forwarder_.get(),
+                                                        &open_connections_));
+    }
+  }
+  for (int i = 0; i < workers; ++i) {
+    workers_[i]->Start(sockets->tcp_fds[i], sockets->udp_fds[i]);
+  }
+  ingest_address_ = sockets->address;
+  running_ = true;
+  spdlog::info("gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
+               kVersion, ingest_address_, workers, config_->api.listen, http_->port());
+  return absl::OkStatus();
+}
+
+void Server::Reload(std::shared_ptr<const Config> config) {
+  if (config->ingest.listen != config_->ingest.listen ||
+      config->ingest.workers != config_->ingest.workers ||
+      config->api.listen != config_->api.listen) {
+    spdlog::warn("reload: ingest.listen, ingest.workers and api.listen changes take effect "
+                 "at the next restart");
+  }
+  auto next = MakeForwarder(config);
+  if (!next.ok()) {
+    spdlog::error("reload: {}; keeping the running configuration", next.status().message());
+    return;
+  }
+  (*next)->Start();
+  for (auto& w : workers_) w->SwapForwarder(next->get(), config);
+  std::unique_ptr<Forwarder> old;
+  {
+    absl::MutexLock lock(&mu_);
+    old = std::move(forwarder_);
+    forwarder_ = std::move(*next);
+  }
+  // The old forwarder gets no new points now; deliver what it holds.
+  old->Drain(std::chrono::seconds(30));
+  StatsSnapshot s;
+  old->AddToSnapshot(&s);
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& d : s.destinations) {
+      auto same = std::find_if(retired_.begin(), retired_.end(),
+                               [&](const auto& r) { return r.name == d.name; });
+      if (same == retired_.end()) {
+        retired_.push_back(std::move(d));
+        continue;
+      }
+      same->points_forwarded += d.points_forwarded;
+      for (int i = 0; i < kNumDropReasons; ++i) same->points_dropped[i] += d.points_dropped[i];
+    }
+  }
+  config_ = std::move(config);
+  spdlog::info("reload: configuration from {} in force ({} destinations, method {})",
+               config_->source_path, config_->forward.destinations.size(),
+               ForwardMethodName(config_->forward.method));
+}
+
+void Server::Stop(std::chrono::milliseconds drain_timeout) {
+  if (!running_) return;
+  running_ = false;
+  for (auto& w : workers_) w->Stop();
+  spdlog::info("shutdown: ingest closed; delivering {} queued points",
+               Snapshot().TotalQueued());
+  Forwarder* forwarder;
+  {
+    absl::MutexLock lock(&mu_);
+    forwarder = forwarder_.get();
+  }
+  // Not under mu_: a self-metrics tick on the forward loop takes mu_ for Snapshot().
+  forwarder->Drain(drain_timeout);
+  http_.reset();
+}
+
+StatsSnapshot Server::Snapshot() {
+  StatsSnapshot s;
+  absl::MutexLock lock(&mu_);
+  for (auto& w : workers_) s.AddIngest(w->counters());
+  if (forwarder_) forwarder_->AddToSnapshot(&s);
+  // Counters stay monotonic across reloads: a retired destination's counts are added
+  // to the live one of the same name, or listed on their own.
+  for (const auto& r : retired_) {
+    auto live = std::find_if(s.destinations.begin(), s.destinations.end(),
+                             [&](const auto& d) { return d.name == r.name; });
+    if (live == s.destinations.end()) {
+      s.destinations.push_back(r);
+      s.destinations.back().queue_points = 0;
+      s.destinations.back().up = false;
+      continue;
+    }
+    live->points_forwarded += r.points_forwarded;
+    for (int i = 0; i < kNumDropReasons; ++i) live->points_dropped[i] += r.points_dropped[i];
+  }
+  return s;
+}
+
+HttpResponse Server::HandleMetrics() {
+  return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                      RenderPrometheus(Snapshot(), kVersion)};
+}
+
+}  // namespace gralarm

@@ -1,0 +1,148 @@
+#include "gralarm/stats.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+namespace gralarm {
+
+std::string_view ProtoName(int proto) {
+  static constexpr std::string_view kNames[kNumProtos] = {"tcp", "udp", "pickle"};
+  return (proto >= 0 && proto < kNumProtos) ? kNames[proto] : "unknown";
+}
+
+std::string_view DropReasonName(int reason) {
+  static constexpr std::string_view kNames[kNumDropReasons] = {"queue_full", "shutdown"};
+  return (reason >= 0 && reason < kNumDropReasons) ? kNames[reason] : "unknown";
+}
+
+void StatsSnapshot::AddIngest(const IngestCounters& c) {
+  for (int i = 0; i < kNumProtos; ++i) {
+    points_received[i] += c.points_received[i].load(std::memory_order_relaxed);
+    connections[i] += c.connections[i].load(std::memory_order_relaxed);
+  }
+  for (int i = 0; i < kNumInvalidReasons; ++i) {
+    lines_invalid[i] += c.lines_invalid[i].load(std::memory_order_relaxed);
+  }
+  connections_refused += c.connections_refused.load(std::memory_order_relaxed);
+}
+
+void StatsSnapshot::AddDestination(std::string name, const DestinationCounters& c) {
+  Destination d;
+  d.name = std::move(name);
+  d.points_forwarded = c.points_forwarded.load(std::memory_order_relaxed);
+  for (int i = 0; i < kNumDropReasons; ++i) {
+    d.points_dropped[i] = c.points_dropped[i].load(std::memory_order_relaxed);
+  }
+  d.queue_points = c.queue_points.load(std::memory_order_relaxed);
+  d.up = c.up.load(std::memory_order_relaxed);
+  destinations.push_back(std::move(d));
+}
+
+uint64_t StatsSnapshot::TotalReceived() const {
+  uint64_t n = 0;
+  for (uint64_t v : points_received) n += v;
+  return n;
+}
+uint64_t StatsSnapshot::TotalInvalid() const {
+  uint64_t n = 0;
+  for (uint64_t v : lines_invalid) n += v;
+  return n;
+}
+uint64_t StatsSnapshot::TotalForwarded() const {
+  uint64_t n = 0;
+  for (const Destination& d : destinations) n += d.points_forwarded;
+  return n;
+}
+uint64_t StatsSnapshot::TotalDropped() const {
+  uint64_t n = 0;
+  for (const Destination& d : destinations) {
+    for (uint64_t v : d.points_dropped) n += v;
+  }
+  return n;
+}
+int64_t StatsSnapshot::TotalQueued() const {
+  int64_t n = 0;
+  for (const Destination& d : destinations) n += d.queue_points;
+  return n;
+}
+
+namespace {
+
+prometheus::MetricFamily Family(std::string name, std::string help,
+                                prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = "gralarm_" + std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void AddSample(prometheus::MetricFamily* f,
+               std::vector<std::pair<std::string, std::string>> labels, double value) {
+  prometheus::ClientMetric m;
+  for (auto& [k, v] : labels) m.label.push_back({std::move(k), std::move(v)});
+  if (f->type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f->metric.push_back(std::move(m));
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families;
+
+  auto received = Family("points_received_total",
+                         "Valid points received, by ingest protocol.", MetricType::Counter);
+  auto connections = Family("connections", "Open client connections, by protocol.",
+                            MetricType::Gauge);
+  for (int i = 0; i < kNumProtos; ++i) {
+    AddSample(&received, {{"proto", std::string(ProtoName(i))}},
+              static_cast<double>(s.points_received[i]));
+    AddSample(&connections, {{"proto", std::string(ProtoName(i))}},
+              static_cast<double>(s.connections[i]));
+  }
+  auto invalid = Family("lines_invalid_total", "Invalid lines dropped, by reason.",
+                        MetricType::Counter);
+  for (int i = 0; i < kNumInvalidReasons; ++i) {
+    AddSample(&invalid, {{"reason", std::string(InvalidReasonName(i))}},
+              static_cast<double>(s.lines_invalid[i]));
+  }
+  auto refused = Family("connections_refused_total",
+                        "Client connections refused at ingest.max_connections.",
+                        MetricType::Counter);
+  AddSample(&refused, {}, static_cast<double>(s.connections_refused));
+
+  auto forwarded = Family("points_forwarded_total",
+                          "Points written to a destination.", MetricType::Counter);
+  auto dropped = Family("points_dropped_total",
+                        "Points dropped on the way to a destination, by reason.",
+                        MetricType::Counter);
+  auto queued = Family("forward_queue_points",
+                       "Points waiting in a destination's memory queue.", MetricType::Gauge);
+  auto up = Family("destination_up", "1 while the destination is connected.",
+                   MetricType::Gauge);
+  for (const auto& d : s.destinations) {
+    AddSample(&forwarded, {{"destination", d.name}},
+              static_cast<double>(d.points_forwarded));
+    for (int r = 0; r < kNumDropReasons; ++r) {
+      AddSample(&dropped, {{"destination", d.name}, {"reason", std::string(DropReasonName(r))}},
+                static_cast<double>(d.points_dropped[r]));
+    }
+    AddSample(&queued, {{"destination", d.name}}, static_cast<double>(d.queue_points));
+    AddSample(&up, {{"destination", d.name}}, d.up ? 1.0 : 0.0);
+  }
+  auto build = Family("build_info", "Always 1; the version is a label.", MetricType::Gauge);
+  AddSample(&build, {{"version", std::string(version)}}, 1.0);
+
+  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded, &dropped,
+                  &queued, &up, &build}) {
+    families.push_back(std::move(*f));
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace gralarm
