@@ -68,7 +68,11 @@ class IngestWorker {
   void HandleLine(std::string_view line, Proto proto, const std::string& peer);
   void CountInvalid(LineVerdict verdict, std::string_view line, const std::string& peer);
   void CloseConnection(Connection* c);
+  // Reads what a client already sent, before its connection is closed at stop.
   void DrainSocket(Connection* c);
+  // At stop: accepts the connections still waiting in the listen backlog and reads
+  // what they already sent.
+  void DrainBacklog();
   // Hands the batches and counters of this loop iteration over.
   void Flush();
 

@@ -41,7 +41,7 @@ class Server {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
-  int api_port() const { return http_ ? http_->port() : 0; }
+  int api_port() const { return api_port_; }
 
  private:
   absl::StatusOr<std::unique_ptr<Forwarder>> MakeForwarder(
@@ -59,6 +59,7 @@ class Server {
   std::unique_ptr<CarbonSelfMetrics> self_metrics_ ABSL_GUARDED_BY(self_metrics_mu_);
   std::unique_ptr<HttpServer> http_;
   std::string ingest_address_;
+  int api_port_ = 0;
   bool running_ = false;
 };
 

@@ -173,7 +173,7 @@ int Serve(const Args& args, std::ostream& err) {
       continue;
     }
     spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.Stop(std::chrono::seconds(8));
+    server.Stop(std::chrono::seconds(8));  // SPEC: exit within 10 s
     spdlog::info("stopped");
     return kExitOk;
   }

@@ -1,12 +1,14 @@
 #include "gralarm/ingest_worker.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include "absl/strings/escaping.h"
+#include "gralarm/line_splitter.h"
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
 
@@ -25,9 +27,9 @@ struct IngestWorker::Connection {
   uv_tcp_t handle{};
   IngestWorker* worker = nullptr;
   std::list<Connection*>::iterator self;
+  explicit Connection(size_t max_line_bytes) : splitter(max_line_bytes) {}
   std::string peer;
-  std::string carry;        // partial line waiting for its '\n'
-  bool discarding = false;  // inside an over-long line: skip to the next '\n'
+  LineSplitter splitter;
   bool closing = false;
   uint64_t last_active_ms = 0;
 };
@@ -46,6 +48,7 @@ void IngestWorker::Configure(Forwarder* forwarder, std::shared_ptr<const Config>
   parser_options_ = {static_cast<size_t>(config_->ingest.max_line_bytes),
                      config_->ingest.allow_nan};
   max_line_bytes_ = static_cast<size_t>(config_->ingest.max_line_bytes);
+  for (Connection* c : connections_) c->splitter.set_max_line_bytes(max_line_bytes_);
   batch_.assign(static_cast<size_t>(forwarder->num_destinations()), std::string());
   for (std::string& b : batch_) b.reserve(kBatchReserve);
   batch_points_.assign(batch_.size(), 0);
@@ -122,7 +125,10 @@ void IngestWorker::Stop() {
 
 void IngestWorker::OnWakeStop(uv_async_t* async) {
   auto* self = static_cast<IngestWorker*>(async->data);
-  if (self->has_tcp_) uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_server_), nullptr);
+  if (self->has_tcp_) {
+    self->DrainBacklog();
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_server_), nullptr);
+  }
   if (self->has_udp_) {
     uv_udp_recv_stop(&self->udp_);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->udp_), nullptr);
@@ -142,6 +148,35 @@ void IngestWorker::OnWakeStop(uv_async_t* async) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->swap_async_), nullptr);
 }
 
+void IngestWorker::DrainBacklog() {
+  uv_os_fd_t listen_fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_server_), &listen_fd) != 0) return;
+  now_ = WallSeconds();
+  while (true) {
+    sockaddr_storage peer_addr{};
+    socklen_t len = sizeof(peer_addr);
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer_addr), &len, SOCK_CLOEXEC);
+    if (fd < 0) break;
+    const std::string peer = SockaddrToString(reinterpret_cast<sockaddr*>(&peer_addr));
+    LineSplitter splitter(max_line_bytes_);
+    auto on_line = [&](std::string_view line) { HandleLine(line, Proto::kTcp, peer); };
+    auto on_too_long = [&] { CountInvalid(LineVerdict::kTooLong, {}, peer); };
+    bool eof = false;
+    while (true) {
+      ssize_t n = recv(fd, read_buf_.data(), read_buf_.size(), MSG_DONTWAIT);
+      if (n <= 0) {
+        eof = n == 0;
+        break;
+      }
+      splitter.Feed(read_buf_.data(), static_cast<size_t>(n), on_line, on_too_long);
+    }
+    splitter.Finish(eof, on_line, on_too_long, [&](std::string_view line) {
+      CountInvalid(LineVerdict::kFields, line, peer);
+    });
+    close(fd);
+  }
+}
+
 void IngestWorker::DrainSocket(Connection* c) {
   uv_os_fd_t fd;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->handle), &fd) != 0) return;
@@ -156,7 +191,7 @@ void IngestWorker::DrainSocket(Connection* c) {
 void IngestWorker::OnConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<IngestWorker*>(server->data);
   if (status != 0) return;
-  auto* c = new Connection();
+  auto* c = new Connection(self->max_line_bytes_);
   c->worker = self;
   uv_tcp_init(&self->loop_, &c->handle);
   c->handle.data = c;
@@ -213,59 +248,16 @@ void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
 }
 
 void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
-  const char* p = data;
-  const char* end = data + n;
-  if (c->discarding || !c->carry.empty()) {
-    const char* nl = static_cast<const char*>(memchr(p, '\n', n));
-    if (nl == nullptr) {
-      if (!c->discarding) {
-        if (c->carry.size() + n > max_line_bytes_ + 1) {
-          c->carry.clear();
-          c->discarding = true;
-        } else {
-          c->carry.append(p, n);
-        }
-      }
-      return;
-    }
-    if (c->discarding) {
-      c->discarding = false;
-      CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer);
-    } else {
-      c->carry.append(p, static_cast<size_t>(nl - p));
-      HandleLine(c->carry, Proto::kTcp, c->peer);
-      c->carry.clear();
-    }
-    p = nl + 1;
-  }
-  while (p < end) {
-    const char* nl = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (nl == nullptr) break;
-    HandleLine(std::string_view(p, static_cast<size_t>(nl - p)), Proto::kTcp, c->peer);
-    p = nl + 1;
-  }
-  const size_t tail = static_cast<size_t>(end - p);
-  if (tail > max_line_bytes_ + 1) {
-    c->discarding = true;  // counted once its '\n' (or the end of the stream) comes
-  } else if (tail > 0) {
-    c->carry.assign(p, tail);
-  }
+  c->splitter.Feed(
+      data, n, [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
+      [&] { CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer); });
 }
 
 void IngestWorker::FinishStream(Connection* c, bool clean_eof) {
-  if (c->discarding) {
-    c->discarding = false;
-    CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer);
-  } else if (!c->carry.empty()) {
-    // A last line without '\n' is taken when the client closed cleanly; after a
-    // reset it may be cut short (a truncated timestamp still parses), so it is not.
-    if (clean_eof) {
-      HandleLine(c->carry, Proto::kTcp, c->peer);
-    } else {
-      CountInvalid(LineVerdict::kFields, c->carry, c->peer);
-    }
-  }
-  c->carry.clear();
+  c->splitter.Finish(
+      clean_eof, [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
+      [&] { CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer); },
+      [&](std::string_view line) { CountInvalid(LineVerdict::kFields, line, c->peer); });
 }
 
 void IngestWorker::OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,

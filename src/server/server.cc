@@ -89,6 +89,7 @@ absl::Status Server::Start() {
     return http.status();
   }
   http_ = std::move(*http);
+  api_port_ = http_->port();
   {
     absl::MutexLock lock(&mu_);
     forwarder_ = std::move(*forwarder);
@@ -154,6 +155,8 @@ void Server::Reload(std::shared_ptr<const Config> config) {
 void Server::Stop(std::chrono::milliseconds drain_timeout) {
   if (!running_) return;
   running_ = false;
+  // civetweb takes a moment to stop its threads: let it do so beside the drain.
+  std::thread http_stop([this] { http_.reset(); });
   for (auto& w : workers_) w->Stop();
   spdlog::info("shutdown: ingest closed; delivering {} queued points",
                Snapshot().TotalQueued());
@@ -164,7 +167,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   }
   // Not under mu_: a self-metrics tick on the forward loop takes mu_ for Snapshot().
   forwarder->Drain(drain_timeout);
-  http_.reset();
+  http_stop.join();
 }
 
 StatsSnapshot Server::Snapshot() {

@@ -1,0 +1,91 @@
+#include "gralarm/cli.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "gralarm/version.h"
+
+namespace gralarm {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result RunGralarm(std::vector<std::string> args, std::string input = "") {
+  std::vector<char*> argv;
+  static std::string name = "gralarm";
+  argv.push_back(name.data());
+  for (auto& a : args) argv.push_back(a.data());
+  std::istringstream in(input);
+  std::ostringstream out, err;
+  int code = RunCli(static_cast<int>(argv.size()), argv.data(), in, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string WriteTemp(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/cli_test_" +
+                     std::to_string(reinterpret_cast<uintptr_t>(&text)) + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, VersionPrintsTheVersion) {
+  Result r = RunGralarm({"--version"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, std::string("gralarm ") + kVersion + "\n");
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunGralarm({}).code, kExitUsage);
+  EXPECT_EQ(RunGralarm({"frobnicate"}).code, kExitUsage);
+  EXPECT_EQ(RunGralarm({"serve", "--bogus"}).code, kExitUsage);
+  EXPECT_EQ(RunGralarm({"check-config", "-c"}).code, kExitUsage);
+}
+
+TEST(Cli, HelpListsEveryCommand) {
+  Result r = RunGralarm({"--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  for (const char* c : {"serve", "check-config", "match", "--version"}) {
+    EXPECT_THAT(r.out, HasSubstr(c));
+  }
+}
+
+TEST(Cli, CheckConfigAcceptsAGoodFile) {
+  std::string path = WriteTemp("[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+}
+
+TEST(Cli, CheckConfigPrintsFileLineColumnAndExitsOne) {
+  std::string path = WriteTemp("[ingest]\nworkers = \"x\"\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr(path + ":2:11: ingest.workers must be an integer"));
+}
+
+TEST(Cli, MatchPrintsDestinationsForArgumentsAndStdin) {
+  std::string path = WriteTemp(
+      "[forward]\nmethod = \"carbon_ch\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\ninstance = \"a\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2203\"\ninstance = \"b\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2303\"\ninstance = \"c\"\n");
+  // Routes as printed by Debian's carbon-c-relay 3.7 -t for the same cluster.
+  Result r = RunGralarm({"match", "-c", path, "a.b.c", "foo.bar"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "a.b.c\n  destinations: 127.0.0.1:2103=a\n"
+                   "foo.bar\n  destinations: 127.0.0.1:2303=c\n");
+  Result s = RunGralarm({"match", "-c", path}, "a.b.c 1 1700000000\nfoo.bar\n");
+  EXPECT_EQ(s.out, r.out);
+}
+
+}  // namespace
+}  // namespace gralarm

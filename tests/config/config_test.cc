@@ -1,0 +1,147 @@
+#include "gralarm/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace gralarm {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ErrorOf(std::string_view toml) {
+  auto c = ParseConfig(toml, "g.toml");
+  EXPECT_FALSE(c.ok()) << toml;
+  return c.ok() ? "" : std::string(c.status().message());
+}
+
+TEST(Config, EmptyFileGivesTheSpecDefaults) {
+  auto c = ParseConfig("", "g.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Config& cfg = **c;
+  EXPECT_EQ(cfg.ingest.listen, "0.0.0.0:2003");
+  EXPECT_EQ(cfg.ingest.max_line_bytes, 4096);
+  EXPECT_EQ(cfg.ingest.max_connections, 10000);
+  EXPECT_EQ(cfg.ingest.idle_timeout_s, 600);
+  EXPECT_FALSE(cfg.ingest.allow_nan);
+  EXPECT_EQ(cfg.ingest.workers, 0);
+  EXPECT_EQ(cfg.forward.method, ForwardMethod::kForward);
+  EXPECT_EQ(cfg.forward.replication, 1);
+  EXPECT_EQ(cfg.forward.queue_points, 1000000);
+  EXPECT_EQ(cfg.forward.spool_max_bytes, 10737418240);
+  EXPECT_EQ(cfg.forward.reconnect_min_ms, 100);
+  EXPECT_EQ(cfg.forward.reconnect_max_ms, 10000);
+  EXPECT_EQ(cfg.store.path, "/var/lib/gralarm");
+  EXPECT_EQ(cfg.api.listen, "127.0.0.1:2080");
+  EXPECT_EQ(cfg.self_metrics.carbon_interval_s, 60);
+  EXPECT_EQ(cfg.self_metrics.carbon_prefix, "carbon.relays.{host}");
+}
+
+TEST(Config, ReadsEverySectionWeUse) {
+  auto c = ParseConfig(R"(
+[ingest]
+listen = "127.0.0.1:0"
+max_line_bytes = 1024
+allow_nan = true
+workers = 3
+[forward]
+method = "jump_fnv1a_ch"
+replication = 2
+queue_points = 5000
+[[forward.destinations]]
+address = "10.0.0.1:2103"
+instance = "a"
+[[forward.destinations]]
+address = "[::1]:2203"
+[api]
+listen = "127.0.0.1:9999"
+[self_metrics]
+carbon_interval_s = 0
+)",
+                       "g.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Config& cfg = **c;
+  EXPECT_EQ(cfg.ingest.workers, 3);
+  EXPECT_TRUE(cfg.ingest.allow_nan);
+  EXPECT_EQ(cfg.forward.method, ForwardMethod::kJumpFnv1aCh);
+  ASSERT_EQ(cfg.forward.destinations.size(), 2u);
+  EXPECT_EQ(cfg.forward.destinations[0].host, "10.0.0.1");
+  EXPECT_EQ(cfg.forward.destinations[0].port, 2103);
+  EXPECT_EQ(cfg.forward.destinations[0].instance, "a");
+  EXPECT_EQ(cfg.forward.destinations[1].host, "::1");
+  EXPECT_EQ(cfg.forward.destinations[1].port, 2203);
+  EXPECT_EQ(cfg.self_metrics.carbon_interval_s, 0);
+}
+
+TEST(Config, SyntaxErrorIsReportedWithFileLineAndColumn) {
+  EXPECT_THAT(ErrorOf("[ingest]\nlisten = \n"), HasSubstr("g.toml:2:"));
+}
+
+TEST(Config, UnknownKeyIsReportedWhereItStands) {
+  EXPECT_THAT(ErrorOf("[ingest]\nlisten = \"127.0.0.1:1\"\nmax_lines = 3\n"),
+              HasSubstr("g.toml:3:1: unknown key \"max_lines\" in [ingest]"));
+  EXPECT_THAT(ErrorOf("[ingset]\n"), HasSubstr("unknown key \"ingset\""));
+}
+
+TEST(Config, WrongTypeNamesTheKey) {
+  EXPECT_THAT(ErrorOf("[ingest]\nworkers = \"two\"\n"),
+              HasSubstr("g.toml:2:11: ingest.workers must be an integer"));
+  EXPECT_THAT(ErrorOf("[ingest]\nallow_nan = 1\n"), HasSubstr("ingest.allow_nan must be true"));
+}
+
+TEST(Config, OutOfRangeValueIsRefused) {
+  EXPECT_THAT(ErrorOf("[forward]\nqueue_points = 0\n"),
+              HasSubstr("forward.queue_points must be between"));
+  EXPECT_THAT(ErrorOf("[forward]\nreconnect_min_ms = 500\nreconnect_max_ms = 100\n"),
+              HasSubstr("reconnect_max_ms must not be below"));
+}
+
+TEST(Config, UnknownMethodIsRefused) {
+  EXPECT_THAT(ErrorOf("[forward]\nmethod = \"round_robin\"\n"),
+              HasSubstr("g.toml:2:10: forward.method \"round_robin\" is not one of"));
+}
+
+TEST(Config, BadAddressesAreRefused) {
+  EXPECT_THAT(ErrorOf("[ingest]\nlisten = \"2003\"\n"), HasSubstr("expected host:port"));
+  EXPECT_THAT(ErrorOf("[[forward.destinations]]\naddress = \"h:99999\"\n"),
+              HasSubstr("bad port"));
+  EXPECT_THAT(ErrorOf("[[forward.destinations]]\ninstance = \"a\"\n"),
+              HasSubstr("needs an address"));
+}
+
+TEST(Config, ReplicationBeyondDestinationsIsRefused) {
+  EXPECT_THAT(ErrorOf(R"([forward]
+method = "carbon_ch"
+replication = 3
+[[forward.destinations]]
+address = "127.0.0.1:1"
+[[forward.destinations]]
+address = "127.0.0.1:2"
+)"),
+              HasSubstr("replication (3) exceeds the number of destinations (2)"));
+}
+
+TEST(Config, DuplicateDestinationIsRefused) {
+  EXPECT_THAT(ErrorOf("[[forward.destinations]]\naddress = \"127.0.0.1:1\"\n"
+                      "[[forward.destinations]]\naddress = \"127.0.0.1:1\"\n"),
+              HasSubstr("listed twice"));
+}
+
+TEST(Config, NonLoopbackApiWithoutTokenIsRefused) {
+  EXPECT_THAT(ErrorOf("[api]\nlisten = \"0.0.0.0:2080\"\n"),
+              HasSubstr("not a loopback address: set api.token"));
+  EXPECT_TRUE(ParseConfig("[api]\nlisten = \"0.0.0.0:2080\"\ntoken = \"s3cret\"\n", "g.toml").ok());
+}
+
+TEST(Config, EveryErrorIsReportedNotJustTheFirst) {
+  std::string e = ErrorOf("[ingest]\nworkers = -1\nbogus = 1\n");
+  EXPECT_THAT(e, HasSubstr("g.toml:2:"));
+  EXPECT_THAT(e, HasSubstr("g.toml:3:1: unknown key"));
+}
+
+TEST(Config, MissingFileIsNotFound) {
+  auto c = LoadConfigFile("/nonexistent/gralarm.toml");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace gralarm

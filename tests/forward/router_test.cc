@@ -1,0 +1,139 @@
+#include "gralarm/router.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+ForwardOptions Cluster(ForwardMethod method, int n, int replication,
+                       bool instances = false) {
+  ForwardOptions o;
+  o.method = method;
+  o.replication = replication;
+  for (int i = 0; i < n; ++i) {
+    DestinationOptions d;
+    d.host = StrCat("127.0.0.", i + 1);  // carbon_ch hashes hosts, not ports
+    d.port = static_cast<uint16_t>(2103 + 100 * i);
+    d.address = StrCat(d.host, ":", d.port);
+    if (instances) d.instance = std::string(1, static_cast<char>('a' + i));
+    o.destinations.push_back(d);
+  }
+  return o;
+}
+
+TEST(RouterHashes, KnownAnswers) {
+  EXPECT_EQ(CarbonHashPos(""), 0xd41d);        // md5("") = d41d8cd9...
+  EXPECT_EQ(CarbonHashPos("a.b.c"), 0x553f);   // md5("a.b.c") = 553f...
+  EXPECT_EQ(Fnv1aHashPos("a"), 0xe40c ^ 0x292c);  // fnv1a32("a") = 0xe40c292c
+  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+}
+
+TEST(RouterHashes, HighBytesAreSignExtendedLikeCarbonCRelay) {
+  // carbon-c-relay XORs a (signed) char widened to the hash width.
+  uint64_t want = (14695981039346656037ull ^ 0xffffffffffffffc3ull) * 1099511628211ull;
+  EXPECT_EQ(Fnv1a64("\xc3"), want);
+  uint32_t h32 = (2166136261u ^ 0xffffffc3u) * 16777619u;
+  EXPECT_EQ(Fnv1aHashPos("\xc3"), static_cast<uint16_t>((h32 >> 16) ^ (h32 & 0xffff)));
+}
+
+TEST(RouterHashes, JumpBucketIsConsistentWhenBucketsGrow) {
+  for (uint64_t key = 1; key < 5000; ++key) {
+    uint64_t k = key * 0x9E3779B97F4A7C15ull;
+    for (int n = 1; n < 20; ++n) {
+      uint32_t a = JumpBucket(k, n);
+      uint32_t b = JumpBucket(k, n + 1);
+      ASSERT_LT(a, static_cast<uint32_t>(n));
+      // Growing from n to n+1 buckets moves a key only into the new bucket.
+      ASSERT_TRUE(b == a || b == static_cast<uint32_t>(n)) << key << " " << n;
+    }
+  }
+}
+
+TEST(Router, ForwardSendsEverywhereInConfigOrder) {
+  auto r = Router::Create(Cluster(ForwardMethod::kForward, 3, 1));
+  ASSERT_TRUE(r.ok());
+  int out[kMaxFanout];
+  ASSERT_EQ((*r)->Route("x", out), 3);
+  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[1], 1);
+  EXPECT_EQ(out[2], 2);
+}
+
+TEST(Router, AnyOfPicksOneStableDestination) {
+  auto r = Router::Create(Cluster(ForwardMethod::kAnyOf, 4, 1));
+  ASSERT_TRUE(r.ok());
+  std::set<int> used;
+  for (int i = 0; i < 1000; ++i) {
+    int out[kMaxFanout], again[kMaxFanout];
+    std::string name = StrCat("m.", i);
+    ASSERT_EQ((*r)->Route(name, out), 1);
+    (*r)->Route(name, again);
+    EXPECT_EQ(out[0], again[0]);
+    used.insert(out[0]);
+  }
+  EXPECT_EQ(used.size(), 4u);
+}
+
+class HashedRouters : public ::testing::TestWithParam<ForwardMethod> {};
+
+TEST_P(HashedRouters, ReplicasAreDistinctAndSpreadOverEveryDestination) {
+  for (bool instances : {false, true}) {
+    auto r = Router::Create(Cluster(GetParam(), 5, 3, instances));
+    ASSERT_TRUE(r.ok()) << r.status();
+    std::set<int> first;
+    for (int i = 0; i < 5000; ++i) {
+      int out[kMaxFanout];
+      ASSERT_EQ((*r)->Route(StrCat("host", i, ".cpu.load"), out), 3);
+      EXPECT_NE(out[0], out[1]);
+      EXPECT_NE(out[0], out[2]);
+      EXPECT_NE(out[1], out[2]);
+      first.insert(out[0]);
+    }
+    EXPECT_EQ(first.size(), 5u);
+  }
+}
+
+TEST_P(HashedRouters, ReplicationAboveDestinationsIsRefused) {
+  EXPECT_FALSE(Router::Create(Cluster(GetParam(), 2, 3)).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(All, HashedRouters,
+                         ::testing::Values(ForwardMethod::kCarbonCh,
+                                           ForwardMethod::kCarbonChFixed,
+                                           ForwardMethod::kFnv1aCh,
+                                           ForwardMethod::kJumpFnv1aCh),
+                         [](const auto& info) {
+                           return std::string(ForwardMethodName(info.param));
+                         });
+
+TEST(Router, CarbonChFixedDiffersFromCarbonChOnlyWhereRingPositionsCollide) {
+  // 12 destinations place 1200 positions on a 65536 ring: collisions are certain, and
+  // Graphite's rule moves the later one up, which reroutes a few names.
+  auto plain = Router::Create(Cluster(ForwardMethod::kCarbonCh, 12, 1));
+  auto fixed = Router::Create(Cluster(ForwardMethod::kCarbonChFixed, 12, 1));
+  ASSERT_TRUE(plain.ok() && fixed.ok());
+  int differ = 0;
+  const int kNames = 50000;
+  for (int i = 0; i < kNames; ++i) {
+    int a[kMaxFanout], b[kMaxFanout];
+    std::string name = StrCat("sys.host", i, ".if.octets");
+    (*plain)->Route(name, a);
+    (*fixed)->Route(name, b);
+    if (a[0] != b[0]) ++differ;
+  }
+  EXPECT_GT(differ, 0);
+  EXPECT_LT(differ, kNames / 50);
+}
+
+TEST(Router, NoDestinationsIsAnError) {
+  ForwardOptions o;
+  EXPECT_FALSE(Router::Create(o).ok());
+}
+
+}  // namespace
+}  // namespace gralarm

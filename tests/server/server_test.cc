@@ -1,0 +1,171 @@
+#include "gralarm/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gralarm/net_address.h"
+#include "gralarm/strings.h"
+#include "testing/test_sink.h"
+
+namespace gralarm {
+namespace {
+
+using testing::TestSink;
+using testing::WaitUntil;
+
+std::shared_ptr<const Config> ConfigFor(const std::vector<std::string>& destinations,
+                                        std::string extra = "") {
+  std::string toml = "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + extra +
+                     "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
+                     "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n";
+  for (const auto& d : destinations) {
+    toml += "[[forward.destinations]]\naddress = \"" + d + "\"\n";
+  }
+  auto c = ParseConfig(toml, "test.toml");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+uint16_t PortOf(const std::string& address) { return ParseHostPort(address)->port; }
+
+void SendTcp(uint16_t port, const std::string& bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    ASSERT_GT(n, 0);
+    off += static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
+void SendUdp(uint16_t port, const std::string& datagram) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  close(fd);
+}
+
+TEST(Server, ForwardsValidTcpAndUdpLinesAndCountsInvalidOnes) {
+  TestSink sink;
+  Server server(ConfigFor({sink.address()}));
+  ASSERT_TRUE(server.Start().ok());
+  const uint16_t port = PortOf(server.ingest_address());
+  SendTcp(port, "a.b 1 1700000000\nnot a line at all\nc.d\t2 1700000001\r\nx..y 1 1700000000\n");
+  SendUdp(port, "u.a 3 1700000002\nu.b nan 1700000003\nu.c 4 1700000004");
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 4; }));
+  server.Stop(std::chrono::seconds(5));
+  std::vector<std::string> lines = sink.Lines();
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"a.b 1 1700000000", "c.d 2 1700000001",
+                                             "u.a 3 1700000002", "u.c 4 1700000004"}));
+  StatsSnapshot s = server.Snapshot();
+  EXPECT_EQ(s.points_received[static_cast<int>(Proto::kTcp)], 2u);
+  EXPECT_EQ(s.points_received[static_cast<int>(Proto::kUdp)], 2u);
+  EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kFields)], 1u);
+  EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kPath)], 1u);
+  EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kNan)], 1u);
+  EXPECT_EQ(s.TotalForwarded(), 4u);
+}
+
+TEST(Server, InvalidLinesNeverCloseTheConnection) {
+  TestSink sink;
+  Server server(ConfigFor({sink.address()}, "max_line_bytes = 100\n"));
+  ASSERT_TRUE(server.Start().ok());
+  std::string stream;
+  for (int i = 0; i < 1000; ++i) {
+    stream += StrCat("ok.", i, " ", i, " 1700000000\n");
+    stream += (i % 2 == 0) ? std::string(300, 'z') + "\n" : "bad\n";
+  }
+  SendTcp(PortOf(server.ingest_address()), stream);
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 1000; }));
+  server.Stop(std::chrono::seconds(5));
+  StatsSnapshot s = server.Snapshot();
+  EXPECT_EQ(s.TotalReceived(), 1000u);
+  EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kTooLong)], 500u);
+  EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kFields)], 500u);
+}
+
+TEST(Server, StopReadsWhatClientsAlreadySentAndDeliversIt) {
+  TestSink sink;
+  Server server(ConfigFor({sink.address()}));
+  ASSERT_TRUE(server.Start().ok());
+  std::string stream;
+  for (int i = 0; i < 20000; ++i) stream += StrCat("s.", i, " 1 1700000000\n");
+  SendTcp(PortOf(server.ingest_address()), stream);
+  server.Stop(std::chrono::seconds(5));
+  EXPECT_EQ(sink.Lines().size(), 20000u);
+  EXPECT_EQ(server.Snapshot().TotalForwarded(), 20000u);
+}
+
+TEST(Server, ReloadSwitchesDestinationsWithoutLosingPoints) {
+  TestSink first, second;
+  Server server(ConfigFor({first.address()}));
+  ASSERT_TRUE(server.Start().ok());
+  const uint16_t port = PortOf(server.ingest_address());
+  SendTcp(port, "before 1 1700000000\n");
+  ASSERT_TRUE(first.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  auto next = ConfigFor({second.address()});
+  server.Reload(next);
+  SendTcp(port, "after 2 1700000000\n");
+  ASSERT_TRUE(second.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  EXPECT_EQ(second.Lines()[0], "after 2 1700000000");
+  EXPECT_EQ(first.Lines().size(), 1u);
+  StatsSnapshot s = server.Snapshot();
+  EXPECT_EQ(s.TotalForwarded(), 2u);  // the retired destination's count is kept
+  server.Stop(std::chrono::seconds(5));
+}
+
+TEST(Server, SecondInstanceOnTheSamePortIsRefused) {
+  TestSink sink;
+  Server a(ConfigFor({sink.address()}));
+  ASSERT_TRUE(a.Start().ok());
+  auto cfg = ParseConfig(StrCat("[ingest]\nlisten = \"", a.ingest_address(),
+                                "\"\n[api]\nlisten = \"127.0.0.1:0\"\n"
+                                "[[forward.destinations]]\naddress = \"",
+                                sink.address(), "\"\n"),
+                         "t.toml");
+  ASSERT_TRUE(cfg.ok());
+  Server b(*cfg);
+  absl::Status s = b.Start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("cannot listen on"), std::string::npos) << s;
+  a.Stop(std::chrono::seconds(1));
+}
+
+TEST(Server, MaxConnectionsRefusesTheExtraOnesAndKeepsServing) {
+  TestSink sink;
+  Server server(ConfigFor({sink.address()}, "max_connections = 2\n"));
+  ASSERT_TRUE(server.Start().ok());
+  const uint16_t port = PortOf(server.ingest_address());
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    held.push_back(fd);
+  }
+  EXPECT_TRUE(WaitUntil([&] { return server.Snapshot().connections_refused == 2; }));
+  for (int fd : held) close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return server.Snapshot().connections[0] == 0; }));
+  SendTcp(port, "still.serving 1 1700000000\n");
+  EXPECT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  server.Stop(std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace gralarm

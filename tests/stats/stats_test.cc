@@ -1,0 +1,62 @@
+#include "gralarm/stats.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "gralarm/carbon_self_metrics.h"
+
+namespace gralarm {
+namespace {
+
+using ::testing::HasSubstr;
+
+StatsSnapshot Sample() {
+  StatsSnapshot s;
+  s.points_received[0] = 10;
+  s.points_received[1] = 5;
+  s.lines_invalid[InvalidReasonIndex(LineVerdict::kPath)] = 2;
+  StatsSnapshot::Destination d;
+  d.name = "127.0.0.1:2103";
+  d.points_forwarded = 14;
+  d.points_dropped[0] = 1;
+  d.queue_points = 3;
+  d.up = true;
+  s.destinations.push_back(d);
+  return s;
+}
+
+TEST(Stats, RendersTheSpecNamesAndLabels) {
+  std::string text = RenderPrometheus(Sample(), "1.2.3");
+  EXPECT_THAT(text, HasSubstr("# TYPE gralarm_points_received_total counter"));
+  EXPECT_THAT(text, HasSubstr("gralarm_points_received_total{proto=\"tcp\"} 10"));
+  EXPECT_THAT(text, HasSubstr("gralarm_lines_invalid_total{reason=\"path\"} 2"));
+  EXPECT_THAT(text, HasSubstr("gralarm_points_forwarded_total{destination=\"127.0.0.1:2103\"} 14"));
+  EXPECT_THAT(text, HasSubstr(
+      "gralarm_points_dropped_total{destination=\"127.0.0.1:2103\",reason=\"queue_full\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gralarm_forward_queue_points{destination=\"127.0.0.1:2103\"} 3"));
+  EXPECT_THAT(text, HasSubstr("gralarm_destination_up{destination=\"127.0.0.1:2103\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gralarm_build_info{version=\"1.2.3\"} 1"));
+}
+
+TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
+  CarbonSelfMetrics m(ExpandCarbonPrefix("carbon.relays.{host}", "relay1.example.com"));
+  StatsSnapshot s = Sample();
+  EXPECT_EQ(m.Lines(s, 100),
+            "carbon.relays.relay1_example_com.metricsReceived 15 100\n"
+            "carbon.relays.relay1_example_com.metricsSent 14 100\n"
+            "carbon.relays.relay1_example_com.metricsDropped 1 100\n"
+            "carbon.relays.relay1_example_com.metricsInvalid 2 100\n"
+            "carbon.relays.relay1_example_com.metricsQueued 3 100\n");
+  s.points_received[0] += 7;
+  s.destinations[0].points_forwarded += 6;
+  s.destinations[0].queue_points = 4;
+  EXPECT_EQ(m.Lines(s, 160),
+            "carbon.relays.relay1_example_com.metricsReceived 7 160\n"
+            "carbon.relays.relay1_example_com.metricsSent 6 160\n"
+            "carbon.relays.relay1_example_com.metricsDropped 0 160\n"
+            "carbon.relays.relay1_example_com.metricsInvalid 0 160\n"
+            "carbon.relays.relay1_example_com.metricsQueued 4 160\n");
+}
+
+}  // namespace
+}  // namespace gralarm
