@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""End-to-end relay comparison: gralarm and Debian's carbon-c-relay, side by side on the
+same generated input, into the same counting sink, on this machine, in one run.
+
+  bench/e2e.py --build build [--lines 5000000] [--series 100000] [--connections 1 8]
+               [--workers 2] [--repeat 1]
+
+For each relay and connection count: start gralarm-sink, start the relay forwarding to
+it, send the lines with gralarm-loadgen, and wait until the sink has them all (or went
+idle). rate = lines delivered / (last line at the sink - first byte sent). carbon-c-relay
+gets -q large enough to hold the whole burst (its default queue drops lines) and the same
+number of worker threads as gralarm. Everything listens on 127.0.0.1 only.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def start_relay(kind, build, workdir, port, sink_port, workers, lines):
+    if kind == "carbon-c-relay":
+        conf = os.path.join(workdir, "relay.conf")
+        with open(conf, "w") as f:
+            f.write(f"cluster sink forward 127.0.0.1:{sink_port};\n"
+                    "match * send to sink stop;\n")
+        cmd = ["carbon-c-relay", "-f", conf, "-p", str(port), "-w", str(workers),
+               "-q", str(max(lines, 25000)), "-H", "bench"]
+    else:
+        conf = os.path.join(workdir, "gralarm.toml")
+        with open(conf, "w") as f:
+            f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n'
+                    f'[api]\nlisten = "127.0.0.1:{free_port()}"\n'
+                    f'[self_metrics]\ncarbon_interval_s = 0\n'
+                    f'[forward]\nqueue_points = {max(lines, 1000)}\n'
+                    f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n')
+        cmd = [os.path.join(build, "gralarm"), "serve", "-c", conf, "--log-level", "warn"]
+    log = open(os.path.join(workdir, kind + ".log"), "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    wait_port(port)
+    return proc
+
+
+def run_once(kind, build, lines, series, connections, workers):
+    workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
+    try:
+        sink_port, relay_port = free_port(), free_port()
+        ready = os.path.join(workdir, "sink.ready")
+        sink = subprocess.Popen([os.path.join(build, "bench", "gralarm-sink"), "--port",
+                                 str(sink_port), "--expect", str(lines), "--idle-ms", "5000",
+                                 "--ready-file", ready], stdout=subprocess.PIPE, text=True)
+        while not os.path.exists(ready):
+            time.sleep(0.01)
+        relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines)
+        time.sleep(0.5)  # let the relay connect to the sink
+        gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
+                              str(relay_port), "--lines", str(lines), "--series",
+                              str(series), "--connections", str(connections)],
+                             capture_output=True, text=True, check=True)
+        sent = json.loads(gen.stdout)
+        out, _ = sink.communicate(timeout=600)
+        got = json.loads(out)
+        relay.terminate()
+        try:
+            relay.wait(20)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+        seconds = max(got["last"] - sent["start"], 1e-9)
+        return {"relay": kind, "connections": connections, "lines": lines,
+                "delivered": got["lines"], "lost": lines - got["lines"],
+                "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--lines", type=int, default=5000000)
+    ap.add_argument("--series", type=int, default=100000)
+    ap.add_argument("--connections", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    results = []
+    for connections in args.connections:
+        for _ in range(args.repeat):
+            for kind in ("carbon-c-relay", "gralarm"):
+                r = run_once(kind, args.build, args.lines, args.series, connections,
+                             args.workers)
+                results.append(r)
+                print(json.dumps(r), file=sys.stderr)
+    print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
+    print("| connections | relay | lines/s | seconds | lost |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['connections']} | {r['relay']} | {r['rate']:,.0f} | {r['seconds']} "
+              f"| {r['lost']} |")
+    print()
+    for connections in args.connections:
+        best = {}
+        for r in results:
+            if r["connections"] == connections:
+                best[r["relay"]] = max(best.get(r["relay"], 0), r["rate"])
+        ratio = best["gralarm"] / best["carbon-c-relay"]
+        print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
+    lost = sum(r["lost"] for r in results if r["relay"] == "gralarm")
+    print(f"gralarm lines lost: {lost}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds gralarm and runs every test: the unit tests and the
+# integration tests with the real carbon-cache, carbon-c-relay and promtool.
+#   tools/test.sh              # RelWithDebInfo build in build/
+#   tools/test.sh --sanitize   # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${1:-}" = "--sanitize" ]; then
+  build_dir=build-asan
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DGRALARM_SANITIZE=ON -DGRALARM_BUILD_BENCH=OFF)
+  # Leak checks on; a failed UBSan check aborts the test.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+bash tools/install-deps.sh
+cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
+cmake --build "$build_dir" --parallel "$(nproc)"
+cd "$build_dir"
+ctest --output-on-failure --timeout 1500
