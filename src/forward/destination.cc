@@ -46,6 +46,17 @@ void Destination::Enqueue(std::string bytes, uint32_t points) {
       if (!oldest.replay) dropped += oldest.points;
       queue_.pop_front();
     }
+    if (queued_points_ > capacity_points_) {
+      // One chunk alone is over the bound: drop its oldest lines.
+      Chunk& only = queue_.front();
+      const uint32_t excess = static_cast<uint32_t>(queued_points_ - capacity_points_);
+      size_t cut = 0;
+      for (uint32_t i = 0; i < excess; ++i) cut = only.bytes.find('\n', cut) + 1;
+      only.bytes.erase(0, cut);
+      only.points -= excess;
+      queued_points_ -= excess;
+      if (!only.replay) dropped += excess;
+    }
     counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
   }
   if (dropped > 0) {

@@ -67,6 +67,23 @@ TEST(Forwarder, FullQueueDropsTheOldestPointsAndCountsThem) {
   (*f)->Drain(std::chrono::seconds(5));
 }
 
+TEST(Forwarder, OneChunkOverTheBoundLosesItsOldestLinesOnly) {
+  const uint16_t port = UnusedPort();
+  auto f = Forwarder::Create(OneDestination(port, /*queue_points=*/250));
+  ASSERT_TRUE(f.ok());
+  (*f)->Start();
+  (*f)->Send(0, Lines(0, 300), 300);
+  DestinationCounters& c = (*f)->destination(0).counters();
+  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kQueueFull)].load(), 50u);
+  EXPECT_EQ(c.queue_points.load(), 250);
+  TestSink sink(port);
+  ASSERT_TRUE(sink.ok());
+  (*f)->Wake();
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 250; }));
+  EXPECT_EQ(sink.Data(), Lines(50, 300));
+  (*f)->Drain(std::chrono::seconds(5));
+}
+
 TEST(Forwarder, ResendsWhatABrokenConnectionMayHaveLost) {
   // The first connection is aborted after 50 kB: whatever the sink had not read is
   // gone, so gralarm must send the recent bytes again on the next connection.

@@ -82,6 +82,14 @@ def test_every_valid_point_reaches_whisper_across_a_carbon_cache_outage(tmp_path
         t.join()
     assert not errors
 
+    # Every valid point was received, every invalid line counted by its reason.
+    m = gralarm.metrics()
+    assert metric(m, "gralarm_points_received_total", proto="tcp") == POINTS
+    for reason in ("fields", "value", "timestamp", "nan", "path", "too_long"):
+        assert metric(m, "gralarm_lines_invalid_total", reason=reason) == \
+            expected_invalid.get(reason, 0), reason
+    assert sum(expected_invalid.values()) == CLIENTS * (SERIES_PER_CLIENT * STEPS // 99)
+
     # Everything gralarm received is delivered, and carbon-cache confirms it by
     # closing its side when gralarm ends the stream.
     rc, seconds = gralarm.stop()

@@ -16,11 +16,12 @@ namespace {
 using testing::TestSink;
 using testing::WaitUntil;
 
+// `ingest` and `forward` are extra keys for those sections.
 std::shared_ptr<const Config> ConfigFor(const std::vector<std::string>& destinations,
-                                        std::string extra = "") {
-  std::string toml = "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + extra +
+                                        std::string ingest = "", std::string forward = "") {
+  std::string toml = "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + ingest +
                      "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
-                     "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n";
+                     "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n" + forward;
   for (const auto& d : destinations) {
     toml += "[[forward.destinations]]\naddress = \"" + d + "\"\n";
   }
@@ -95,6 +96,28 @@ TEST(Server, InvalidLinesNeverCloseTheConnection) {
   EXPECT_EQ(s.TotalReceived(), 1000u);
   EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kTooLong)], 500u);
   EXPECT_EQ(s.lines_invalid[InvalidReasonIndex(LineVerdict::kFields)], 500u);
+}
+
+TEST(Server, ADeadDestinationDoesNotHoldBackALiveOne) {
+  TestSink live;
+  const std::string dead = StrCat("127.0.0.1:", testing::UnusedPort());
+  Server server(ConfigFor({dead, live.address()}, "", "queue_points = 1000\n"));
+  ASSERT_TRUE(server.Start().ok());
+  // Batches the live destination can keep up with; the dead one's queue overflows.
+  for (int b = 0; b < 5; ++b) {
+    std::string batch;
+    for (int i = 0; i < 1000; ++i) batch += StrCat("both.", b * 1000 + i, " 1 1700000000\n");
+    SendTcp(PortOf(server.ingest_address()), batch);
+    ASSERT_TRUE(live.WaitFor([&](TestSink* s) { return s->Lines().size() == (b + 1) * 1000u; }));
+  }
+  StatsSnapshot s = server.Snapshot();
+  ASSERT_EQ(s.destinations.size(), 2u);
+  EXPECT_FALSE(s.destinations[0].up);
+  EXPECT_EQ(s.destinations[0].queue_points, 1000);
+  EXPECT_EQ(s.destinations[0].points_dropped[static_cast<int>(DropReason::kQueueFull)],
+            4000u);
+  EXPECT_EQ(s.destinations[1].points_forwarded, 5000u);
+  server.Stop(std::chrono::milliseconds(200));
 }
 
 TEST(Server, StopReadsWhatClientsAlreadySentAndDeliversIt) {
