@@ -53,13 +53,15 @@ void BM_ParseInvalidPath(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseInvalidPath);
 
-// Splitting a 256 KiB read buffer into lines and parsing each, as an ingest loop does.
+// Splitting a 256 KiB read buffer into lines and parsing each, as an ingest
+// loop does.
 void BM_SplitAndParseReadBuffer(benchmark::State& state) {
   std::string buffer;
   int n = 0;
   while (buffer.size() < 256 * 1024) {
-    buffer += "collector" + std::to_string(n % 500) + ".cpu" + std::to_string(n % 16) +
-              ".load 0.75 " + std::to_string(1700000000 + n) + "\n";
+    buffer += "collector" + std::to_string(n % 500) + ".cpu" +
+              std::to_string(n % 16) + ".load 0.75 " +
+              std::to_string(1700000000 + n) + "\n";
     ++n;
   }
   LineSplitter splitter(4096);
@@ -70,13 +72,15 @@ void BM_SplitAndParseReadBuffer(benchmark::State& state) {
         buffer.data(), buffer.size(),
         [&](std::string_view line) {
           ParsedLine parsed;
-          benchmark::DoNotOptimize(ParseLine(line, 1800000000, options, &parsed));
+          benchmark::DoNotOptimize(
+              ParseLine(line, 1800000000, options, &parsed));
           ++lines;
         },
         [] {});
   }
   state.SetItemsProcessed(lines);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * buffer.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * buffer.size()));
 }
 BENCHMARK(BM_SplitAndParseReadBuffer);
 

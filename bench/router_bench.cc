@@ -13,9 +13,10 @@ void BM_Route(benchmark::State& state) {
   ForwardOptions o;
   o.method = static_cast<ForwardMethod>(state.range(0));
   const int destinations = static_cast<int>(state.range(1));
-  o.replication = (o.method == ForwardMethod::kForward || o.method == ForwardMethod::kAnyOf)
-                      ? 1
-                      : 2;
+  o.replication =
+      (o.method == ForwardMethod::kForward || o.method == ForwardMethod::kAnyOf)
+          ? 1
+          : 2;
   for (int i = 0; i < destinations; ++i) {
     DestinationOptions d;
     d.host = "10.0.0." + std::to_string(i + 1);
@@ -30,8 +31,8 @@ void BM_Route(benchmark::State& state) {
   }
   std::vector<std::string> names;
   for (int i = 0; i < 4096; ++i) {
-    names.push_back("cgnat" + std::to_string(i % 64) + ".ethtrunk" + std::to_string(i) +
-                    ".output.util_pct");
+    names.push_back("cgnat" + std::to_string(i % 64) + ".ethtrunk" +
+                    std::to_string(i) + ".output.util_pct");
   }
   int out[kMaxFanout];
   size_t i = 0;
@@ -41,14 +42,14 @@ void BM_Route(benchmark::State& state) {
   state.SetLabel(std::string(ForwardMethodName(o.method)));
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Route)
-    ->ArgsProduct({{static_cast<int>(ForwardMethod::kForward),
-                    static_cast<int>(ForwardMethod::kCarbonCh),
-                    static_cast<int>(ForwardMethod::kCarbonChFixed),
-                    static_cast<int>(ForwardMethod::kFnv1aCh),
-                    static_cast<int>(ForwardMethod::kJumpFnv1aCh),
-                    static_cast<int>(ForwardMethod::kAnyOf)},
-                   {4, 16}});
+BENCHMARK(BM_Route)->ArgsProduct(
+    {{static_cast<int>(ForwardMethod::kForward),
+      static_cast<int>(ForwardMethod::kCarbonCh),
+      static_cast<int>(ForwardMethod::kCarbonChFixed),
+      static_cast<int>(ForwardMethod::kFnv1aCh),
+      static_cast<int>(ForwardMethod::kJumpFnv1aCh),
+      static_cast<int>(ForwardMethod::kAnyOf)},
+     {4, 16}});
 
 }  // namespace
 }  // namespace gralarm

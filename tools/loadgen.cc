@@ -1,8 +1,9 @@
-// gralarm-loadgen: sends generated Graphite plaintext lines to 127.0.0.1 as fast as the
-// receiver takes them, over one or more connections, then prints a JSON summary.
+// gralarm-loadgen: sends generated Graphite plaintext lines to 127.0.0.1 as
+// fast as the receiver takes them, over one or more connections, then prints a
+// JSON summary.
 //   gralarm-loadgen --port 2003 --lines 5000000 --series 100000 --connections 8
-// Line i is "bench.s<i % series>.value <i> <ts>\n"; each connection sends a contiguous
-// share of the lines. The buffers are built before the clock starts.
+// Line i is "bench.s<i % series>.value <i> <ts>\n"; each connection sends a
+// contiguous share of the lines. The buffers are built before the clock starts.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,12 +23,14 @@ namespace {
 double Now() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 long Arg(int argc, char** argv, const char* name, long fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::strtol(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], name) == 0)
+      return std::strtol(argv[i + 1], nullptr, 10);
   }
   return fallback;
 }
@@ -39,10 +42,12 @@ int main(int argc, char** argv) {
   const long lines = Arg(argc, argv, "--lines", 1000000);
   const long series = Arg(argc, argv, "--series", 100000);
   const long connections = Arg(argc, argv, "--connections", 1);
-  const long base_ts = Arg(argc, argv, "--timestamp", static_cast<long>(time(nullptr)) - 3600);
+  const long base_ts =
+      Arg(argc, argv, "--timestamp", static_cast<long>(time(nullptr)) - 3600);
   if (port <= 0 || lines <= 0 || series <= 0 || connections <= 0) {
-    std::fprintf(stderr, "usage: gralarm-loadgen --port P --lines N --series S "
-                         "--connections C [--timestamp T]\n");
+    std::fprintf(stderr,
+                 "usage: gralarm-loadgen --port P --lines N --series S "
+                 "--connections C [--timestamp T]\n");
     return 2;
   }
   std::vector<std::string> buffers(static_cast<size_t>(connections));
@@ -53,8 +58,8 @@ int main(int argc, char** argv) {
     b.reserve(static_cast<size_t>(to - from) * 40);
     char line[128];
     for (long i = from; i < to; ++i) {
-      int n = std::snprintf(line, sizeof(line), "bench.s%ld.value %ld %ld\n", i % series, i,
-                            base_ts + (i / series));
+      int n = std::snprintf(line, sizeof(line), "bench.s%ld.value %ld %ld\n",
+                            i % series, i, base_ts + (i / series));
       b.append(line, static_cast<size_t>(n));
     }
   }
@@ -93,7 +98,8 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   const double end = Now();
-  std::printf("{\"start\": %.6f, \"end\": %.6f, \"lines\": %ld, \"bytes\": %zu}\n", start, end,
-              lines, total_bytes);
+  std::printf(
+      "{\"start\": %.6f, \"end\": %.6f, \"lines\": %ld, \"bytes\": %zu}\n",
+      start, end, lines, total_bytes);
   return 0;
 }

@@ -1,7 +1,9 @@
-// gralarm-sink: a counting carbon-cache stand-in on 127.0.0.1. Counts the lines that
-// start with "bench." over every connection and prints a JSON summary once --expect
-// lines arrived, or when nothing arrived for --idle-ms after the first byte.
-//   gralarm-sink --port 2103 --expect 5000000 [--idle-ms 10000] [--ready-file F]
+// gralarm-sink: a counting carbon-cache stand-in on 127.0.0.1. Counts the lines
+// that start with "bench." over every connection and prints a JSON summary once
+// --expect lines arrived, or when nothing arrived for --idle-ms after the first
+// byte.
+//   gralarm-sink --port 2103 --expect 5000000 [--idle-ms 10000] [--ready-file
+//   F]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,12 +23,14 @@ namespace {
 double Now() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 long Arg(int argc, char** argv, const char* name, long fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::strtol(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], name) == 0)
+      return std::strtol(argv[i + 1], nullptr, 10);
   }
   return fallback;
 }
@@ -38,7 +42,8 @@ std::atomic<double> g_last{0};
 
 void Serve(int fd) {
   std::vector<char> buf(1 << 20);
-  // Position within "bench." of the current line's start; -1 = not a bench line.
+  // Position within "bench." of the current line's start; -1 = not a bench
+  // line.
   int match = 0;
   static const char kPrefix[] = "bench.";
   long lines = 0, other = 0;
@@ -50,7 +55,10 @@ void Serve(int fd) {
     for (ssize_t i = 0; i < n; ++i) {
       char c = buf[static_cast<size_t>(i)];
       if (c == '\n') {
-        if (match == 6) ++lines; else ++other;
+        if (match == 6)
+          ++lines;
+        else
+          ++other;
         match = 0;
       } else if (match >= 0 && match < 6) {
         match = (c == kPrefix[match]) ? match + 1 : -1;
@@ -81,7 +89,8 @@ int main(int argc, char** argv) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(lfd, 64) != 0) {
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      listen(lfd, 64) != 0) {
     std::perror("bind");
     return 1;
   }
@@ -102,10 +111,13 @@ int main(int argc, char** argv) {
     if (expect > 0 && got >= expect) break;
     const double first = g_first.load();
     const double last = std::max(g_last.load(), first);
-    if (first > 0 && (Now() - last) * 1000 > static_cast<double>(idle_ms)) break;
+    if (first > 0 && (Now() - last) * 1000 > static_cast<double>(idle_ms))
+      break;
   }
-  std::printf("{\"first\": %.6f, \"last\": %.6f, \"lines\": %ld, \"other_lines\": %ld}\n",
-              g_first.load(), g_last.load(), g_lines.load(), g_other.load());
+  std::printf(
+      "{\"first\": %.6f, \"last\": %.6f, \"lines\": %ld, \"other_lines\": "
+      "%ld}\n",
+      g_first.load(), g_last.load(), g_lines.load(), g_other.load());
   std::fflush(stdout);
   _exit(0);
 }

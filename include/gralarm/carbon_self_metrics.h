@@ -9,13 +9,14 @@
 
 namespace gralarm {
 
-// "{host}" in `prefix` replaced by `hostname` with its dots turned into underscores,
-// as carbon-relay and carbon-c-relay name their own series.
-std::string ExpandCarbonPrefix(std::string_view prefix, std::string_view hostname);
+// "{host}" in `prefix` replaced by `hostname` with its dots turned into
+// underscores, as carbon-relay and carbon-c-relay name their own series.
+std::string ExpandCarbonPrefix(std::string_view prefix,
+                               std::string_view hostname);
 
 // Turns successive snapshots into carbon.relays.<host>.* lines: counters as the
-// increase since the previous call (what carbon-relay reports per interval), the
-// queue as its current size.
+// increase since the previous call (what carbon-relay reports per interval),
+// the queue as its current size.
 class CarbonSelfMetrics {
  public:
   explicit CarbonSelfMetrics(std::string prefix) : prefix_(std::move(prefix)) {}

@@ -11,7 +11,8 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
 // Runs `gralarm serve | check-config | match | --version | --help`.
-int RunCli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err);
+int RunCli(int argc, char** argv, std::istream& in, std::ostream& out,
+           std::ostream& err);
 
 }  // namespace gralarm
 

@@ -38,12 +38,13 @@ struct DestinationOptions {
 
 // How each routing method places a metric; see SPEC.md section 4.
 enum class ForwardMethod {
-  kForward,         // every destination
-  kCarbonCh,        // carbon-c-relay carbon_ch (md5 ring, positions may collide)
-  kCarbonChFixed,   // Graphite carbon-relay >= 0.9.13 (colliding positions move up)
-  kFnv1aCh,         // carbon-c-relay fnv1a_ch
-  kJumpFnv1aCh,     // carbon-c-relay jump_fnv1a_ch
-  kAnyOf,           // one destination by hash, failing over to the next live one
+  kForward,        // every destination
+  kCarbonCh,       // carbon-c-relay carbon_ch (md5 ring, positions may collide)
+  kCarbonChFixed,  // Graphite carbon-relay >= 0.9.13 (colliding positions move
+                   // up)
+  kFnv1aCh,        // carbon-c-relay fnv1a_ch
+  kJumpFnv1aCh,    // carbon-c-relay jump_fnv1a_ch
+  kAnyOf,          // one destination by hash, failing over to the next live one
 };
 
 // [forward]: where valid points go.
@@ -81,7 +82,8 @@ struct SelfMetricsOptions {
   std::string carbon_prefix = "carbon.relays.{host}";
 };
 
-// The whole parsed configuration. Built once, then shared read-only by every loop.
+// The whole parsed configuration. Built once, then shared read-only by every
+// loop.
 struct Config {
   std::string source_path;  // file it was read from; empty for defaults
   IngestOptions ingest;
@@ -91,13 +93,15 @@ struct Config {
   SelfMetricsOptions self_metrics;
 };
 
-// Parses TOML text. Every problem is reported as "file:line:col: message", one per
-// line, in the returned status message (InvalidArgument). Unknown keys are errors.
-absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(std::string_view toml_text,
-                                                          std::string_view file_name);
+// Parses TOML text. Every problem is reported as "file:line:col: message", one
+// per line, in the returned status message (InvalidArgument). Unknown keys are
+// errors.
+absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
+    std::string_view toml_text, std::string_view file_name);
 
 // Reads and parses a config file; a missing file is NotFound.
-absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path);
+absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(
+    const std::string& path);
 
 // Name of a forward method as written in the config ("carbon_ch", ...).
 std::string_view ForwardMethodName(ForwardMethod method);

@@ -24,20 +24,21 @@ namespace gralarm {
 struct Chunk {
   std::string bytes;
   uint32_t points = 0;
-  // Already written once to a connection that then broke; sent again because the
-  // peer may not have read it. Not counted as forwarded a second time.
+  // Already written once to a connection that then broke; sent again because
+  // the peer may not have read it. Not counted as forwarded a second time.
   bool replay = false;
   std::chrono::steady_clock::time_point sent_at{};
 };
 
-// One carbon-cache line receiver: a bounded memory queue that any thread may append
-// to, drained by one TCP connection owned by the forward loop.
+// One carbon-cache line receiver: a bounded memory queue that any thread may
+// append to, drained by one TCP connection owned by the forward loop.
 //
-// Nothing is lost silently: a point is written, waits in the queue, or is counted in
-// points_dropped (queue overflow drops the oldest points). When a connection breaks,
-// the bytes written in the last moments (kReplayBytes / kReplayAge) are queued again,
-// since the peer may have died before reading them; carbon-cache stores a repeated
-// (series, timestamp) once, so a replay costs nothing but bandwidth.
+// Nothing is lost silently: a point is written, waits in the queue, or is
+// counted in points_dropped (queue overflow drops the oldest points). When a
+// connection breaks, the bytes written in the last moments (kReplayBytes /
+// kReplayAge) are queued again, since the peer may have died before reading
+// them; carbon-cache stores a repeated (series, timestamp) once, so a replay
+// costs nothing but bandwidth.
 class Destination {
  public:
   static constexpr size_t kReplayBytes = 16 << 20;
@@ -55,21 +56,30 @@ class Destination {
   DestinationCounters& counters() { return counters_; }
   bool up() const { return counters_.up.load(std::memory_order_relaxed); }
 
-  // Any thread. Never blocks on the network. The forward loop must be woken after.
+  // Any thread. Never blocks on the network. The forward loop must be woken
+  // after.
   void Enqueue(std::string bytes, uint32_t points);
 
   // Forward loop only.
   void Start();
   void Pump();
   void BeginDrain();
-  // True once draining finished: everything delivered and the connection closed.
+  // True once draining finished: everything delivered and the connection
+  // closed.
   bool drained() const { return drained_; }
-  // Gives up: counts what is left as dropped (reason shutdown) and closes handles.
-  // Returns the number of points that were left.
+  // Gives up: counts what is left as dropped (reason shutdown) and closes
+  // handles. Returns the number of points that were left.
   uint64_t Abandon();
 
  private:
-  enum class State { kIdle, kResolving, kConnecting, kConnected, kShuttingDown, kClosing };
+  enum class State {
+    kIdle,
+    kResolving,
+    kConnecting,
+    kConnected,
+    kShuttingDown,
+    kClosing
+  };
 
   void Connect();
   void ScheduleReconnect();
@@ -125,14 +135,17 @@ class Destination {
 class Forwarder {
  public:
   // Builds destinations and the router from the config. Nothing starts yet.
-  static absl::StatusOr<std::unique_ptr<Forwarder>> Create(const Config& config);
+  static absl::StatusOr<std::unique_ptr<Forwarder>> Create(
+      const Config& config);
   ~Forwarder();
 
   // Starts the forward loop thread; destinations begin connecting.
   void Start();
 
   const Router& router() const { return *router_; }
-  int num_destinations() const { return static_cast<int>(destinations_.size()); }
+  int num_destinations() const {
+    return static_cast<int>(destinations_.size());
+  }
   Destination& destination(int i) { return *destinations_[i]; }
 
   // Any thread: queue lines for destination i, then call Wake() once per batch.
@@ -145,8 +158,8 @@ class Forwarder {
   using Ticker = std::function<void(Forwarder*)>;
   void SetTicker(std::chrono::milliseconds interval, Ticker ticker);
 
-  // Delivers what is queued, waiting at most `timeout`; what is left is counted as
-  // dropped (reason shutdown) and logged. Stops and joins the loop thread.
+  // Delivers what is queued, waiting at most `timeout`; what is left is counted
+  // as dropped (reason shutdown) and logged. Stops and joins the loop thread.
   void Drain(std::chrono::milliseconds timeout);
 
   void AddToSnapshot(StatsSnapshot* s);

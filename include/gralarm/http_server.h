@@ -14,11 +14,11 @@ struct mg_connection;
 namespace gralarm {
 
 struct HttpRequest {
-  std::string method;        // "GET", "POST", ...
-  std::string path;          // without the query string
-  std::string query;         // raw query string, no '?'
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query string
+  std::string query;   // raw query string, no '?'
   std::string body;
-  std::string authorization; // the Authorization header, if any
+  std::string authorization;  // the Authorization header, if any
 };
 
 struct HttpResponse {
@@ -58,7 +58,8 @@ class HttpServer {
 };
 
 // {"error": {"code": code, "message": message}} with the given HTTP status.
-HttpResponse JsonError(int status, std::string_view code, std::string_view message);
+HttpResponse JsonError(int status, std::string_view code,
+                       std::string_view message);
 
 }  // namespace gralarm
 

@@ -19,30 +19,34 @@
 
 namespace gralarm {
 
-// One ingest event loop on its own thread. It accepts plaintext TCP connections and
-// UDP datagrams from sockets it is handed, validates every line, and appends each
-// valid one to the per-destination batches it hands to the Forwarder once per loop
-// iteration. A connection lives its whole life on one worker.
+// One ingest event loop on its own thread. It accepts plaintext TCP connections
+// and UDP datagrams from sockets it is handed, validates every line, and
+// appends each valid one to the per-destination batches it hands to the
+// Forwarder once per loop iteration. A connection lives its whole life on one
+// worker.
 class IngestWorker {
  public:
-  // `open_connections` is shared by all workers to enforce ingest.max_connections.
-  IngestWorker(int id, std::shared_ptr<const Config> config, Forwarder* forwarder,
-               std::atomic<int64_t>* open_connections);
+  // `open_connections` is shared by all workers to enforce
+  // ingest.max_connections.
+  IngestWorker(int id, std::shared_ptr<const Config> config,
+               Forwarder* forwarder, std::atomic<int64_t>* open_connections);
   ~IngestWorker();
   IngestWorker(const IngestWorker&) = delete;
   IngestWorker& operator=(const IngestWorker&) = delete;
 
-  // Takes ownership of the descriptors (either may be -1) and starts the thread.
+  // Takes ownership of the descriptors (either may be -1) and starts the
+  // thread.
   void Start(int tcp_fd, int udp_fd);
 
   // Stops accepting, reads what clients already sent, closes every connection,
   // hands the last batches to the forwarder and joins the thread.
   void Stop();
 
-  // Blocks until the loop has handed its current batches to the old forwarder and
-  // switched to `forwarder` and `config` (SIGHUP reload). Listen settings in `config`
-  // are ignored: sockets stay as they are.
-  void SwapForwarder(Forwarder* forwarder, std::shared_ptr<const Config> config);
+  // Blocks until the loop has handed its current batches to the old forwarder
+  // and switched to `forwarder` and `config` (SIGHUP reload). Listen settings
+  // in `config` are ignored: sockets stay as they are.
+  void SwapForwarder(Forwarder* forwarder,
+                     std::shared_ptr<const Config> config);
 
   const IngestCounters& counters() const { return counters_; }
 
@@ -60,18 +64,19 @@ class IngestWorker {
   static void OnCheck(uv_check_t* check);
   static void OnIdleTimer(uv_timer_t* timer);
 
-  // Feeds bytes read from a connection: complete lines are handled, a partial last
-  // line is carried to the next read.
+  // Feeds bytes read from a connection: complete lines are handled, a partial
+  // last line is carried to the next read.
   void Feed(Connection* c, const char* data, size_t n);
   // Handles the carried partial line when its connection ends.
   void FinishStream(Connection* c, bool clean_eof);
   void HandleLine(std::string_view line, Proto proto, const std::string& peer);
-  void CountInvalid(LineVerdict verdict, std::string_view line, const std::string& peer);
+  void CountInvalid(LineVerdict verdict, std::string_view line,
+                    const std::string& peer);
   void CloseConnection(Connection* c);
   // Reads what a client already sent, before its connection is closed at stop.
   void DrainSocket(Connection* c);
-  // At stop: accepts the connections still waiting in the listen backlog and reads
-  // what they already sent.
+  // At stop: accepts the connections still waiting in the listen backlog and
+  // reads what they already sent.
   void DrainBacklog();
   // Hands the batches and counters of this loop iteration over.
   void Flush();
@@ -105,7 +110,8 @@ class IngestWorker {
 
   std::list<Connection*> connections_;
   std::vector<char> read_buf_;
-  uint32_t now_ = 0;  // wall-clock seconds for "-1" timestamps, refreshed per read
+  uint32_t now_ =
+      0;  // wall-clock seconds for "-1" timestamps, refreshed per read
 
   // Batches of the current loop iteration, per destination.
   std::vector<std::string> batch_;

@@ -8,8 +8,8 @@
 
 namespace gralarm {
 
-// Outcome of parsing one plaintext line. Every value but kOk and kBlank is a reason
-// the line is invalid, exported as gralarm_lines_invalid_total{reason}.
+// Outcome of parsing one plaintext line. Every value but kOk and kBlank is a
+// reason the line is invalid, exported as gralarm_lines_invalid_total{reason}.
 enum class LineVerdict : uint8_t {
   kOk = 0,
   kBlank,      // empty or white space only: skipped, not counted
@@ -38,23 +38,25 @@ struct LineParserOptions {
 
 // A valid line, as views into the caller's buffer.
 struct ParsedLine {
-  std::string_view path;        // full path, tags included
-  std::string_view name;        // path without ";tag=value..." (what rules and rings use)
+  std::string_view path;  // full path, tags included
+  std::string_view
+      name;  // path without ";tag=value..." (what rules and rings use)
   std::string_view value_text;  // the value as written
   double value = 0;
-  uint32_t timestamp = 0;       // seconds; "-1" already replaced by now
-  // True when the line bytes are already "path value timestamp" with single spaces
-  // and an integer timestamp, so they can be forwarded unchanged.
+  uint32_t timestamp = 0;  // seconds; "-1" already replaced by now
+  // True when the line bytes are already "path value timestamp" with single
+  // spaces and an integer timestamp, so they can be forwarded unchanged.
   bool canonical = false;
 };
 
-// Parses one line, without its '\n' (a trailing '\r' is accepted). `now` replaces a
-// timestamp of -1. Never allocates; `out` is set only when kOk is returned.
+// Parses one line, without its '\n' (a trailing '\r' is accepted). `now`
+// replaces a timestamp of -1. Never allocates; `out` is set only when kOk is
+// returned.
 LineVerdict ParseLine(std::string_view line, uint32_t now,
                       const LineParserOptions& options, ParsedLine* out);
 
-// Appends the line to forward for a parsed point: the original bytes when canonical,
-// else "path value timestamp", always ending in '\n'.
+// Appends the line to forward for a parsed point: the original bytes when
+// canonical, else "path value timestamp", always ending in '\n'.
 void AppendForwardLine(const ParsedLine& line, std::string_view original,
                        std::string* out);
 

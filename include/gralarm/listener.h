@@ -10,7 +10,8 @@
 namespace gralarm {
 
 // Listening sockets on one address, one set per ingest loop, bound with
-// SO_REUSEPORT so that the kernel spreads connections and datagrams over the loops.
+// SO_REUSEPORT so that the kernel spreads connections and datagrams over the
+// loops.
 struct ListenSockets {
   std::vector<int> tcp_fds;
   std::vector<int> udp_fds;  // empty unless asked for
@@ -19,9 +20,10 @@ struct ListenSockets {
 };
 
 // Binds `count` TCP sockets (and as many UDP ones when `with_udp`) on `listen`
-// ("host:port"; port 0 picks a free one shared by all). Errors name the address.
-absl::StatusOr<ListenSockets> OpenListenSockets(const std::string& listen, int count,
-                                                bool with_udp);
+// ("host:port"; port 0 picks a free one shared by all). Errors name the
+// address.
+absl::StatusOr<ListenSockets> OpenListenSockets(const std::string& listen,
+                                                int count, bool with_udp);
 
 // Closes every descriptor still held.
 void CloseListenSockets(ListenSockets* sockets);

@@ -3,25 +3,27 @@
 
 #include <spdlog/spdlog.h>
 
-#include "gralarm/strings.h"
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+
+#include "gralarm/strings.h"
 
 namespace gralarm {
 
 // Sets up the process logger (stderr, with timestamps) at the given level name.
 void InitLogging(std::string_view level);
 
-// Lets at most `burst` events through per `period`; the rest are counted and the
-// count is reported with the next allowed event. Safe to call from any thread.
+// Lets at most `burst` events through per `period`; the rest are counted and
+// the count is reported with the next allowed event. Safe to call from any
+// thread.
 class LogLimiter {
  public:
-  LogLimiter(int burst, std::chrono::seconds period) : burst_(burst), period_(period) {}
+  LogLimiter(int burst, std::chrono::seconds period)
+      : burst_(burst), period_(period) {}
 
-  // Returns true when this event may be logged; *suppressed gets how many events
-  // were held back since the last one that was.
+  // Returns true when this event may be logged; *suppressed gets how many
+  // events were held back since the last one that was.
   bool Allow(uint64_t* suppressed);
 
  private:

@@ -18,19 +18,22 @@
 
 namespace gralarm {
 
-// The running proxy: ingest loops, the forwarder and the HTTP endpoint. Start(),
-// Reload() and Stop() are called from one control thread (main's signal loop).
+// The running proxy: ingest loops, the forwarder and the HTTP endpoint.
+// Start(), Reload() and Stop() are called from one control thread (main's
+// signal loop).
 class Server {
  public:
   explicit Server(std::shared_ptr<const Config> config);
   ~Server();
 
-  // Binds every listener and starts all loops. Errors name the address at fault.
+  // Binds every listener and starts all loops. Errors name the address at
+  // fault.
   absl::Status Start();
 
-  // Applies a new config (forwarding, parser limits, self-metrics) without dropping
-  // a point: the new forwarder takes over, the old one drains. Listener addresses and
-  // the worker count need a restart; a change there is logged and ignored.
+  // Applies a new config (forwarding, parser limits, self-metrics) without
+  // dropping a point: the new forwarder takes over, the old one drains.
+  // Listener addresses and the worker count need a restart; a change there is
+  // logged and ignored.
   void Reload(std::shared_ptr<const Config> config);
 
   // Stops accepting, reads what clients sent, delivers queued points within
@@ -56,7 +59,8 @@ class Server {
   std::unique_ptr<Forwarder> forwarder_ ABSL_GUARDED_BY(mu_);
   std::vector<StatsSnapshot::Destination> retired_ ABSL_GUARDED_BY(mu_);
   absl::Mutex self_metrics_mu_;
-  std::unique_ptr<CarbonSelfMetrics> self_metrics_ ABSL_GUARDED_BY(self_metrics_mu_);
+  std::unique_ptr<CarbonSelfMetrics> self_metrics_
+      ABSL_GUARDED_BY(self_metrics_mu_);
   std::unique_ptr<HttpServer> http_;
   std::string ingest_address_;
   int api_port_ = 0;

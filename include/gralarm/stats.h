@@ -20,8 +20,8 @@ enum class DropReason : int { kQueueFull = 0, kShutdown = 1 };
 inline constexpr int kNumDropReasons = 2;
 std::string_view DropReasonName(int reason);
 
-// Counters one ingest loop writes (relaxed atomics, added once per read batch) and
-// any thread reads.
+// Counters one ingest loop writes (relaxed atomics, added once per read batch)
+// and any thread reads.
 struct alignas(64) IngestCounters {
   std::atomic<uint64_t> points_received[kNumProtos] = {};
   std::atomic<uint64_t> lines_invalid[kNumInvalidReasons] = {};
@@ -29,7 +29,8 @@ struct alignas(64) IngestCounters {
   std::atomic<uint64_t> connections_refused = 0;
 };
 
-// Counters of one destination; written by the ingest loops and the forward loop.
+// Counters of one destination; written by the ingest loops and the forward
+// loop.
 struct alignas(64) DestinationCounters {
   std::atomic<uint64_t> points_forwarded = 0;
   std::atomic<uint64_t> points_dropped[kNumDropReasons] = {};
@@ -62,7 +63,8 @@ struct StatsSnapshot {
   int64_t TotalQueued() const;
 };
 
-// Prometheus text exposition (version 0.0.4) of a snapshot, names per SPEC.md §10.
+// Prometheus text exposition (version 0.0.4) of a snapshot, names per SPEC.md
+// §10.
 std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version);
 
 }  // namespace gralarm

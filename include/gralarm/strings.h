@@ -9,19 +9,21 @@
 
 #include "absl/strings/string_view.h"
 
-// Debian's abseil is built with its own absl::string_view type; let fmt print it.
+// Debian's abseil is built with its own absl::string_view type; let fmt print
+// it.
 template <>
 struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
   template <typename Context>
   auto format(absl::string_view s, Context& ctx) const {
-    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()),
-                                                    ctx);
+    return fmt::formatter<std::string_view>::format(
+        std::string_view(s.data(), s.size()), ctx);
   }
 };
 
 namespace gralarm {
 
-// Concatenates anything fmt can print (std::string_view, absl::string_view, numbers).
+// Concatenates anything fmt can print (std::string_view, absl::string_view,
+// numbers).
 template <typename... Args>
 std::string StrCat(const Args&... args) {
   std::string out;
@@ -30,7 +32,9 @@ std::string StrCat(const Args&... args) {
 }
 
 // absl::string_view of a std::string_view, for abseil calls.
-inline absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
+inline absl::string_view AbslView(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 }  // namespace gralarm
 

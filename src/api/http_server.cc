@@ -5,41 +5,53 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "gralarm/strings.h"
 #include "gralarm/log.h"
 #include "gralarm/net_address.h"
+#include "gralarm/strings.h"
 
 namespace gralarm {
 namespace {
 
 const char* StatusText(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
   }
 }
 
 void Send(mg_connection* conn, const HttpResponse& r) {
   std::string head = StrCat("HTTP/1.1 ", r.status, " ", StatusText(r.status),
-                                  "\r\nContent-Type: ", r.content_type,
-                                  "\r\nContent-Length: ", r.body.size(),
-                                  "\r\nCache-Control: no-store\r\n\r\n");
+                            "\r\nContent-Type: ", r.content_type,
+                            "\r\nContent-Length: ", r.body.size(),
+                            "\r\nCache-Control: no-store\r\n\r\n");
   mg_write(conn, head.data(), head.size());
   if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
 }
 
 }  // namespace
 
-HttpResponse JsonError(int status, std::string_view code, std::string_view message) {
+HttpResponse JsonError(int status, std::string_view code,
+                       std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
   return HttpResponse{status, "application/json", j.dump()};
 }
@@ -57,12 +69,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                                 ? StrCat("[", hp->host, "]:", hp->port)
                                 : StrCat(hp->host, ":", hp->port);
   const std::string threads = std::to_string(options.threads);
-  const char* mg_options[] = {"listening_ports", ports.c_str(),
-                              "num_threads", threads.c_str(),
-                              "request_timeout_ms", "10000",
-                              "enable_keep_alive", "yes",
-                              "keep_alive_timeout_ms", "5000",
-                              "max_request_size", "16384",
+  const char* mg_options[] = {"listening_ports",
+                              ports.c_str(),
+                              "num_threads",
+                              threads.c_str(),
+                              "request_timeout_ms",
+                              "10000",
+                              "enable_keep_alive",
+                              "yes",
+                              "keep_alive_timeout_ms",
+                              "5000",
+                              "max_request_size",
+                              "16384",
                               nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char* message) {
@@ -74,9 +92,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     return absl::UnavailableError(
         StrCat("cannot listen on ", options.listen, " (api.listen)"));
   }
-  mg_set_request_handler(server->ctx_, "/", &HttpServer::Dispatch, server.get());
+  mg_set_request_handler(server->ctx_, "/", &HttpServer::Dispatch,
+                         server.get());
   mg_server_port bound[4] = {};
-  if (mg_get_server_ports(server->ctx_, 4, bound) > 0) server->port_ = bound[0].port;
+  if (mg_get_server_ports(server->ctx_, 4, bound) > 0)
+    server->port_ = bound[0].port;
   return server;
 }
 
@@ -91,11 +111,13 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
   req.method = info->request_method ? info->request_method : "";
   req.path = info->local_uri ? info->local_uri : "/";
   req.query = info->query_string ? info->query_string : "";
-  if (const char* auth = mg_get_header(conn, "Authorization")) req.authorization = auth;
-  if (info->content_length > static_cast<long long>(self->options_.max_body_bytes)) {
+  if (const char* auth = mg_get_header(conn, "Authorization"))
+    req.authorization = auth;
+  if (info->content_length >
+      static_cast<long long>(self->options_.max_body_bytes)) {
     Send(conn, JsonError(413, "payload_too_large",
-                         StrCat("request body over ", self->options_.max_body_bytes,
-                                      " bytes")));
+                         StrCat("request body over ",
+                                self->options_.max_body_bytes, " bytes")));
     return 413;
   }
   char buf[8192];
@@ -105,14 +127,15 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
     if (req.body.size() > self->options_.max_body_bytes) {
       Send(conn, JsonError(413, "payload_too_large",
                            StrCat("request body over ",
-                                        self->options_.max_body_bytes, " bytes")));
+                                  self->options_.max_body_bytes, " bytes")));
       return 413;
     }
   }
   auto it = self->routes_.find(req.path);
-  HttpResponse resp = it == self->routes_.end()
-                          ? JsonError(404, "not_found", StrCat("no route ", req.path))
-                          : it->second(req);
+  HttpResponse resp =
+      it == self->routes_.end()
+          ? JsonError(404, "not_found", StrCat("no route ", req.path))
+          : it->second(req);
   Send(conn, resp);
   return resp.status;
 }

@@ -88,7 +88,8 @@ int CheckConfig(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
-int Match(const Args& args, std::istream& in, std::ostream& out, std::ostream& err) {
+int Match(const Args& args, std::istream& in, std::ostream& out,
+          std::ostream& err) {
   auto config = LoadConfigFile(args.config);
   if (!config.ok()) {
     err << config.status().message() << "\n";
@@ -102,13 +103,15 @@ int Match(const Args& args, std::istream& in, std::ostream& out, std::ostream& e
   const auto& dests = (*config)->forward.destinations;
   auto print = [&](const std::string& metric) {
     std::string_view name = metric;
-    name = name.substr(0, name.find(';'));  // rings hash the name without its tags
+    name =
+        name.substr(0, name.find(';'));  // rings hash the name without its tags
     int targets[kMaxFanout];
     int n = (*router)->Route(name, targets);
     std::vector<std::string> names;
     for (int i = 0; i < n; ++i) {
       const DestinationOptions& d = dests[targets[i]];
-      names.push_back(d.instance.empty() ? d.address : d.address + "=" + d.instance);
+      names.push_back(d.instance.empty() ? d.address
+                                         : d.address + "=" + d.instance);
     }
     out << metric << "\n  destinations: " << absl::StrJoin(names, " ") << "\n";
   };
@@ -166,7 +169,8 @@ int Serve(const Args& args, std::ostream& err) {
       auto next = LoadConfigFile(args.config);
       if (!next.ok()) {
         LogConfigErrors(next.status());
-        spdlog::error("reload failed; the running configuration stays in force");
+        spdlog::error(
+            "reload failed; the running configuration stays in force");
         continue;
       }
       server.Reload(*next);
@@ -181,7 +185,8 @@ int Serve(const Args& args, std::ostream& err) {
 
 }  // namespace
 
-int RunCli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
+int RunCli(int argc, char** argv, std::istream& in, std::ostream& out,
+           std::ostream& err) {
   if (argc < 2) {
     err << kUsage;
     return kExitUsage;
@@ -203,14 +208,15 @@ int RunCli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostr
   }
   if (command == "serve" || command == "check-config") {
     if (!args.positional.empty()) {
-      err << "gralarm " << command << ": unexpected argument " << args.positional[0]
-          << "\nrun 'gralarm --help' for usage\n";
+      err << "gralarm " << command << ": unexpected argument "
+          << args.positional[0] << "\nrun 'gralarm --help' for usage\n";
       return kExitUsage;
     }
     return command == "serve" ? Serve(args, err) : CheckConfig(args, out, err);
   }
   if (command == "match") return Match(args, in, out, err);
-  err << "gralarm: unknown command " << command << "\nrun 'gralarm --help' for usage\n";
+  err << "gralarm: unknown command " << command
+      << "\nrun 'gralarm --help' for usage\n";
   return kExitUsage;
 }
 

@@ -19,8 +19,8 @@ bool LogLimiter::Allow(uint64_t* suppressed) {
   const int64_t period_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(period_).count();
   int64_t start = window_start_ns_.load(std::memory_order_relaxed);
-  if (now - start >= period_ns &&
-      window_start_ns_.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
+  if (now - start >= period_ns && window_start_ns_.compare_exchange_strong(
+                                      start, now, std::memory_order_relaxed)) {
     in_window_.store(0, std::memory_order_relaxed);
   }
   if (in_window_.fetch_add(1, std::memory_order_relaxed) < burst_) {

@@ -57,8 +57,8 @@ absl::StatusOr<sockaddr_storage> ResolveHostPort(const HostPort& hp) {
   std::string port = std::to_string(hp.port);
   int rc = getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &result);
   if (rc != 0 || result == nullptr) {
-    return absl::UnavailableError(StrCat("cannot resolve \"", hp.host,
-                                               "\": ", gai_strerror(rc)));
+    return absl::UnavailableError(
+        StrCat("cannot resolve \"", hp.host, "\": ", gai_strerror(rc)));
   }
   sockaddr_storage storage{};
   std::memcpy(&storage, result->ai_addr, result->ai_addrlen);

@@ -1,17 +1,18 @@
-// TOML configuration loading. toml++ is used header-only without exceptions in this
-// translation unit alone, so nothing here throws.
+// TOML configuration loading. toml++ is used header-only without exceptions in
+// this translation unit alone, so nothing here throws.
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
+#include "gralarm/config.h"
+
 #include <toml++/toml.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include "gralarm/strings.h"
 #include "absl/strings/str_join.h"
-#include "gralarm/config.h"
 #include "gralarm/net_address.h"
+#include "gralarm/strings.h"
 
 namespace gralarm {
 namespace {
@@ -23,7 +24,7 @@ class Errors {
 
   void Add(const toml::source_region& where, std::string_view message) {
     lines_.push_back(StrCat(file_, ":", where.begin.line, ":",
-                                  where.begin.column, ": ", message));
+                            where.begin.column, ": ", message));
   }
   void AddAtStart(std::string_view message) {
     lines_.push_back(StrCat(file_, ":1:1: ", message));
@@ -48,8 +49,8 @@ class TableReader {
     if (node == nullptr) return;
     if (auto v = node->value_exact<int64_t>()) {
       if (*v < min || *v > max) {
-        errors_->Add(node->source(), StrCat(Name(key), " must be between ",
-                                                  min, " and ", max, ", not ", *v));
+        errors_->Add(node->source(), StrCat(Name(key), " must be between ", min,
+                                            " and ", max, ", not ", *v));
         return;
       }
       *out = *v;
@@ -68,7 +69,8 @@ class TableReader {
     }
   }
 
-  // Returns the node when present and a string, for callers that validate further.
+  // Returns the node when present and a string, for callers that validate
+  // further.
   const toml::node* String(std::string_view key, std::string* out) {
     const toml::node* node = Known(key);
     if (node == nullptr) return nullptr;
@@ -94,7 +96,8 @@ class TableReader {
       if (auto v = item.value_exact<std::string>()) {
         out->push_back(*v);
       } else {
-        errors_->Add(item.source(), StrCat(Name(key), " must hold strings only"));
+        errors_->Add(item.source(),
+                     StrCat(Name(key), " must hold strings only"));
       }
     }
   }
@@ -107,7 +110,7 @@ class TableReader {
     for (auto&& [key, node] : table_) {
       if (!known_.contains(std::string(key.str()))) {
         errors_->Add(key.source(), StrCat("unknown key \"", key.str(),
-                                                "\" in [", section_, "]"));
+                                          "\" in [", section_, "]"));
       }
     }
   }
@@ -141,12 +144,14 @@ void CheckAddress(const toml::node* node, const std::string& text,
                   std::string_view what, bool allow_empty, Errors* errors) {
   if (node == nullptr || (allow_empty && text.empty())) return;
   auto hp = ParseHostPort(text);
-  if (!hp.ok()) errors->Add(node->source(), StrCat(what, ": ", hp.status().message()));
+  if (!hp.ok())
+    errors->Add(node->source(), StrCat(what, ": ", hp.status().message()));
 }
 
 void ReadIngest(const toml::table& t, IngestOptions* o, Errors* errors) {
   TableReader r(t, "ingest", errors);
-  CheckAddress(r.String("listen", &o->listen), o->listen, "ingest.listen", false, errors);
+  CheckAddress(r.String("listen", &o->listen), o->listen, "ingest.listen",
+               false, errors);
   CheckAddress(r.String("pickle_listen", &o->pickle_listen), o->pickle_listen,
                "ingest.pickle_listen", true, errors);
   r.Int("max_line_bytes", &o->max_line_bytes, 64, 16 << 20);
@@ -159,8 +164,9 @@ void ReadIngest(const toml::table& t, IngestOptions* o, Errors* errors) {
 
 bool ParseForwardMethod(std::string_view name, ForwardMethod* out) {
   for (ForwardMethod m :
-       {ForwardMethod::kForward, ForwardMethod::kCarbonCh, ForwardMethod::kCarbonChFixed,
-        ForwardMethod::kFnv1aCh, ForwardMethod::kJumpFnv1aCh, ForwardMethod::kAnyOf}) {
+       {ForwardMethod::kForward, ForwardMethod::kCarbonCh,
+        ForwardMethod::kCarbonChFixed, ForwardMethod::kFnv1aCh,
+        ForwardMethod::kJumpFnv1aCh, ForwardMethod::kAnyOf}) {
     if (ForwardMethodName(m) == name) {
       *out = m;
       return true;
@@ -174,10 +180,11 @@ void ReadForward(const toml::table& t, ForwardOptions* o, Errors* errors) {
   std::string method = std::string(ForwardMethodName(o->method));
   if (const toml::node* node = r.String("method", &method)) {
     if (!ParseForwardMethod(method, &o->method)) {
-      errors->Add(node->source(),
-                  StrCat("forward.method \"", method,
-                               "\" is not one of forward, carbon_ch, carbon_ch_fixed, "
-                               "fnv1a_ch, jump_fnv1a_ch, any_of"));
+      errors->Add(
+          node->source(),
+          StrCat("forward.method \"", method,
+                 "\" is not one of forward, carbon_ch, carbon_ch_fixed, "
+                 "fnv1a_ch, jump_fnv1a_ch, any_of"));
     }
   }
   r.Int("replication", &o->replication, 1, 64);
@@ -187,19 +194,22 @@ void ReadForward(const toml::table& t, ForwardOptions* o, Errors* errors) {
   r.Int("reconnect_min_ms", &o->reconnect_min_ms, 1, 3600000);
   r.Int("reconnect_max_ms", &o->reconnect_max_ms, 1, 3600000);
   if (o->reconnect_max_ms < o->reconnect_min_ms) {
-    errors->Add(t.source(), "forward.reconnect_max_ms must not be below reconnect_min_ms");
+    errors->Add(t.source(),
+                "forward.reconnect_max_ms must not be below reconnect_min_ms");
   }
   if (const toml::node* node = r.Node("destinations")) {
     const toml::array* array = node->as_array();
     if (array == nullptr) {
-      errors->Add(node->source(), "forward.destinations must be an array of tables "
-                                  "([[forward.destinations]])");
+      errors->Add(node->source(),
+                  "forward.destinations must be an array of tables "
+                  "([[forward.destinations]])");
     } else {
       o->destinations.clear();
       for (const toml::node& item : *array) {
         const toml::table* dt = item.as_table();
         if (dt == nullptr) {
-          errors->Add(item.source(), "each forward.destinations entry must be a table");
+          errors->Add(item.source(),
+                      "each forward.destinations entry must be a table");
           continue;
         }
         DestinationOptions d;
@@ -208,7 +218,8 @@ void ReadForward(const toml::table& t, ForwardOptions* o, Errors* errors) {
         dr.String("instance", &d.instance);
         dr.Finish();
         if (addr == nullptr) {
-          errors->Add(dt->source(), "forward.destinations entry needs an address");
+          errors->Add(dt->source(),
+                      "forward.destinations entry needs an address");
           continue;
         }
         auto hp = ParseHostPort(d.address);
@@ -235,13 +246,15 @@ void ReadStore(const toml::table& t, StoreOptions* o, Errors* errors) {
 
 void ReadApi(const toml::table& t, ApiOptions* o, Errors* errors) {
   TableReader r(t, "api", errors);
-  CheckAddress(r.String("listen", &o->listen), o->listen, "api.listen", false, errors);
+  CheckAddress(r.String("listen", &o->listen), o->listen, "api.listen", false,
+               errors);
   r.String("token", &o->token);
   r.String("token_file", &o->token_file);
   r.Finish();
 }
 
-void ReadSelfMetrics(const toml::table& t, SelfMetricsOptions* o, Errors* errors) {
+void ReadSelfMetrics(const toml::table& t, SelfMetricsOptions* o,
+                     Errors* errors) {
   TableReader r(t, "self_metrics", errors);
   r.Int("carbon_interval_s", &o->carbon_interval_s, 0, 86400);
   r.String("carbon_prefix", &o->carbon_prefix);
@@ -253,20 +266,20 @@ void Validate(const toml::table& root, Config* c, Errors* errors) {
   const ForwardOptions& f = c->forward;
   const toml::source_region where =
       root.contains("forward") ? root.get("forward")->source() : root.source();
-  if (f.method != ForwardMethod::kForward && f.method != ForwardMethod::kAnyOf &&
-      !f.destinations.empty() &&
+  if (f.method != ForwardMethod::kForward &&
+      f.method != ForwardMethod::kAnyOf && !f.destinations.empty() &&
       f.replication > static_cast<int64_t>(f.destinations.size())) {
     errors->Add(where, StrCat("forward.replication (", f.replication,
-                                    ") exceeds the number of destinations (",
-                                    f.destinations.size(), ")"));
+                              ") exceeds the number of destinations (",
+                              f.destinations.size(), ")"));
   }
   std::set<std::string> seen;
   for (const DestinationOptions& d : f.destinations) {
     std::string key = StrCat(d.host, ":", d.port, "=", d.instance);
     if (!seen.insert(key).second) {
       errors->Add(where, StrCat("destination ", d.address,
-                                      (d.instance.empty() ? "" : "=" + d.instance),
-                                      " is listed twice"));
+                                (d.instance.empty() ? "" : "=" + d.instance),
+                                " is listed twice"));
     }
   }
   if (c->api.token.empty() && c->api.token_file.empty()) {
@@ -276,8 +289,8 @@ void Validate(const toml::table& root, Config* c, Errors* errors) {
           root.contains("api") ? root.get("api")->source() : root.source();
       errors->Add(api_where,
                   StrCat("api.listen ", c->api.listen,
-                               " is not a loopback address: set api.token or "
-                               "api.token_file, or listen on 127.0.0.1"));
+                         " is not a loopback address: set api.token or "
+                         "api.token_file, or listen on 127.0.0.1"));
     }
   }
 }
@@ -302,8 +315,8 @@ std::string_view ForwardMethodName(ForwardMethod method) {
   return "forward";
 }
 
-absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(std::string_view toml_text,
-                                                          std::string_view file_name) {
+absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
+    std::string_view toml_text, std::string_view file_name) {
   Errors errors(file_name);
   toml::parse_result parsed = toml::parse(toml_text, file_name);
   if (!parsed) {
@@ -337,7 +350,8 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(std::string_view toml_
   return std::shared_ptr<const Config>(std::move(config));
 }
 
-absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path) {
+absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(
+    const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(StrCat(path, ":1:1: cannot open config file"));

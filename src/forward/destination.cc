@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "gralarm/strings.h"
 #include "gralarm/forwarder.h"
+#include "gralarm/strings.h"
 
 namespace gralarm {
 namespace {
@@ -21,12 +21,12 @@ uint64_t Jitter(uint64_t delay_ms) {
 
 }  // namespace
 
-Destination::Destination(const DestinationOptions& options, const ForwardOptions& forward,
-                         uv_loop_t* loop)
+Destination::Destination(const DestinationOptions& options,
+                         const ForwardOptions& forward, uv_loop_t* loop)
     : options_(options),
-      name_(options.instance.empty()
-                ? StrCat(options.host, ":", options.port)
-                : StrCat(options.host, ":", options.port, "=", options.instance)),
+      name_(options.instance.empty() ? StrCat(options.host, ":", options.port)
+                                     : StrCat(options.host, ":", options.port,
+                                              "=", options.instance)),
       capacity_points_(forward.queue_points),
       reconnect_min_ms_(forward.reconnect_min_ms),
       reconnect_max_ms_(forward.reconnect_max_ms),
@@ -49,9 +49,11 @@ void Destination::Enqueue(std::string bytes, uint32_t points) {
     if (queued_points_ > capacity_points_) {
       // One chunk alone is over the bound: drop its oldest lines.
       Chunk& only = queue_.front();
-      const uint32_t excess = static_cast<uint32_t>(queued_points_ - capacity_points_);
+      const uint32_t excess =
+          static_cast<uint32_t>(queued_points_ - capacity_points_);
       size_t cut = 0;
-      for (uint32_t i = 0; i < excess; ++i) cut = only.bytes.find('\n', cut) + 1;
+      for (uint32_t i = 0; i < excess; ++i)
+        cut = only.bytes.find('\n', cut) + 1;
       only.bytes.erase(0, cut);
       only.points -= excess;
       queued_points_ -= excess;
@@ -60,13 +62,14 @@ void Destination::Enqueue(std::string bytes, uint32_t points) {
     counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
   }
   if (dropped > 0) {
-    counters_.points_dropped[static_cast<int>(DropReason::kQueueFull)].fetch_add(
-        dropped, std::memory_order_relaxed);
+    counters_.points_dropped[static_cast<int>(DropReason::kQueueFull)]
+        .fetch_add(dropped, std::memory_order_relaxed);
     uint64_t suppressed = 0;
     if (drop_log_.Allow(&suppressed)) {
-      spdlog::warn("destination {}: queue full ({} points), dropped the {} oldest points"
-                   " ({} more drop events since the last report)",
-                   name_, capacity_points_, dropped, suppressed);
+      spdlog::warn(
+          "destination {}: queue full ({} points), dropped the {} oldest points"
+          " ({} more drop events since the last report)",
+          name_, capacity_points_, dropped, suppressed);
     }
   }
 }
@@ -120,19 +123,21 @@ void Destination::OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
     self->ConnectionLost(uv_strerror(rc));
     return;
   }
-  uv_timer_start(&self->connect_timer_, &Destination::OnConnectTimeout, kConnectTimeoutMs,
-                 0);
+  uv_timer_start(&self->connect_timer_, &Destination::OnConnectTimeout,
+                 kConnectTimeoutMs, 0);
 }
 
 void Destination::OnConnectTimeout(uv_timer_t* timer) {
   auto* self = static_cast<Destination*>(timer->data);
-  if (self->state_ == State::kConnecting) self->ConnectionLost("connect timed out");
+  if (self->state_ == State::kConnecting)
+    self->ConnectionLost("connect timed out");
 }
 
 void Destination::OnConnect(uv_connect_t* req, int status) {
   auto* self = static_cast<Destination*>(req->data);
   uv_timer_stop(&self->connect_timer_);
-  if (self->state_ != State::kConnecting) return;  // timed out; close already under way
+  if (self->state_ != State::kConnecting)
+    return;  // timed out; close already under way
   if (status != 0) {
     self->ConnectionLost(uv_strerror(status));
     return;
@@ -156,7 +161,8 @@ void Destination::OnConnect(uv_connect_t* req, int status) {
 
 void Destination::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<Destination*>(stream->data);
-  if (nread >= 0) return;  // carbon-cache sends nothing; ignore anything it does
+  if (nread >= 0)
+    return;  // carbon-cache sends nothing; ignore anything it does
   if (self->state_ == State::kShuttingDown && nread == UV_EOF) {
     // The peer read everything up to our FIN and closed: delivery is confirmed.
     self->sent_.clear();
@@ -174,7 +180,8 @@ void Destination::Pump() {
   size_t bytes = 0;
   {
     absl::MutexLock lock(&mu_);
-    while (!queue_.empty() && inflight_.size() < kMaxWriteChunks && bytes < kMaxWriteBytes) {
+    while (!queue_.empty() && inflight_.size() < kMaxWriteChunks &&
+           bytes < kMaxWriteBytes) {
       bytes += queue_.front().bytes.size();
       queued_points_ -= queue_.front().points;
       inflight_.push_back(std::move(queue_.front()));
@@ -195,12 +202,14 @@ void Destination::Pump() {
   }
   bufs_.clear();
   for (Chunk& c : inflight_) {
-    bufs_.push_back(uv_buf_init(c.bytes.data(), static_cast<unsigned>(c.bytes.size())));
+    bufs_.push_back(
+        uv_buf_init(c.bytes.data(), static_cast<unsigned>(c.bytes.size())));
   }
   writing_ = true;
   write_req_.data = this;
-  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(tcp_), bufs_.data(),
-                    static_cast<unsigned>(bufs_.size()), &Destination::OnWrite);
+  int rc =
+      uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(tcp_), bufs_.data(),
+               static_cast<unsigned>(bufs_.size()), &Destination::OnWrite);
   if (rc != 0) {
     writing_ = false;
     ConnectionLost(uv_strerror(rc));
@@ -244,11 +253,12 @@ void Destination::TrimReplay() {
 
 void Destination::ConnectionLost(std::string_view why) {
   if (state_ == State::kClosing || tcp_ == nullptr) return;
-  const bool was_up = state_ == State::kConnected || state_ == State::kShuttingDown;
+  const bool was_up =
+      state_ == State::kConnected || state_ == State::kShuttingDown;
   counters_.up.store(false, std::memory_order_relaxed);
   if (!drained_ && (was_up || !logged_down_)) {
-    spdlog::warn("destination {}: {}{}", name_, was_up ? "connection lost: " : "cannot connect: ",
-                 why);
+    spdlog::warn("destination {}: {}{}", name_,
+                 was_up ? "connection lost: " : "cannot connect: ", why);
     logged_down_ = true;
   }
   state_ = State::kClosing;
@@ -289,7 +299,8 @@ void Destination::RequeueUnconfirmed() {
 void Destination::ScheduleReconnect() {
   if (closing_handles_) return;
   uint64_t delay = static_cast<uint64_t>(reconnect_min_ms_);
-  for (int i = 0; i < attempts_ && delay < static_cast<uint64_t>(reconnect_max_ms_); ++i) {
+  for (int i = 0;
+       i < attempts_ && delay < static_cast<uint64_t>(reconnect_max_ms_); ++i) {
     delay *= 2;
   }
   delay = std::min<uint64_t>(delay, static_cast<uint64_t>(reconnect_max_ms_));
@@ -325,9 +336,11 @@ uint64_t Destination::Abandon() {
   if (left > 0) {
     counters_.points_dropped[static_cast<int>(DropReason::kShutdown)].fetch_add(
         left, std::memory_order_relaxed);
-    spdlog::error("destination {}: {} points not delivered before shutdown", name_, left);
+    spdlog::error("destination {}: {} points not delivered before shutdown",
+                  name_, left);
   }
-  if (state_ == State::kResolving) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
+  if (state_ == State::kResolving)
+    uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));
   if (tcp_ != nullptr && state_ != State::kClosing) {
     state_ = State::kClosing;
     uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) {

@@ -1,9 +1,11 @@
-#include "gralarm/strings.h"
 #include "gralarm/forwarder.h"
+
+#include "gralarm/strings.h"
 
 namespace gralarm {
 
-absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(const Config& config) {
+absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
+    const Config& config) {
   auto router = Router::Create(config.forward);
   if (!router.ok()) return router.status();
   std::unique_ptr<Forwarder> f(new Forwarder());
@@ -12,7 +14,8 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(const Config& confi
   }
   f->router_ = std::move(*router);
   for (const DestinationOptions& d : config.forward.destinations) {
-    f->destinations_.push_back(std::make_unique<Destination>(d, config.forward, &f->loop_));
+    f->destinations_.push_back(
+        std::make_unique<Destination>(d, config.forward, &f->loop_));
   }
   uv_async_init(&f->loop_, &f->wake_, &Forwarder::OnWake);
   f->wake_.data = f.get();
@@ -96,7 +99,8 @@ void Forwarder::OnCheckDrain(uv_timer_t* timer) {
       all = false;
     }
   }
-  const bool timed_out = std::chrono::steady_clock::now() >= self->drain_deadline_;
+  const bool timed_out =
+      std::chrono::steady_clock::now() >= self->drain_deadline_;
   if (all || timed_out) self->FinishDrain(timed_out && !all);
 }
 
@@ -106,8 +110,9 @@ void Forwarder::FinishDrain(bool timed_out) {
   if (left > 0) {
     spdlog::error("drain: timed out with {} points undelivered", left);
   } else if (timed_out) {
-    spdlog::warn("drain: every point was written, but not every destination confirmed "
-                 "it by closing its side in time");
+    spdlog::warn(
+        "drain: every point was written, but not every destination confirmed "
+        "it by closing its side in time");
   } else {
     spdlog::info("drain: every destination confirmed delivery");
   }

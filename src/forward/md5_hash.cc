@@ -1,6 +1,6 @@
-// The carbon_ch ring position: the two leading bytes of an MD5 digest. OpenSSL 3 marks
-// MD5() deprecated for new cryptographic uses; here it is a fixed, non-cryptographic
-// hash that Graphite's rings are defined by.
+// The carbon_ch ring position: the two leading bytes of an MD5 digest. OpenSSL
+// 3 marks MD5() deprecated for new cryptographic uses; here it is a fixed,
+// non-cryptographic hash that Graphite's rings are defined by.
 #include <openssl/md5.h>
 
 #include "gralarm/router.h"

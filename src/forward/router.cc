@@ -1,11 +1,12 @@
+#include "gralarm/router.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "gralarm/strings.h"
 #include "absl/strings/str_format.h"
-#include "gralarm/router.h"
+#include "gralarm/strings.h"
 
 namespace gralarm {
 
@@ -20,7 +21,8 @@ uint16_t Fnv1aHashPos(std::string_view key) {
 uint64_t Fnv1a64(std::string_view key) {
   uint64_t hash = 14695981039346656037ull;
   for (char c : key) {
-    hash = (hash ^ static_cast<uint64_t>(static_cast<int64_t>(c))) * 1099511628211ull;
+    hash = (hash ^ static_cast<uint64_t>(static_cast<int64_t>(c))) *
+           1099511628211ull;
   }
   return hash;
 }
@@ -40,10 +42,12 @@ uint32_t JumpBucket(uint64_t key, int buckets) {
 
 namespace {
 
-// Python's repr of the (server, instance) tuple Graphite hashes ring replicas by.
+// Python's repr of the (server, instance) tuple Graphite hashes ring replicas
+// by.
 std::string CarbonNodeKey(const DestinationOptions& d, int replica) {
   return absl::StrFormat("('%s', %s):%d", d.host,
-                         d.instance.empty() ? "None" : "'" + d.instance + "'", replica);
+                         d.instance.empty() ? "None" : "'" + d.instance + "'",
+                         replica);
 }
 
 // Every destination, in config order.
@@ -65,7 +69,8 @@ class AnyOfRouter final : public Router {
   explicit AnyOfRouter(int count) : count_(count) {}
   int Route(std::string_view name, int* out) const override {
     uint32_t hash = 2166136261u;
-    for (char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+    for (char c : name)
+      hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
     out[0] = static_cast<int>(hash % static_cast<uint32_t>(count_));
     return 1;
   }
@@ -74,8 +79,9 @@ class AnyOfRouter final : public Router {
   int count_;
 };
 
-// A sorted ring of positions; a name goes to the first entry at or after its own
-// position (wrapping), then onwards to distinct destinations for replication.
+// A sorted ring of positions; a name goes to the first entry at or after its
+// own position (wrapping), then onwards to distinct destinations for
+// replication.
 class RingRouter final : public Router {
  public:
   struct Entry {
@@ -87,11 +93,13 @@ class RingRouter final : public Router {
 
   int Route(std::string_view name, int* out) const override {
     uint32_t pos = md5_ ? CarbonHashPos(name) : Fnv1aHashPos(name);
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), pos,
-                               [](const Entry& e, uint32_t p) { return e.pos < p; });
+    auto it =
+        std::lower_bound(entries_.begin(), entries_.end(), pos,
+                         [](const Entry& e, uint32_t p) { return e.pos < p; });
     size_t t = static_cast<size_t>(it - entries_.begin());
     int n = 0;
-    for (size_t step = 0; step < entries_.size() && n < replication_; ++step, ++t) {
+    for (size_t step = 0; step < entries_.size() && n < replication_;
+         ++step, ++t) {
       if (t >= entries_.size()) t = 0;
       int dest = entries_[t].dest;
       if (std::find(out, out + n, dest) == out + n) out[n++] = dest;
@@ -105,9 +113,9 @@ class RingRouter final : public Router {
   bool md5_;
 };
 
-// carbon-c-relay's carbon_ch: 100 md5 positions a destination keyed by the Python
-// tuple repr; ties ordered by host, then instance (none last); a run of equal
-// positions all belong to its first entry.
+// carbon-c-relay's carbon_ch: 100 md5 positions a destination keyed by the
+// Python tuple repr; ties ordered by host, then instance (none last); a run of
+// equal positions all belong to its first entry.
 std::unique_ptr<Router> MakeCarbonCh(const ForwardOptions& o) {
   struct Tmp {
     uint16_t pos;
@@ -130,15 +138,16 @@ std::unique_ptr<Router> MakeCarbonCh(const ForwardOptions& o) {
   });
   std::vector<RingRouter::Entry> entries;
   for (size_t i = 0; i < tmp.size(); ++i) {
-    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest : tmp[i].dest;
+    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest
+                                                       : tmp[i].dest;
     entries.push_back({tmp[i].pos, dest});
   }
   return std::make_unique<RingRouter>(std::move(entries),
                                       static_cast<int>(o.replication), true);
 }
 
-// Graphite carbon-relay >= 0.9.13: destinations join the ring in config order and a
-// replica whose position is taken moves up by one until it is free.
+// Graphite carbon-relay >= 0.9.13: destinations join the ring in config order
+// and a replica whose position is taken moves up by one until it is free.
 std::unique_ptr<Router> MakeCarbonChFixed(const ForwardOptions& o) {
   std::vector<RingRouter::Entry> entries;
   std::vector<bool> taken(65536 + 100 * o.destinations.size(), false);
@@ -156,8 +165,8 @@ std::unique_ptr<Router> MakeCarbonChFixed(const ForwardOptions& o) {
                                       static_cast<int>(o.replication), true);
 }
 
-// carbon-c-relay's fnv1a_ch: positions from "i-host:port", or "i-instance" when an
-// instance is set; ties ordered by host, then port.
+// carbon-c-relay's fnv1a_ch: positions from "i-host:port", or "i-instance" when
+// an instance is set; ties ordered by host, then port.
 std::unique_ptr<Router> MakeFnv1aCh(const ForwardOptions& o) {
   struct Tmp {
     uint16_t pos;
@@ -183,15 +192,17 @@ std::unique_ptr<Router> MakeFnv1aCh(const ForwardOptions& o) {
   });
   std::vector<RingRouter::Entry> entries;
   for (size_t i = 0; i < tmp.size(); ++i) {
-    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest : tmp[i].dest;
+    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest
+                                                       : tmp[i].dest;
     entries.push_back({tmp[i].pos, dest});
   }
   return std::make_unique<RingRouter>(std::move(entries),
                                       static_cast<int>(o.replication), false);
 }
 
-// carbon-c-relay's jump_fnv1a_ch: buckets are the destinations with an instance,
-// sorted by it (numerically when both are numbers), then the others in config order.
+// carbon-c-relay's jump_fnv1a_ch: buckets are the destinations with an
+// instance, sorted by it (numerically when both are numbers), then the others
+// in config order.
 class JumpRouter final : public Router {
  public:
   JumpRouter(std::vector<int> buckets, int replication)
@@ -239,24 +250,28 @@ std::unique_ptr<Router> MakeJump(const ForwardOptions& o) {
     if (ParseWholeLong(a, &la) && ParseWholeLong(b, &lb)) return la < lb;
     return std::strcmp(a.c_str(), b.c_str()) < 0;
   });
-  return std::make_unique<JumpRouter>(std::move(order), static_cast<int>(o.replication));
+  return std::make_unique<JumpRouter>(std::move(order),
+                                      static_cast<int>(o.replication));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Router>> Router::Create(const ForwardOptions& o) {
+absl::StatusOr<std::unique_ptr<Router>> Router::Create(
+    const ForwardOptions& o) {
   const int n = static_cast<int>(o.destinations.size());
-  if (n == 0) return absl::InvalidArgumentError("no forward destinations configured");
+  if (n == 0)
+    return absl::InvalidArgumentError("no forward destinations configured");
   if (n > kMaxFanout) {
     return absl::InvalidArgumentError(
         StrCat("at most ", kMaxFanout, " destinations are supported"));
   }
-  const bool hashed = o.method != ForwardMethod::kForward &&
-                      o.method != ForwardMethod::kAnyOf;
+  const bool hashed =
+      o.method != ForwardMethod::kForward && o.method != ForwardMethod::kAnyOf;
   if (hashed && (o.replication < 1 || o.replication > n)) {
-    return absl::InvalidArgumentError(StrCat(
-        "forward.replication must be between 1 and the number of destinations (", n,
-        ")"));
+    return absl::InvalidArgumentError(
+        StrCat("forward.replication must be between 1 and the number of "
+               "destinations (",
+               n, ")"));
   }
   switch (o.method) {
     case ForwardMethod::kForward:

@@ -35,12 +35,16 @@ struct IngestWorker::Connection {
 };
 
 IngestWorker::IngestWorker(int id, std::shared_ptr<const Config> config,
-                           Forwarder* forwarder, std::atomic<int64_t>* open_connections)
-    : id_(id), open_connections_(open_connections), read_buf_(kReadBufferBytes) {
+                           Forwarder* forwarder,
+                           std::atomic<int64_t>* open_connections)
+    : id_(id),
+      open_connections_(open_connections),
+      read_buf_(kReadBufferBytes) {
   Configure(forwarder, std::move(config));
 }
 
-void IngestWorker::Configure(Forwarder* forwarder, std::shared_ptr<const Config> config) {
+void IngestWorker::Configure(Forwarder* forwarder,
+                             std::shared_ptr<const Config> config) {
   config_ = std::move(config);
   forwarder_ = forwarder;
   router_ = &forwarder->router();
@@ -48,13 +52,16 @@ void IngestWorker::Configure(Forwarder* forwarder, std::shared_ptr<const Config>
   parser_options_ = {static_cast<size_t>(config_->ingest.max_line_bytes),
                      config_->ingest.allow_nan};
   max_line_bytes_ = static_cast<size_t>(config_->ingest.max_line_bytes);
-  for (Connection* c : connections_) c->splitter.set_max_line_bytes(max_line_bytes_);
-  batch_.assign(static_cast<size_t>(forwarder->num_destinations()), std::string());
+  for (Connection* c : connections_)
+    c->splitter.set_max_line_bytes(max_line_bytes_);
+  batch_.assign(static_cast<size_t>(forwarder->num_destinations()),
+                std::string());
   for (std::string& b : batch_) b.reserve(kBatchReserve);
   batch_points_.assign(batch_.size(), 0);
 }
 
-void IngestWorker::SwapForwarder(Forwarder* forwarder, std::shared_ptr<const Config> config) {
+void IngestWorker::SwapForwarder(Forwarder* forwarder,
+                                 std::shared_ptr<const Config> config) {
   if (!started_) {
     Configure(forwarder, std::move(config));
     return;
@@ -150,16 +157,21 @@ void IngestWorker::OnWakeStop(uv_async_t* async) {
 
 void IngestWorker::DrainBacklog() {
   uv_os_fd_t listen_fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_server_), &listen_fd) != 0) return;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_server_), &listen_fd) != 0)
+    return;
   now_ = WallSeconds();
   while (true) {
     sockaddr_storage peer_addr{};
     socklen_t len = sizeof(peer_addr);
-    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer_addr), &len, SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer_addr), &len,
+                     SOCK_CLOEXEC);
     if (fd < 0) break;
-    const std::string peer = SockaddrToString(reinterpret_cast<sockaddr*>(&peer_addr));
+    const std::string peer =
+        SockaddrToString(reinterpret_cast<sockaddr*>(&peer_addr));
     LineSplitter splitter(max_line_bytes_);
-    auto on_line = [&](std::string_view line) { HandleLine(line, Proto::kTcp, peer); };
+    auto on_line = [&](std::string_view line) {
+      HandleLine(line, Proto::kTcp, peer);
+    };
     auto on_too_long = [&] { CountInvalid(LineVerdict::kTooLong, {}, peer); };
     bool eof = false;
     while (true) {
@@ -168,7 +180,8 @@ void IngestWorker::DrainBacklog() {
         eof = n == 0;
         break;
       }
-      splitter.Feed(read_buf_.data(), static_cast<size_t>(n), on_line, on_too_long);
+      splitter.Feed(read_buf_.data(), static_cast<size_t>(n), on_line,
+                    on_too_long);
     }
     splitter.Finish(eof, on_line, on_too_long, [&](std::string_view line) {
       CountInvalid(LineVerdict::kFields, line, peer);
@@ -204,14 +217,16 @@ void IngestWorker::OnConnection(uv_stream_t* server, int status) {
   int len = sizeof(peer);
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&peer), &len);
   c->peer = SockaddrToString(reinterpret_cast<sockaddr*>(&peer));
-  if (self->open_connections_->fetch_add(1) >= self->config_->ingest.max_connections) {
+  if (self->open_connections_->fetch_add(1) >=
+      self->config_->ingest.max_connections) {
     self->open_connections_->fetch_sub(1);
     self->counters_.connections_refused.fetch_add(1, std::memory_order_relaxed);
     uint64_t suppressed = 0;
     if (self->refused_log_.Allow(&suppressed)) {
-      spdlog::warn("refused connection from {}: ingest.max_connections ({}) reached"
-                   " ({} more refused since the last report)",
-                   c->peer, self->config_->ingest.max_connections, suppressed);
+      spdlog::warn(
+          "refused connection from {}: ingest.max_connections ({}) reached"
+          " ({} more refused since the last report)",
+          c->peer, self->config_->ingest.max_connections, suppressed);
     }
     uv_close(reinterpret_cast<uv_handle_t*>(&c->handle),
              [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
@@ -222,17 +237,19 @@ void IngestWorker::OnConnection(uv_stream_t* server, int status) {
   c->last_active_ms = uv_now(&self->loop_);
   self->connections_.push_front(c);
   c->self = self->connections_.begin();
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->handle), &IngestWorker::OnAlloc,
-                &IngestWorker::OnRead);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->handle),
+                &IngestWorker::OnAlloc, &IngestWorker::OnRead);
 }
 
 void IngestWorker::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<IngestWorker*>(handle->loop->data);
   // One buffer per loop suffices: each read is consumed before the next alloc.
-  *buf = uv_buf_init(self->read_buf_.data(), static_cast<unsigned>(self->read_buf_.size()));
+  *buf = uv_buf_init(self->read_buf_.data(),
+                     static_cast<unsigned>(self->read_buf_.size()));
 }
 
-void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread,
+                          const uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(stream->data);
   IngestWorker* self = c->worker;
   if (nread > 0) {
@@ -249,15 +266,21 @@ void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
 
 void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
   c->splitter.Feed(
-      data, n, [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
-      [&] { CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer); });
+      data, n,
+      [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
+      [&] {
+        CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer);
+      });
 }
 
 void IngestWorker::FinishStream(Connection* c, bool clean_eof) {
   c->splitter.Finish(
-      clean_eof, [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
+      clean_eof,
+      [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
       [&] { CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer); },
-      [&](std::string_view line) { CountInvalid(LineVerdict::kFields, line, c->peer); });
+      [&](std::string_view line) {
+        CountInvalid(LineVerdict::kFields, line, c->peer);
+      });
 }
 
 void IngestWorker::OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
@@ -269,15 +292,17 @@ void IngestWorker::OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
   const char* p = buf->base;
   const char* end = p + nread;
   while (p < end) {
-    const char* nl = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* nl =
+        static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
     const char* line_end = nl == nullptr ? end : nl;
-    self->HandleLine(std::string_view(p, static_cast<size_t>(line_end - p)), Proto::kUdp,
-                     peer);
+    self->HandleLine(std::string_view(p, static_cast<size_t>(line_end - p)),
+                     Proto::kUdp, peer);
     p = line_end + 1;
   }
 }
 
-void IngestWorker::HandleLine(std::string_view line, Proto proto, const std::string& peer) {
+void IngestWorker::HandleLine(std::string_view line, Proto proto,
+                              const std::string& peer) {
   ParsedLine parsed;
   LineVerdict verdict = ParseLine(line, now_, parser_options_, &parsed);
   if (verdict != LineVerdict::kOk) {
@@ -311,9 +336,10 @@ void IngestWorker::CountInvalid(LineVerdict verdict, std::string_view line,
   dirty_ = true;
   uint64_t suppressed = 0;
   if (invalid_log_.Allow(&suppressed)) {
-    spdlog::warn("invalid line from {} ({}): \"{}\"{}", peer, InvalidReasonName(reason),
-                 absl::CHexEscape(AbslView(line.substr(0, kLoggedLineBytes))),
-                 suppressed > 0 ? fmt::format(" ({} more not logged)", suppressed) : "");
+    spdlog::warn(
+        "invalid line from {} ({}): \"{}\"{}", peer, InvalidReasonName(reason),
+        absl::CHexEscape(AbslView(line.substr(0, kLoggedLineBytes))),
+        suppressed > 0 ? fmt::format(" ({} more not logged)", suppressed) : "");
   }
 }
 
@@ -322,8 +348,8 @@ void IngestWorker::CloseConnection(Connection* c) {
   c->closing = true;
   connections_.erase(c->self);
   open_connections_->fetch_sub(1);
-  counters_.connections[static_cast<int>(Proto::kTcp)].fetch_sub(1,
-                                                                 std::memory_order_relaxed);
+  counters_.connections[static_cast<int>(Proto::kTcp)].fetch_sub(
+      1, std::memory_order_relaxed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->handle),
            [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }
@@ -348,13 +374,15 @@ void IngestWorker::Flush() {
   if (sent) forwarder_->Wake();
   for (int i = 0; i < kNumProtos; ++i) {
     if (pending_received_[i] != 0) {
-      counters_.points_received[i].fetch_add(pending_received_[i], std::memory_order_relaxed);
+      counters_.points_received[i].fetch_add(pending_received_[i],
+                                             std::memory_order_relaxed);
       pending_received_[i] = 0;
     }
   }
   for (int i = 0; i < kNumInvalidReasons; ++i) {
     if (pending_invalid_[i] != 0) {
-      counters_.lines_invalid[i].fetch_add(pending_invalid_[i], std::memory_order_relaxed);
+      counters_.lines_invalid[i].fetch_add(pending_invalid_[i],
+                                           std::memory_order_relaxed);
       pending_invalid_[i] = 0;
     }
   }
@@ -363,7 +391,8 @@ void IngestWorker::Flush() {
 void IngestWorker::OnIdleTimer(uv_timer_t* timer) {
   auto* self = static_cast<IngestWorker*>(timer->data);
   const uint64_t now = uv_now(&self->loop_);
-  const uint64_t limit = static_cast<uint64_t>(self->config_->ingest.idle_timeout_s) * 1000;
+  const uint64_t limit =
+      static_cast<uint64_t>(self->config_->ingest.idle_timeout_s) * 1000;
   std::vector<Connection*> idle;
   for (Connection* c : self->connections_) {
     if (now - c->last_active_ms >= limit) idle.push_back(c);

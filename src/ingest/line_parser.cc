@@ -10,8 +10,8 @@ namespace {
 
 inline bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
-// Graphite path rules: no byte below 0x21, no DEL, no empty dot-separated segment in
-// the name part. Tags (after the first ';') only obey the byte rule.
+// Graphite path rules: no byte below 0x21, no DEL, no empty dot-separated
+// segment in the name part. Tags (after the first ';') only obey the byte rule.
 bool ValidPath(std::string_view path, std::string_view* name) {
   size_t semicolon = path.size();
   for (size_t i = 0; i < path.size(); ++i) {
@@ -27,8 +27,8 @@ bool ValidPath(std::string_view path, std::string_view* name) {
 }
 
 // Parses a float the way Python's float() reads Graphite values: optional sign,
-// decimal or exponent notation, "nan"/"inf" spelled out. Out-of-range magnitudes
-// become +-Inf or 0 as strtod gives them.
+// decimal or exponent notation, "nan"/"inf" spelled out. Out-of-range
+// magnitudes become +-Inf or 0 as strtod gives them.
 bool ParseDouble(std::string_view text, double* out) {
   const char* begin = text.data();
   const char* end = begin + text.size();
@@ -54,8 +54,8 @@ bool ParseDouble(std::string_view text, double* out) {
   return true;
 }
 
-// Graphite timestamps: integer or float seconds (truncated), -1 meaning now; valid
-// epoch seconds are 0 < ts < 2^32.
+// Graphite timestamps: integer or float seconds (truncated), -1 meaning now;
+// valid epoch seconds are 0 < ts < 2^32.
 bool ParseTimestamp(std::string_view text, uint32_t now, uint32_t* out,
                     bool* is_plain_integer) {
   uint64_t v = 0;
@@ -113,7 +113,8 @@ LineVerdict ParseLine(std::string_view line, uint32_t now,
     while (p < end && !IsSpace(*p)) ++p;
     if (count == 3) return LineVerdict::kFields;
     fields[count++] = std::string_view(start, static_cast<size_t>(p - start));
-    if (p < end && (*p != ' ' || (p + 1 < end && IsSpace(p[1])) || p + 1 == end)) {
+    if (p < end &&
+        (*p != ' ' || (p + 1 < end && IsSpace(p[1])) || p + 1 == end)) {
       canonical = false;
     }
   }
@@ -127,7 +128,8 @@ LineVerdict ParseLine(std::string_view line, uint32_t now,
   if (!options.allow_nan && !std::isfinite(value)) return LineVerdict::kNan;
   uint32_t ts = 0;
   bool plain_ts = false;
-  if (!ParseTimestamp(fields[2], now, &ts, &plain_ts)) return LineVerdict::kTimestamp;
+  if (!ParseTimestamp(fields[2], now, &ts, &plain_ts))
+    return LineVerdict::kTimestamp;
 
   out->path = fields[0];
   out->name = name;

@@ -8,17 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
-#include "gralarm/strings.h"
 #include "gralarm/net_address.h"
+#include "gralarm/strings.h"
 
 namespace gralarm {
 namespace {
 
 // `shared` sets SO_REUSEPORT so that every loop can bind the same address.
-absl::StatusOr<int> BindOne(const sockaddr_storage& addr, int type, const std::string& what,
-                            bool shared = true) {
+absl::StatusOr<int> BindOne(const sockaddr_storage& addr, int type,
+                            const std::string& what, bool shared = true) {
   int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(StrCat(what, ": socket: ", strerror(errno)));
+  if (fd < 0)
+    return absl::InternalError(StrCat(what, ": socket: ", strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (shared) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
@@ -26,16 +27,19 @@ absl::StatusOr<int> BindOne(const sockaddr_storage& addr, int type, const std::s
     int size = 8 << 20;  // room for bursts; the kernel caps it at rmem_max
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
-  socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  socklen_t len =
+      addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     int err = errno;
     close(fd);
-    return absl::UnavailableError(StrCat("cannot listen on ", what, ": ", strerror(err)));
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", what, ": ", strerror(err)));
   }
   if (type == SOCK_STREAM && listen(fd, 1024) != 0) {
     int err = errno;
     close(fd);
-    return absl::UnavailableError(StrCat("cannot listen on ", what, ": ", strerror(err)));
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", what, ": ", strerror(err)));
   }
   return fd;
 }
@@ -50,20 +54,21 @@ void SetPort(sockaddr_storage* addr, uint16_t port) {
 
 }  // namespace
 
-absl::StatusOr<ListenSockets> OpenListenSockets(const std::string& listen, int count,
-                                                bool with_udp) {
+absl::StatusOr<ListenSockets> OpenListenSockets(const std::string& listen,
+                                                int count, bool with_udp) {
   auto hp = ParseHostPort(listen);
   if (!hp.ok()) return hp.status();
   auto addr = ResolveHostPort(*hp);
   if (!addr.ok()) return addr.status();
   ListenSockets out;
   if (hp->port != 0) {
-    // SO_REUSEPORT would let a second gralarm share the port with a stale one and
-    // silently split the traffic: first prove the address is free.
+    // SO_REUSEPORT would let a second gralarm share the port with a stale one
+    // and silently split the traffic: first prove the address is free.
     for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
       if (type == SOCK_DGRAM && !with_udp) continue;
-      auto probe = BindOne(*addr, type, type == SOCK_DGRAM ? listen + " (udp)" : listen,
-                           /*shared=*/false);
+      auto probe =
+          BindOne(*addr, type, type == SOCK_DGRAM ? listen + " (udp)" : listen,
+                  /*shared=*/false);
       if (!probe.ok()) return probe.status();
       close(*probe);
     }
@@ -79,9 +84,10 @@ absl::StatusOr<ListenSockets> OpenListenSockets(const std::string& listen, int c
       sockaddr_storage bound{};
       socklen_t len = sizeof(bound);
       getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      uint16_t port = ntohs(bound.ss_family == AF_INET6
-                                ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      uint16_t port =
+          ntohs(bound.ss_family == AF_INET6
+                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       SetPort(&*addr, port);
     }
   }

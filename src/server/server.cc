@@ -26,7 +26,8 @@ int WorkerCount(const Config& c) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
+Server::Server(std::shared_ptr<const Config> config)
+    : config_(std::move(config)) {}
 
 Server::~Server() {
   if (running_) Stop(std::chrono::milliseconds(0));
@@ -45,26 +46,30 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
                         : nullptr;
   }
   if (sm.carbon_interval_s > 0) {
-    (*forwarder)->SetTicker(std::chrono::seconds(sm.carbon_interval_s), [this](Forwarder* f) {
-      std::string lines;
-      {
-        StatsSnapshot snapshot = Snapshot();
-        absl::MutexLock lock(&self_metrics_mu_);
-        if (self_metrics_ == nullptr) return;
-        lines = self_metrics_->Lines(snapshot, static_cast<uint32_t>(std::time(nullptr)));
-      }
-      // Each line is routed like any other point.
-      size_t start = 0;
-      while (start < lines.size()) {
-        size_t end = lines.find('\n', start);
-        std::string_view line(lines.data() + start, end - start + 1);
-        std::string_view name = line.substr(0, line.find(' '));
-        int targets[kMaxFanout];
-        int n = f->router().Route(name, targets);
-        for (int i = 0; i < n; ++i) f->Send(targets[i], std::string(line), 1);
-        start = end + 1;
-      }
-    });
+    (*forwarder)
+        ->SetTicker(
+            std::chrono::seconds(sm.carbon_interval_s), [this](Forwarder* f) {
+              std::string lines;
+              {
+                StatsSnapshot snapshot = Snapshot();
+                absl::MutexLock lock(&self_metrics_mu_);
+                if (self_metrics_ == nullptr) return;
+                lines = self_metrics_->Lines(
+                    snapshot, static_cast<uint32_t>(std::time(nullptr)));
+              }
+              // Each line is routed like any other point.
+              size_t start = 0;
+              while (start < lines.size()) {
+                size_t end = lines.find('\n', start);
+                std::string_view line(lines.data() + start, end - start + 1);
+                std::string_view name = line.substr(0, line.find(' '));
+                int targets[kMaxFanout];
+                int n = f->router().Route(name, targets);
+                for (int i = 0; i < n; ++i)
+                  f->Send(targets[i], std::string(line), 1);
+                start = end + 1;
+              }
+            });
   }
   return forwarder;
 }
@@ -73,7 +78,8 @@ absl::Status Server::Start() {
   const int workers = WorkerCount(*config_);
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
-  auto sockets = OpenListenSockets(config_->ingest.listen, workers, /*with_udp=*/true);
+  auto sockets =
+      OpenListenSockets(config_->ingest.listen, workers, /*with_udp=*/true);
   if (!sockets.ok()) return sockets.status();
   HttpServer::Options http_options;
   http_options.listen = config_->api.listen;
@@ -95,8 +101,8 @@ absl::Status Server::Start() {
     forwarder_ = std::move(*forwarder);
     forwarder_->Start();
     for (int i = 0; i < workers; ++i) {
-      workers_.push_back(std::make_unique<IngestWorker>(i, config_, forwarder_.get(),
-                                                        &open_connections_));
+      workers_.push_back(std::make_unique<IngestWorker>(
+          i, config_, forwarder_.get(), &open_connections_));
     }
   }
   for (int i = 0; i < workers; ++i) {
@@ -104,8 +110,9 @@ absl::Status Server::Start() {
   }
   ingest_address_ = sockets->address;
   running_ = true;
-  spdlog::info("gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
-               kVersion, ingest_address_, workers, config_->api.listen, http_->port());
+  spdlog::info(
+      "gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
+      kVersion, ingest_address_, workers, config_->api.listen, http_->port());
   return absl::OkStatus();
 }
 
@@ -113,12 +120,15 @@ void Server::Reload(std::shared_ptr<const Config> config) {
   if (config->ingest.listen != config_->ingest.listen ||
       config->ingest.workers != config_->ingest.workers ||
       config->api.listen != config_->api.listen) {
-    spdlog::warn("reload: ingest.listen, ingest.workers and api.listen changes take effect "
-                 "at the next restart");
+    spdlog::warn(
+        "reload: ingest.listen, ingest.workers and api.listen changes take "
+        "effect "
+        "at the next restart");
   }
   auto next = MakeForwarder(config);
   if (!next.ok()) {
-    spdlog::error("reload: {}; keeping the running configuration", next.status().message());
+    spdlog::error("reload: {}; keeping the running configuration",
+                  next.status().message());
     return;
   }
   (*next)->Start();
@@ -143,13 +153,15 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         continue;
       }
       same->points_forwarded += d.points_forwarded;
-      for (int i = 0; i < kNumDropReasons; ++i) same->points_dropped[i] += d.points_dropped[i];
+      for (int i = 0; i < kNumDropReasons; ++i)
+        same->points_dropped[i] += d.points_dropped[i];
     }
   }
   config_ = std::move(config);
-  spdlog::info("reload: configuration from {} in force ({} destinations, method {})",
-               config_->source_path, config_->forward.destinations.size(),
-               ForwardMethodName(config_->forward.method));
+  spdlog::info(
+      "reload: configuration from {} in force ({} destinations, method {})",
+      config_->source_path, config_->forward.destinations.size(),
+      ForwardMethodName(config_->forward.method));
 }
 
 void Server::Stop(std::chrono::milliseconds drain_timeout) {
@@ -165,7 +177,8 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
     absl::MutexLock lock(&mu_);
     forwarder = forwarder_.get();
   }
-  // Not under mu_: a self-metrics tick on the forward loop takes mu_ for Snapshot().
+  // Not under mu_: a self-metrics tick on the forward loop takes mu_ for
+  // Snapshot().
   forwarder->Drain(drain_timeout);
   http_stop.join();
 }
@@ -175,8 +188,8 @@ StatsSnapshot Server::Snapshot() {
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) s.AddIngest(w->counters());
   if (forwarder_) forwarder_->AddToSnapshot(&s);
-  // Counters stay monotonic across reloads: a retired destination's counts are added
-  // to the live one of the same name, or listed on their own.
+  // Counters stay monotonic across reloads: a retired destination's counts are
+  // added to the live one of the same name, or listed on their own.
   for (const auto& r : retired_) {
     auto live = std::find_if(s.destinations.begin(), s.destinations.end(),
                              [&](const auto& d) { return d.name == r.name; });
@@ -187,7 +200,8 @@ StatsSnapshot Server::Snapshot() {
       continue;
     }
     live->points_forwarded += r.points_forwarded;
-    for (int i = 0; i < kNumDropReasons; ++i) live->points_dropped[i] += r.points_dropped[i];
+    for (int i = 0; i < kNumDropReasons; ++i)
+      live->points_dropped[i] += r.points_dropped[i];
   }
   return s;
 }

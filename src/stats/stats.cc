@@ -6,12 +6,14 @@
 namespace gralarm {
 
 std::string_view ProtoName(int proto) {
-  static constexpr std::string_view kNames[kNumProtos] = {"tcp", "udp", "pickle"};
+  static constexpr std::string_view kNames[kNumProtos] = {"tcp", "udp",
+                                                          "pickle"};
   return (proto >= 0 && proto < kNumProtos) ? kNames[proto] : "unknown";
 }
 
 std::string_view DropReasonName(int reason) {
-  static constexpr std::string_view kNames[kNumDropReasons] = {"queue_full", "shutdown"};
+  static constexpr std::string_view kNames[kNumDropReasons] = {"queue_full",
+                                                               "shutdown"};
   return (reason >= 0 && reason < kNumDropReasons) ? kNames[reason] : "unknown";
 }
 
@@ -26,7 +28,8 @@ void StatsSnapshot::AddIngest(const IngestCounters& c) {
   connections_refused += c.connections_refused.load(std::memory_order_relaxed);
 }
 
-void StatsSnapshot::AddDestination(std::string name, const DestinationCounters& c) {
+void StatsSnapshot::AddDestination(std::string name,
+                                   const DestinationCounters& c) {
   Destination d;
   d.name = std::move(name);
   d.points_forwarded = c.points_forwarded.load(std::memory_order_relaxed);
@@ -78,7 +81,8 @@ prometheus::MetricFamily Family(std::string name, std::string help,
 }
 
 void AddSample(prometheus::MetricFamily* f,
-               std::vector<std::pair<std::string, std::string>> labels, double value) {
+               std::vector<std::pair<std::string, std::string>> labels,
+               double value) {
   prometheus::ClientMetric m;
   for (auto& [k, v] : labels) m.label.push_back({std::move(k), std::move(v)});
   if (f->type == prometheus::MetricType::Counter) {
@@ -95,18 +99,21 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> families;
 
-  auto received = Family("points_received_total",
-                         "Valid points received, by ingest protocol.", MetricType::Counter);
-  auto connections = Family("connections", "Open client connections, by protocol.",
-                            MetricType::Gauge);
+  auto received =
+      Family("points_received_total",
+             "Valid points received, by ingest protocol.", MetricType::Counter);
+  auto connections =
+      Family("connections", "Open client connections, by protocol.",
+             MetricType::Gauge);
   for (int i = 0; i < kNumProtos; ++i) {
     AddSample(&received, {{"proto", std::string(ProtoName(i))}},
               static_cast<double>(s.points_received[i]));
     AddSample(&connections, {{"proto", std::string(ProtoName(i))}},
               static_cast<double>(s.connections[i]));
   }
-  auto invalid = Family("lines_invalid_total", "Invalid lines dropped, by reason.",
-                        MetricType::Counter);
+  auto invalid =
+      Family("lines_invalid_total", "Invalid lines dropped, by reason.",
+             MetricType::Counter);
   for (int i = 0; i < kNumInvalidReasons; ++i) {
     AddSample(&invalid, {{"reason", std::string(InvalidReasonName(i))}},
               static_cast<double>(s.lines_invalid[i]));
@@ -116,30 +123,37 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                         MetricType::Counter);
   AddSample(&refused, {}, static_cast<double>(s.connections_refused));
 
-  auto forwarded = Family("points_forwarded_total",
-                          "Points written to a destination.", MetricType::Counter);
-  auto dropped = Family("points_dropped_total",
-                        "Points dropped on the way to a destination, by reason.",
-                        MetricType::Counter);
+  auto forwarded =
+      Family("points_forwarded_total", "Points written to a destination.",
+             MetricType::Counter);
+  auto dropped =
+      Family("points_dropped_total",
+             "Points dropped on the way to a destination, by reason.",
+             MetricType::Counter);
   auto queued = Family("forward_queue_points",
-                       "Points waiting in a destination's memory queue.", MetricType::Gauge);
+                       "Points waiting in a destination's memory queue.",
+                       MetricType::Gauge);
   auto up = Family("destination_up", "1 while the destination is connected.",
                    MetricType::Gauge);
   for (const auto& d : s.destinations) {
     AddSample(&forwarded, {{"destination", d.name}},
               static_cast<double>(d.points_forwarded));
     for (int r = 0; r < kNumDropReasons; ++r) {
-      AddSample(&dropped, {{"destination", d.name}, {"reason", std::string(DropReasonName(r))}},
-                static_cast<double>(d.points_dropped[r]));
+      AddSample(
+          &dropped,
+          {{"destination", d.name}, {"reason", std::string(DropReasonName(r))}},
+          static_cast<double>(d.points_dropped[r]));
     }
-    AddSample(&queued, {{"destination", d.name}}, static_cast<double>(d.queue_points));
+    AddSample(&queued, {{"destination", d.name}},
+              static_cast<double>(d.queue_points));
     AddSample(&up, {{"destination", d.name}}, d.up ? 1.0 : 0.0);
   }
-  auto build = Family("build_info", "Always 1; the version is a label.", MetricType::Gauge);
+  auto build = Family("build_info", "Always 1; the version is a label.",
+                      MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded, &dropped,
-                  &queued, &up, &build}) {
+  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded,
+                  &dropped, &queued, &up, &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -33,7 +33,8 @@ Result RunGralarm(std::vector<std::string> args, std::string input = "") {
 
 std::string WriteTemp(const std::string& text) {
   std::string path = ::testing::TempDir() + "/cli_test_" +
-                     std::to_string(reinterpret_cast<uintptr_t>(&text)) + ".toml";
+                     std::to_string(reinterpret_cast<uintptr_t>(&text)) +
+                     ".toml";
   std::ofstream(path) << text;
   return path;
 }
@@ -60,7 +61,8 @@ TEST(Cli, HelpListsEveryCommand) {
 }
 
 TEST(Cli, CheckConfigAcceptsAGoodFile) {
-  std::string path = WriteTemp("[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n");
+  std::string path =
+      WriteTemp("[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n");
   Result r = RunGralarm({"check-config", "-c", path});
   EXPECT_EQ(r.code, kExitOk) << r.err;
 }
@@ -69,20 +71,25 @@ TEST(Cli, CheckConfigPrintsFileLineColumnAndExitsOne) {
   std::string path = WriteTemp("[ingest]\nworkers = \"x\"\n");
   Result r = RunGralarm({"check-config", "-c", path});
   EXPECT_EQ(r.code, kExitFailure);
-  EXPECT_THAT(r.err, HasSubstr(path + ":2:11: ingest.workers must be an integer"));
+  EXPECT_THAT(r.err,
+              HasSubstr(path + ":2:11: ingest.workers must be an integer"));
 }
 
 TEST(Cli, MatchPrintsDestinationsForArgumentsAndStdin) {
   std::string path = WriteTemp(
       "[forward]\nmethod = \"carbon_ch\"\n"
-      "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\ninstance = \"a\"\n"
-      "[[forward.destinations]]\naddress = \"127.0.0.1:2203\"\ninstance = \"b\"\n"
-      "[[forward.destinations]]\naddress = \"127.0.0.1:2303\"\ninstance = \"c\"\n");
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\ninstance = "
+      "\"a\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2203\"\ninstance = "
+      "\"b\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2303\"\ninstance = "
+      "\"c\"\n");
   // Routes as printed by Debian's carbon-c-relay 3.7 -t for the same cluster.
   Result r = RunGralarm({"match", "-c", path, "a.b.c", "foo.bar"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(r.out, "a.b.c\n  destinations: 127.0.0.1:2103=a\n"
-                   "foo.bar\n  destinations: 127.0.0.1:2303=c\n");
+  EXPECT_EQ(r.out,
+            "a.b.c\n  destinations: 127.0.0.1:2103=a\n"
+            "foo.bar\n  destinations: 127.0.0.1:2303=c\n");
   Result s = RunGralarm({"match", "-c", path}, "a.b.c 1 1700000000\nfoo.bar\n");
   EXPECT_EQ(s.out, r.out);
 }

@@ -85,23 +85,27 @@ TEST(Config, UnknownKeyIsReportedWhereItStands) {
 TEST(Config, WrongTypeNamesTheKey) {
   EXPECT_THAT(ErrorOf("[ingest]\nworkers = \"two\"\n"),
               HasSubstr("g.toml:2:11: ingest.workers must be an integer"));
-  EXPECT_THAT(ErrorOf("[ingest]\nallow_nan = 1\n"), HasSubstr("ingest.allow_nan must be true"));
+  EXPECT_THAT(ErrorOf("[ingest]\nallow_nan = 1\n"),
+              HasSubstr("ingest.allow_nan must be true"));
 }
 
 TEST(Config, OutOfRangeValueIsRefused) {
   EXPECT_THAT(ErrorOf("[forward]\nqueue_points = 0\n"),
               HasSubstr("forward.queue_points must be between"));
-  EXPECT_THAT(ErrorOf("[forward]\nreconnect_min_ms = 500\nreconnect_max_ms = 100\n"),
-              HasSubstr("reconnect_max_ms must not be below"));
+  EXPECT_THAT(
+      ErrorOf("[forward]\nreconnect_min_ms = 500\nreconnect_max_ms = 100\n"),
+      HasSubstr("reconnect_max_ms must not be below"));
 }
 
 TEST(Config, UnknownMethodIsRefused) {
-  EXPECT_THAT(ErrorOf("[forward]\nmethod = \"round_robin\"\n"),
-              HasSubstr("g.toml:2:10: forward.method \"round_robin\" is not one of"));
+  EXPECT_THAT(
+      ErrorOf("[forward]\nmethod = \"round_robin\"\n"),
+      HasSubstr("g.toml:2:10: forward.method \"round_robin\" is not one of"));
 }
 
 TEST(Config, BadAddressesAreRefused) {
-  EXPECT_THAT(ErrorOf("[ingest]\nlisten = \"2003\"\n"), HasSubstr("expected host:port"));
+  EXPECT_THAT(ErrorOf("[ingest]\nlisten = \"2003\"\n"),
+              HasSubstr("expected host:port"));
   EXPECT_THAT(ErrorOf("[[forward.destinations]]\naddress = \"h:99999\"\n"),
               HasSubstr("bad port"));
   EXPECT_THAT(ErrorOf("[[forward.destinations]]\ninstance = \"a\"\n"),
@@ -109,7 +113,8 @@ TEST(Config, BadAddressesAreRefused) {
 }
 
 TEST(Config, ReplicationBeyondDestinationsIsRefused) {
-  EXPECT_THAT(ErrorOf(R"([forward]
+  EXPECT_THAT(
+      ErrorOf(R"([forward]
 method = "carbon_ch"
 replication = 3
 [[forward.destinations]]
@@ -117,7 +122,7 @@ address = "127.0.0.1:1"
 [[forward.destinations]]
 address = "127.0.0.1:2"
 )"),
-              HasSubstr("replication (3) exceeds the number of destinations (2)"));
+      HasSubstr("replication (3) exceeds the number of destinations (2)"));
 }
 
 TEST(Config, DuplicateDestinationIsRefused) {
@@ -129,7 +134,10 @@ TEST(Config, DuplicateDestinationIsRefused) {
 TEST(Config, NonLoopbackApiWithoutTokenIsRefused) {
   EXPECT_THAT(ErrorOf("[api]\nlisten = \"0.0.0.0:2080\"\n"),
               HasSubstr("not a loopback address: set api.token"));
-  EXPECT_TRUE(ParseConfig("[api]\nlisten = \"0.0.0.0:2080\"\ntoken = \"s3cret\"\n", "g.toml").ok());
+  EXPECT_TRUE(
+      ParseConfig("[api]\nlisten = \"0.0.0.0:2080\"\ntoken = \"s3cret\"\n",
+                  "g.toml")
+          .ok());
 }
 
 TEST(Config, EveryErrorIsReportedNotJustTheFirst) {

@@ -43,7 +43,8 @@ TEST(Forwarder, DeliversEveryLineInOrder) {
     (*f)->Send(0, Lines(i * 100, i * 100 + 100), 100);
     (*f)->Wake();
   }
-  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 10000; }));
+  ASSERT_TRUE(
+      sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 10000; }));
   EXPECT_EQ(sink.Data(), Lines(0, 10000));
   (*f)->Drain(std::chrono::seconds(5));
   EXPECT_EQ((*f)->destination(0).counters().points_forwarded.load(), 10000u);
@@ -54,15 +55,18 @@ TEST(Forwarder, FullQueueDropsTheOldestPointsAndCountsThem) {
   auto f = Forwarder::Create(OneDestination(port, /*queue_points=*/250));
   ASSERT_TRUE(f.ok());
   (*f)->Start();
-  for (int i = 0; i < 10; ++i) (*f)->Send(0, Lines(i * 100, i * 100 + 100), 100);
+  for (int i = 0; i < 10; ++i)
+    (*f)->Send(0, Lines(i * 100, i * 100 + 100), 100);
   DestinationCounters& c = (*f)->destination(0).counters();
-  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kQueueFull)].load(), 800u);
+  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kQueueFull)].load(),
+            800u);
   EXPECT_EQ(c.queue_points.load(), 200);
   // The newest points are the ones kept: bring the destination up and see them.
   TestSink sink(port);
   ASSERT_TRUE(sink.ok());
   (*f)->Wake();
-  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 200; }));
+  ASSERT_TRUE(
+      sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 200; }));
   EXPECT_EQ(sink.Data(), Lines(800, 1000));
   (*f)->Drain(std::chrono::seconds(5));
 }
@@ -74,19 +78,22 @@ TEST(Forwarder, OneChunkOverTheBoundLosesItsOldestLinesOnly) {
   (*f)->Start();
   (*f)->Send(0, Lines(0, 300), 300);
   DestinationCounters& c = (*f)->destination(0).counters();
-  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kQueueFull)].load(), 50u);
+  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kQueueFull)].load(),
+            50u);
   EXPECT_EQ(c.queue_points.load(), 250);
   TestSink sink(port);
   ASSERT_TRUE(sink.ok());
   (*f)->Wake();
-  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 250; }));
+  ASSERT_TRUE(
+      sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 250; }));
   EXPECT_EQ(sink.Data(), Lines(50, 300));
   (*f)->Drain(std::chrono::seconds(5));
 }
 
 TEST(Forwarder, ResendsWhatABrokenConnectionMayHaveLost) {
-  // The first connection is aborted after 50 kB: whatever the sink had not read is
-  // gone, so gralarm must send the recent bytes again on the next connection.
+  // The first connection is aborted after 50 kB: whatever the sink had not read
+  // is gone, so gralarm must send the recent bytes again on the next
+  // connection.
   TestSink sink(0, /*reset_after_bytes=*/50000);
   ASSERT_TRUE(sink.ok());
   auto f = Forwarder::Create(OneDestination(sink.port()));
@@ -97,12 +104,14 @@ TEST(Forwarder, ResendsWhatABrokenConnectionMayHaveLost) {
     (*f)->Wake();
   }
   std::set<std::string> want;
-  for (int i = 0; i < 20000; ++i) want.insert(StrCat("m.", i, " ", i, " 1700000000"));
+  for (int i = 0; i < 20000; ++i)
+    want.insert(StrCat("m.", i, " ", i, " 1700000000"));
   ASSERT_TRUE(sink.WaitFor([&](TestSink* s) {
     auto lines = s->Lines();
     std::set<std::string> got(lines.begin(), lines.end());
     return s->Connections() >= 2 && got.size() >= want.size();
-  })) << "connections: " << sink.Connections();
+  })) << "connections: "
+      << sink.Connections();
   auto lines = sink.Lines();
   EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()), want);
   (*f)->Drain(std::chrono::seconds(5));
@@ -132,7 +141,8 @@ TEST(Forwarder, DrainTimeoutCountsWhatIsLeftAsDropped) {
   (*f)->Send(0, Lines(0, 300), 300);
   (*f)->Drain(std::chrono::milliseconds(200));
   DestinationCounters& c = (*f)->destination(0).counters();
-  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kShutdown)].load(), 300u);
+  EXPECT_EQ(c.points_dropped[static_cast<int>(DropReason::kShutdown)].load(),
+            300u);
   EXPECT_EQ(c.queue_points.load(), 0);
 }
 
@@ -146,7 +156,8 @@ TEST(Forwarder, ReconnectsAfterTheDestinationRestarts) {
     ASSERT_TRUE(first.ok());
     (*f)->Send(0, Lines(0, 10), 10);
     (*f)->Wake();
-    ASSERT_TRUE(first.WaitFor([](TestSink* s) { return s->Lines().size() >= 10; }));
+    ASSERT_TRUE(
+        first.WaitFor([](TestSink* s) { return s->Lines().size() >= 10; }));
   }
   EXPECT_TRUE(testing::WaitUntil([&] { return !(*f)->destination(0).up(); }));
   TestSink second(port);

@@ -27,18 +27,20 @@ ForwardOptions Cluster(ForwardMethod method, int n, int replication,
 }
 
 TEST(RouterHashes, KnownAnswers) {
-  EXPECT_EQ(CarbonHashPos(""), 0xd41d);        // md5("") = d41d8cd9...
-  EXPECT_EQ(CarbonHashPos("a.b.c"), 0x553f);   // md5("a.b.c") = 553f...
+  EXPECT_EQ(CarbonHashPos(""), 0xd41d);           // md5("") = d41d8cd9...
+  EXPECT_EQ(CarbonHashPos("a.b.c"), 0x553f);      // md5("a.b.c") = 553f...
   EXPECT_EQ(Fnv1aHashPos("a"), 0xe40c ^ 0x292c);  // fnv1a32("a") = 0xe40c292c
   EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cull);
 }
 
 TEST(RouterHashes, HighBytesAreSignExtendedLikeCarbonCRelay) {
   // carbon-c-relay XORs a (signed) char widened to the hash width.
-  uint64_t want = (14695981039346656037ull ^ 0xffffffffffffffc3ull) * 1099511628211ull;
+  uint64_t want =
+      (14695981039346656037ull ^ 0xffffffffffffffc3ull) * 1099511628211ull;
   EXPECT_EQ(Fnv1a64("\xc3"), want);
   uint32_t h32 = (2166136261u ^ 0xffffffc3u) * 16777619u;
-  EXPECT_EQ(Fnv1aHashPos("\xc3"), static_cast<uint16_t>((h32 >> 16) ^ (h32 & 0xffff)));
+  EXPECT_EQ(Fnv1aHashPos("\xc3"),
+            static_cast<uint16_t>((h32 >> 16) ^ (h32 & 0xffff)));
 }
 
 TEST(RouterHashes, JumpBucketIsConsistentWhenBucketsGrow) {
@@ -112,8 +114,9 @@ INSTANTIATE_TEST_SUITE_P(All, HashedRouters,
                          });
 
 TEST(Router, CarbonChFixedDiffersFromCarbonChOnlyWhereRingPositionsCollide) {
-  // 12 destinations place 1200 positions on a 65536 ring: collisions are certain, and
-  // Graphite's rule moves the later one up, which reroutes a few names.
+  // 12 destinations place 1200 positions on a 65536 ring: collisions are
+  // certain, and Graphite's rule moves the later one up, which reroutes a few
+  // names.
   auto plain = Router::Create(Cluster(ForwardMethod::kCarbonCh, 12, 1));
   auto fixed = Router::Create(Cluster(ForwardMethod::kCarbonChFixed, 12, 1));
   ASSERT_TRUE(plain.ok() && fixed.ok());

@@ -13,10 +13,10 @@ constexpr uint32_t kNow = 1800000000;
 struct Case {
   std::string line;
   LineVerdict verdict;
-  std::string path = "";    // expected when kOk
-  double value = 0;         // expected when kOk
-  uint32_t timestamp = 0;   // expected when kOk
-  bool canonical = false;   // expected when kOk
+  std::string path = "";   // expected when kOk
+  double value = 0;        // expected when kOk
+  uint32_t timestamp = 0;  // expected when kOk
+  bool canonical = false;  // expected when kOk
 };
 
 std::string Describe(const Case& c) { return "line \"" + c.line + "\""; }
@@ -41,29 +41,39 @@ INSTANTIATE_TEST_SUITE_P(
     Spec3, LineParserTable,
     ::testing::Values(
         // Valid lines.
-        Case{"a.b.c 1.5 1700000000", LineVerdict::kOk, "a.b.c", 1.5, 1700000000, true},
-        Case{"a.b.c 42 1700000000\r", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
-        Case{"a.b.c\t42\t1700000000", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
-        Case{"a.b.c   42 \t 1700000000", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
-        Case{"  a.b.c 42 1700000000  ", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
+        Case{"a.b.c 1.5 1700000000", LineVerdict::kOk, "a.b.c", 1.5, 1700000000,
+             true},
+        Case{"a.b.c 42 1700000000\r", LineVerdict::kOk, "a.b.c", 42, 1700000000,
+             false},
+        Case{"a.b.c\t42\t1700000000", LineVerdict::kOk, "a.b.c", 42, 1700000000,
+             false},
+        Case{"a.b.c   42 \t 1700000000", LineVerdict::kOk, "a.b.c", 42,
+             1700000000, false},
+        Case{"  a.b.c 42 1700000000  ", LineVerdict::kOk, "a.b.c", 42,
+             1700000000, false},
         Case{"a.b.c 42 -1", LineVerdict::kOk, "a.b.c", 42, kNow, false},
         Case{"a.b.c 42 -1.0", LineVerdict::kOk, "a.b.c", 42, kNow, false},
-        Case{"a.b.c 42 1700000000.9", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
-        Case{"a.b.c 42 1.7e9", LineVerdict::kOk, "a.b.c", 42, 1700000000, false},
-        Case{"a.b.c 1e3 1700000000", LineVerdict::kOk, "a.b.c", 1000, 1700000000, true},
-        Case{"a.b.c -2.5E-2 1700000000", LineVerdict::kOk, "a.b.c", -0.025, 1700000000,
-             true},
-        Case{"a.b.c +7 1700000000", LineVerdict::kOk, "a.b.c", 7, 1700000000, true},
-        Case{"a.b.c .5 1700000000", LineVerdict::kOk, "a.b.c", 0.5, 1700000000, true},
-        Case{"a.b.c 42 4294967295", LineVerdict::kOk, "a.b.c", 42, 4294967295u, true},
-        Case{"a.b.c 42 1", LineVerdict::kOk, "a.b.c", 42, 1, true},
-        Case{"cpu;host=a;dc=x 3 1700000000", LineVerdict::kOk, "cpu;host=a;dc=x", 3,
+        Case{"a.b.c 42 1700000000.9", LineVerdict::kOk, "a.b.c", 42, 1700000000,
+             false},
+        Case{"a.b.c 42 1.7e9", LineVerdict::kOk, "a.b.c", 42, 1700000000,
+             false},
+        Case{"a.b.c 1e3 1700000000", LineVerdict::kOk, "a.b.c", 1000,
              1700000000, true},
-        Case{"n\xc3\xa9t.x 3 1700000000", LineVerdict::kOk, "n\xc3\xa9t.x", 3, 1700000000,
+        Case{"a.b.c -2.5E-2 1700000000", LineVerdict::kOk, "a.b.c", -0.025,
+             1700000000, true},
+        Case{"a.b.c +7 1700000000", LineVerdict::kOk, "a.b.c", 7, 1700000000,
              true},
+        Case{"a.b.c .5 1700000000", LineVerdict::kOk, "a.b.c", 0.5, 1700000000,
+             true},
+        Case{"a.b.c 42 4294967295", LineVerdict::kOk, "a.b.c", 42, 4294967295u,
+             true},
+        Case{"a.b.c 42 1", LineVerdict::kOk, "a.b.c", 42, 1, true},
+        Case{"cpu;host=a;dc=x 3 1700000000", LineVerdict::kOk,
+             "cpu;host=a;dc=x", 3, 1700000000, true},
+        Case{"n\xc3\xa9t.x 3 1700000000", LineVerdict::kOk, "n\xc3\xa9t.x", 3,
+             1700000000, true},
         // Blank lines are skipped, not counted.
-        Case{"", LineVerdict::kBlank},
-        Case{" \t \r", LineVerdict::kBlank},
+        Case{"", LineVerdict::kBlank}, Case{" \t \r", LineVerdict::kBlank},
         // Field count.
         Case{"a.b.c", LineVerdict::kFields},
         Case{"a.b.c 1", LineVerdict::kFields},
@@ -93,8 +103,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{".a.b 1 1700000000", LineVerdict::kPath},
         Case{"a.b. 1 1700000000", LineVerdict::kPath},
         Case{";tag=1 1 1700000000", LineVerdict::kPath},
-        Case{"a\x01" "b 1 1700000000", LineVerdict::kPath},
-        Case{"a\x7f" "b 1 1700000000", LineVerdict::kPath},
+        Case{"a\x01"
+             "b 1 1700000000",
+             LineVerdict::kPath},
+        Case{"a\x7f"
+             "b 1 1700000000",
+             LineVerdict::kPath},
         Case{"a.b\x1f 1 1700000000", LineVerdict::kPath},
         // Too long (the test limit is 64 bytes).
         Case{std::string(60, 'a') + " 1 1700000000", LineVerdict::kTooLong},
@@ -105,16 +119,19 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(LineParser, RejectsNaNByDefault) {
   ParsedLine parsed;
   EXPECT_EQ(ParseLine("a 1 nan", kNow, {}, &parsed), LineVerdict::kTimestamp);
-  EXPECT_EQ(ParseLine("a nan 1700000000", kNow, {}, &parsed), LineVerdict::kNan);
+  EXPECT_EQ(ParseLine("a nan 1700000000", kNow, {}, &parsed),
+            LineVerdict::kNan);
 }
 
 TEST(LineParser, AcceptsNaNWhenAllowed) {
   LineParserOptions options;
   options.allow_nan = true;
   ParsedLine parsed;
-  ASSERT_EQ(ParseLine("a nan 1700000000", kNow, options, &parsed), LineVerdict::kOk);
+  ASSERT_EQ(ParseLine("a nan 1700000000", kNow, options, &parsed),
+            LineVerdict::kOk);
   EXPECT_TRUE(std::isnan(parsed.value));
-  ASSERT_EQ(ParseLine("a -inf 1700000000", kNow, options, &parsed), LineVerdict::kOk);
+  ASSERT_EQ(ParseLine("a -inf 1700000000", kNow, options, &parsed),
+            LineVerdict::kOk);
   EXPECT_TRUE(std::isinf(parsed.value));
 }
 
@@ -131,8 +148,9 @@ TEST(LineParser, LineOfExactlyMaxBytesIsAccepted) {
 
 TEST(LineParser, TaggedPathExposesNameWithoutTags) {
   ParsedLine parsed;
-  ASSERT_EQ(ParseLine("disk.used;host=a;mount=/ 5 1700000000", kNow, {}, &parsed),
-            LineVerdict::kOk);
+  ASSERT_EQ(
+      ParseLine("disk.used;host=a;mount=/ 5 1700000000", kNow, {}, &parsed),
+      LineVerdict::kOk);
   EXPECT_EQ(parsed.path, "disk.used;host=a;mount=/");
   EXPECT_EQ(parsed.name, "disk.used");
 }
@@ -156,11 +174,15 @@ TEST(LineParser, ForwardsCanonicalLinesUnchangedAndNormalizesTheRest) {
 }
 
 TEST(LineParser, ReasonNamesMatchTheMetricLabels) {
-  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kFields)), "fields");
-  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kValue)), "value");
-  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kTimestamp)), "timestamp");
+  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kFields)),
+            "fields");
+  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kValue)),
+            "value");
+  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kTimestamp)),
+            "timestamp");
   EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kNan)), "nan");
-  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kTooLong)), "too_long");
+  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kTooLong)),
+            "too_long");
   EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kPath)), "path");
 }
 

@@ -17,11 +17,14 @@ using testing::TestSink;
 using testing::WaitUntil;
 
 // `ingest` and `forward` are extra keys for those sections.
-std::shared_ptr<const Config> ConfigFor(const std::vector<std::string>& destinations,
-                                        std::string ingest = "", std::string forward = "") {
-  std::string toml = "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + ingest +
-                     "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
-                     "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n" + forward;
+std::shared_ptr<const Config> ConfigFor(
+    const std::vector<std::string>& destinations, std::string ingest = "",
+    std::string forward = "") {
+  std::string toml =
+      "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + ingest +
+      "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
+      "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n" +
+      forward;
   for (const auto& d : destinations) {
     toml += "[[forward.destinations]]\naddress = \"" + d + "\"\n";
   }
@@ -30,7 +33,9 @@ std::shared_ptr<const Config> ConfigFor(const std::vector<std::string>& destinat
   return *c;
 }
 
-uint16_t PortOf(const std::string& address) { return ParseHostPort(address)->port; }
+uint16_t PortOf(const std::string& address) {
+  return ParseHostPort(address)->port;
+}
 
 void SendTcp(uint16_t port, const std::string& bytes) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -54,7 +59,8 @@ void SendUdp(uint16_t port, const std::string& datagram) {
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  sendto(fd, datagram.data(), datagram.size(), 0,
+         reinterpret_cast<sockaddr*>(&a), sizeof(a));
   close(fd);
 }
 
@@ -63,14 +69,17 @@ TEST(Server, ForwardsValidTcpAndUdpLinesAndCountsInvalidOnes) {
   Server server(ConfigFor({sink.address()}));
   ASSERT_TRUE(server.Start().ok());
   const uint16_t port = PortOf(server.ingest_address());
-  SendTcp(port, "a.b 1 1700000000\nnot a line at all\nc.d\t2 1700000001\r\nx..y 1 1700000000\n");
+  SendTcp(port,
+          "a.b 1 1700000000\nnot a line at all\nc.d\t2 1700000001\r\nx..y 1 "
+          "1700000000\n");
   SendUdp(port, "u.a 3 1700000002\nu.b nan 1700000003\nu.c 4 1700000004");
   ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 4; }));
   server.Stop(std::chrono::seconds(5));
   std::vector<std::string> lines = sink.Lines();
   std::sort(lines.begin(), lines.end());
-  EXPECT_EQ(lines, (std::vector<std::string>{"a.b 1 1700000000", "c.d 2 1700000001",
-                                             "u.a 3 1700000002", "u.c 4 1700000004"}));
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"a.b 1 1700000000", "c.d 2 1700000001",
+                                      "u.a 3 1700000002", "u.c 4 1700000004"}));
   StatsSnapshot s = server.Snapshot();
   EXPECT_EQ(s.points_received[static_cast<int>(Proto::kTcp)], 2u);
   EXPECT_EQ(s.points_received[static_cast<int>(Proto::kUdp)], 2u);
@@ -90,7 +99,8 @@ TEST(Server, InvalidLinesNeverCloseTheConnection) {
     stream += (i % 2 == 0) ? std::string(300, 'z') + "\n" : "bad\n";
   }
   SendTcp(PortOf(server.ingest_address()), stream);
-  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 1000; }));
+  ASSERT_TRUE(
+      sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 1000; }));
   server.Stop(std::chrono::seconds(5));
   StatsSnapshot s = server.Snapshot();
   EXPECT_EQ(s.TotalReceived(), 1000u);
@@ -103,18 +113,22 @@ TEST(Server, ADeadDestinationDoesNotHoldBackALiveOne) {
   const std::string dead = StrCat("127.0.0.1:", testing::UnusedPort());
   Server server(ConfigFor({dead, live.address()}, "", "queue_points = 1000\n"));
   ASSERT_TRUE(server.Start().ok());
-  // Batches the live destination can keep up with; the dead one's queue overflows.
+  // Batches the live destination can keep up with; the dead one's queue
+  // overflows.
   for (int b = 0; b < 5; ++b) {
     std::string batch;
-    for (int i = 0; i < 1000; ++i) batch += StrCat("both.", b * 1000 + i, " 1 1700000000\n");
+    for (int i = 0; i < 1000; ++i)
+      batch += StrCat("both.", b * 1000 + i, " 1 1700000000\n");
     SendTcp(PortOf(server.ingest_address()), batch);
-    ASSERT_TRUE(live.WaitFor([&](TestSink* s) { return s->Lines().size() == (b + 1) * 1000u; }));
+    ASSERT_TRUE(live.WaitFor(
+        [&](TestSink* s) { return s->Lines().size() == (b + 1) * 1000u; }));
   }
   StatsSnapshot s = server.Snapshot();
   ASSERT_EQ(s.destinations.size(), 2u);
   EXPECT_FALSE(s.destinations[0].up);
   EXPECT_EQ(s.destinations[0].queue_points, 1000);
-  EXPECT_EQ(s.destinations[0].points_dropped[static_cast<int>(DropReason::kQueueFull)],
+  EXPECT_EQ(s.destinations[0]
+                .points_dropped[static_cast<int>(DropReason::kQueueFull)],
             4000u);
   EXPECT_EQ(s.destinations[1].points_forwarded, 5000u);
   server.Stop(std::chrono::milliseconds(200));
@@ -138,11 +152,13 @@ TEST(Server, ReloadSwitchesDestinationsWithoutLosingPoints) {
   ASSERT_TRUE(server.Start().ok());
   const uint16_t port = PortOf(server.ingest_address());
   SendTcp(port, "before 1 1700000000\n");
-  ASSERT_TRUE(first.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  ASSERT_TRUE(
+      first.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
   auto next = ConfigFor({second.address()});
   server.Reload(next);
   SendTcp(port, "after 2 1700000000\n");
-  ASSERT_TRUE(second.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  ASSERT_TRUE(
+      second.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
   EXPECT_EQ(second.Lines()[0], "after 2 1700000000");
   EXPECT_EQ(first.Lines().size(), 1u);
   StatsSnapshot s = server.Snapshot();
@@ -163,7 +179,9 @@ TEST(Server, SecondInstanceOnTheSamePortIsRefused) {
   Server b(*cfg);
   absl::Status s = b.Start();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(std::string(s.message()).find("cannot listen on"), std::string::npos) << s;
+  EXPECT_NE(std::string(s.message()).find("cannot listen on"),
+            std::string::npos)
+      << s;
   a.Stop(std::chrono::seconds(1));
 }
 
@@ -182,7 +200,8 @@ TEST(Server, MaxConnectionsRefusesTheExtraOnesAndKeepsServing) {
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
     held.push_back(fd);
   }
-  EXPECT_TRUE(WaitUntil([&] { return server.Snapshot().connections_refused == 2; }));
+  EXPECT_TRUE(
+      WaitUntil([&] { return server.Snapshot().connections_refused == 2; }));
   for (int fd : held) close(fd);
   EXPECT_TRUE(WaitUntil([&] { return server.Snapshot().connections[0] == 0; }));
   SendTcp(port, "still.serving 1 1700000000\n");

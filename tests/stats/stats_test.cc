@@ -28,18 +28,29 @@ StatsSnapshot Sample() {
 TEST(Stats, RendersTheSpecNamesAndLabels) {
   std::string text = RenderPrometheus(Sample(), "1.2.3");
   EXPECT_THAT(text, HasSubstr("# TYPE gralarm_points_received_total counter"));
-  EXPECT_THAT(text, HasSubstr("gralarm_points_received_total{proto=\"tcp\"} 10"));
-  EXPECT_THAT(text, HasSubstr("gralarm_lines_invalid_total{reason=\"path\"} 2"));
-  EXPECT_THAT(text, HasSubstr("gralarm_points_forwarded_total{destination=\"127.0.0.1:2103\"} 14"));
-  EXPECT_THAT(text, HasSubstr(
-      "gralarm_points_dropped_total{destination=\"127.0.0.1:2103\",reason=\"queue_full\"} 1"));
-  EXPECT_THAT(text, HasSubstr("gralarm_forward_queue_points{destination=\"127.0.0.1:2103\"} 3"));
-  EXPECT_THAT(text, HasSubstr("gralarm_destination_up{destination=\"127.0.0.1:2103\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("gralarm_points_received_total{proto=\"tcp\"} 10"));
+  EXPECT_THAT(text,
+              HasSubstr("gralarm_lines_invalid_total{reason=\"path\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "gralarm_points_forwarded_total{destination=\"127.0.0.1:2103\"} 14"));
+  EXPECT_THAT(text, HasSubstr("gralarm_points_dropped_total{destination=\"127."
+                              "0.0.1:2103\",reason=\"queue_full\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "gralarm_forward_queue_points{destination=\"127.0.0.1:2103\"} 3"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("gralarm_destination_up{destination=\"127.0.0.1:2103\"} 1"));
   EXPECT_THAT(text, HasSubstr("gralarm_build_info{version=\"1.2.3\"} 1"));
 }
 
 TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
-  CarbonSelfMetrics m(ExpandCarbonPrefix("carbon.relays.{host}", "relay1.example.com"));
+  CarbonSelfMetrics m(
+      ExpandCarbonPrefix("carbon.relays.{host}", "relay1.example.com"));
   StatsSnapshot s = Sample();
   EXPECT_EQ(m.Lines(s, 100),
             "carbon.relays.relay1_example_com.metricsReceived 15 100\n"

@@ -17,11 +17,11 @@
 
 namespace gralarm::testing {
 
-// A carbon-cache stand-in on 127.0.0.1: accepts connections one after another and
-// records every complete line (a partial line at the end of a connection is lost,
-// as in carbon-cache). With `reset_after_bytes` > 0, the first connection is aborted
-// (RST, unread data lost) once that many bytes were read, like a receiver killed
-// mid-stream.
+// A carbon-cache stand-in on 127.0.0.1: accepts connections one after another
+// and records every complete line (a partial line at the end of a connection is
+// lost, as in carbon-cache). With `reset_after_bytes` > 0, the first connection
+// is aborted (RST, unread data lost) once that many bytes were read, like a
+// receiver killed mid-stream.
 class TestSink {
  public:
   explicit TestSink(uint16_t port = 0, size_t reset_after_bytes = 0)
@@ -79,7 +79,8 @@ class TestSink {
     return out;
   }
 
-  // Waits until `pred(this)` holds or the timeout passes; returns whether it held.
+  // Waits until `pred(this)` holds or the timeout passes; returns whether it
+  // held.
   bool WaitFor(const std::function<bool(TestSink*)>& pred,
                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -108,7 +109,8 @@ class TestSink {
         ssize_t n = read(c, buf, sizeof(buf));
         if (n <= 0) break;
         size_t keep = static_cast<size_t>(n);
-        if (reset && seen + keep >= reset_after_bytes_) keep = reset_after_bytes_ - seen;
+        if (reset && seen + keep >= reset_after_bytes_)
+          keep = reset_after_bytes_ - seen;
         partial.append(buf, keep);
         size_t complete = partial.rfind('\n');
         if (complete != std::string::npos) {
@@ -138,8 +140,9 @@ class TestSink {
 };
 
 // Polls `pred` until it holds or the timeout passes; returns whether it held.
-inline bool WaitUntil(const std::function<bool()>& pred,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+inline bool WaitUntil(
+    const std::function<bool()>& pred,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
