@@ -82,6 +82,41 @@ struct SelfMetricsOptions {
   std::string carbon_prefix = "carbon.relays.{host}";
 };
 
+// [rules]
+struct RulesOptions {
+  // TOML rule files loaded at start and on SIGHUP; their rules are read-only.
+  std::vector<std::string> files;
+};
+
+// [evaluation]
+struct EvaluationOptions {
+  // While no point at all arrived for this long, no-data checks pause.
+  int64_t nodata_guard_s = 60;
+  // Per-series counters and last values are persisted at least this often.
+  int64_t state_flush_ms = 1000;
+};
+
+// [schedules.NAME]: an alert period. "24x7" always exists.
+struct ScheduleOptions {
+  std::string name;
+  uint8_t days = 0x7f;       // bit 0 = Monday ... bit 6 = Sunday
+  int from_minute = 8 * 60;  // minutes after local midnight, inclusive
+  int to_minute =
+      22 * 60;  // exclusive; below from_minute = the period spans midnight
+  std::string timezone = "UTC";
+};
+
+// [[notify.channels]]
+struct ChannelOptions {
+  std::string name;
+  std::string type;  // alertmanager | webhook | command
+  std::string url;
+  std::vector<std::string> command;
+  std::vector<std::string> phones;
+  int64_t timeout_ms = 5000;
+  int64_t repeat_interval_s = 14400;
+};
+
 // The whole parsed configuration. Built once, then shared read-only by every
 // loop.
 struct Config {
@@ -91,6 +126,14 @@ struct Config {
   StoreOptions store;
   ApiOptions api;
   SelfMetricsOptions self_metrics;
+  RulesOptions rules;
+  EvaluationOptions evaluation;
+  std::vector<ScheduleOptions> schedules;
+  std::vector<ChannelOptions> channels;
+
+  // The schedule or channel of that name, or null.
+  const ScheduleOptions* FindSchedule(std::string_view name) const;
+  const ChannelOptions* FindChannel(std::string_view name) const;
 };
 
 // Parses TOML text. Every problem is reported as "file:line:col: message", one

@@ -6,11 +6,13 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
 
@@ -261,6 +263,151 @@ void ReadSelfMetrics(const toml::table& t, SelfMetricsOptions* o,
   r.Finish();
 }
 
+void ReadRules(const toml::table& t, RulesOptions* o, Errors* errors) {
+  TableReader r(t, "rules", errors);
+  r.StringList("files", &o->files);
+  r.Finish();
+}
+
+void ReadEvaluation(const toml::table& t, EvaluationOptions* o,
+                    Errors* errors) {
+  TableReader r(t, "evaluation", errors);
+  r.Int("nodata_guard_s", &o->nodata_guard_s, 0, 86400);
+  r.Int("state_flush_ms", &o->state_flush_ms, 10, 3600000);
+  r.Finish();
+}
+
+// "HH:MM" -> minutes after midnight; 24:00 is allowed as the end of a day.
+bool ParseClock(std::string_view text, int* minutes) {
+  if (text.size() != 5 || text[2] != ':') return false;
+  auto digit = [&](int i) { return text[i] >= '0' && text[i] <= '9'; };
+  if (!digit(0) || !digit(1) || !digit(3) || !digit(4)) return false;
+  int h = (text[0] - '0') * 10 + (text[1] - '0');
+  int m = (text[3] - '0') * 10 + (text[4] - '0');
+  if (m > 59 || h > 24 || (h == 24 && m != 0)) return false;
+  *minutes = h * 60 + m;
+  return true;
+}
+
+void ReadSchedules(const toml::table& t, std::vector<ScheduleOptions>* out,
+                   Errors* errors) {
+  static constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu",
+                                               "fri", "sat", "sun"};
+  for (auto&& [key, node] : t) {
+    const std::string name(key.str());
+    const toml::table* st = node.as_table();
+    if (st == nullptr) {
+      errors->Add(node.source(),
+                  StrCat("[schedules.", name, "] must be a table"));
+      continue;
+    }
+    if (name == "24x7") {
+      errors->Add(key.source(),
+                  "schedule \"24x7\" is built in and cannot be redefined");
+      continue;
+    }
+    ScheduleOptions s;
+    s.name = name;
+    TableReader r(*st, StrCat("schedules.", name), errors);
+    std::vector<std::string> days;
+    if (const toml::node* d = r.Node("days")) {
+      r.StringList("days", &days);
+      s.days = 0;
+      for (const std::string& day : days) {
+        auto it = std::find(std::begin(kDays), std::end(kDays), day);
+        if (it == std::end(kDays)) {
+          errors->Add(d->source(),
+                      StrCat("schedules.", name, ".days: \"", day,
+                             "\" is not one of mon, tue, wed, thu, fri, "
+                             "sat, sun"));
+          continue;
+        }
+        s.days |= static_cast<uint8_t>(1u << (it - std::begin(kDays)));
+      }
+    }
+    std::string from = "08:00", to = "22:00";
+    if (const toml::node* n = r.String("from", &from);
+        n && !ParseClock(from, &s.from_minute)) {
+      errors->Add(n->source(),
+                  StrCat(r.Name("from"), " must be HH:MM, not \"", from, "\""));
+    }
+    if (const toml::node* n = r.String("to", &to);
+        n && !ParseClock(to, &s.to_minute)) {
+      errors->Add(n->source(),
+                  StrCat(r.Name("to"), " must be HH:MM, not \"", to, "\""));
+    }
+    if (const toml::node* n = r.String("timezone", &s.timezone)) {
+      absl::TimeZone tz;
+      if (!absl::LoadTimeZone(s.timezone, &tz)) {
+        errors->Add(n->source(),
+                    StrCat(r.Name("timezone"), ": unknown time zone \"",
+                           s.timezone, "\" (is tzdata installed?)"));
+      }
+    }
+    r.Finish();
+    out->push_back(std::move(s));
+  }
+}
+
+void ReadNotify(const toml::table& t, std::vector<ChannelOptions>* out,
+                Errors* errors) {
+  TableReader r(t, "notify", errors);
+  if (const toml::node* node = r.Node("channels")) {
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      errors->Add(node->source(),
+                  "notify.channels must be an array of tables "
+                  "([[notify.channels]])");
+    } else {
+      for (const toml::node& item : *array) {
+        const toml::table* ct = item.as_table();
+        if (ct == nullptr) {
+          errors->Add(item.source(),
+                      "each notify.channels entry must be a table");
+          continue;
+        }
+        ChannelOptions c;
+        TableReader cr(*ct, "notify.channels", errors);
+        const toml::node* name = cr.String("name", &c.name);
+        const toml::node* type = cr.String("type", &c.type);
+        cr.String("url", &c.url);
+        cr.StringList("command", &c.command);
+        cr.StringList("phones", &c.phones);
+        cr.Int("timeout_ms", &c.timeout_ms, 1, 600000);
+        cr.Int("repeat_interval_s", &c.repeat_interval_s, 0, 86400 * 30);
+        cr.Finish();
+        if (name == nullptr || c.name.empty()) {
+          errors->Add(ct->source(), "notify.channels entry needs a name");
+          continue;
+        }
+        if (c.type != "alertmanager" && c.type != "webhook" &&
+            c.type != "command") {
+          errors->Add(
+              type ? type->source() : ct->source(),
+              StrCat("notify.channels \"", c.name,
+                     "\": type must be alertmanager, webhook or command"));
+          continue;
+        }
+        if (c.type == "command" ? c.command.empty() : c.url.empty()) {
+          errors->Add(ct->source(),
+                      StrCat("notify.channels \"", c.name,
+                             "\": ", c.type == "command" ? "command" : "url",
+                             " is required for type ", c.type));
+          continue;
+        }
+        for (const ChannelOptions& other : *out) {
+          if (other.name == c.name) {
+            errors->Add(ct->source(), StrCat("notify.channels \"", c.name,
+                                             "\" is defined twice"));
+          }
+        }
+        out->push_back(std::move(c));
+      }
+    }
+  }
+  r.Finish();
+}
+
 // Cross-field checks that need the whole file.
 void Validate(const toml::table& root, Config* c, Errors* errors) {
   const ForwardOptions& f = c->forward;
@@ -296,6 +443,20 @@ void Validate(const toml::table& root, Config* c, Errors* errors) {
 }
 
 }  // namespace
+
+const ScheduleOptions* Config::FindSchedule(std::string_view name) const {
+  for (const ScheduleOptions& s : schedules) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const ChannelOptions* Config::FindChannel(std::string_view name) const {
+  for (const ChannelOptions& c : channels) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
 
 std::string_view ForwardMethodName(ForwardMethod method) {
   switch (method) {
@@ -343,6 +504,18 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
   }
   if (const toml::table* t = SubTable(top, "self_metrics", &errors)) {
     ReadSelfMetrics(*t, &config->self_metrics, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "rules", &errors)) {
+    ReadRules(*t, &config->rules, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "evaluation", &errors)) {
+    ReadEvaluation(*t, &config->evaluation, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "schedules", &errors)) {
+    ReadSchedules(*t, &config->schedules, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "notify", &errors)) {
+    ReadNotify(*t, &config->channels, &errors);
   }
   top.Finish();
   Validate(root, config.get(), &errors);

@@ -1,0 +1,134 @@
+#ifndef GRALARM_ALERT_ENGINE_H_
+#define GRALARM_ALERT_ENGINE_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "gralarm/clock.h"
+#include "gralarm/config.h"
+#include "gralarm/log.h"
+#include "gralarm/rule_set.h"
+#include "gralarm/store.h"
+
+namespace gralarm {
+
+// Transition targets counted in gralarm_alert_transitions_total{to}.
+inline constexpr int kNumTransitionTargets =
+    5;  // ok, warning, major, critical, nodata
+std::string_view TransitionTargetName(int i);
+
+struct EngineCounters {
+  uint64_t series_tracked = 0;  // (series) with at least one matching rule
+  uint64_t rule_series = 0;     // (rule, series) pairs tracked
+  // Active alerts by severity: [1..3] warning, major, critical; [4] nodata.
+  std::array<int64_t, 5> alerts_active{};
+  std::array<uint64_t, kNumTransitionTargets> transitions{};
+};
+
+// Evaluates every point against the rules that match its series and keeps one
+// state a (rule, series). A transition is committed to the store (event, alert,
+// history, state: one atomic write through the WAL) before the call returns, so
+// nothing shown or notified is ever lost by a crash; counters are persisted by
+// Flush(). Offer() is called by every ingest loop at once: series live in
+// shards, each under its own lock, so loops only meet on the same shard.
+class AlertEngine {
+ public:
+  AlertEngine(Store* store, const Clock* clock,
+              std::shared_ptr<const Config> config);
+
+  // Replaces the rules. Series re-match at once; alerts of rules that are gone,
+  // or no longer match, end into history.
+  void SetRules(std::shared_ptr<const RuleSet> rules);
+  std::shared_ptr<const RuleSet> rules() const;
+  // Changes with every SetRules(); cheap to poll from the ingest loops.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
+  void SetConfig(std::shared_ptr<const Config> config);
+
+  // Rebuilds states and active alerts from the store. Call once, after
+  // SetRules().
+  absl::Status Restore();
+
+  // One point of `path` (the full series, tags included; `name` is without
+  // tags), matched against `rules` (the caller's snapshot of rules()).
+  void Offer(const RuleSet& rules, std::string_view path, std::string_view name,
+             uint32_t ts, double value);
+
+  // Periodic work, about once a second: no-data checks and alerts whose
+  // schedule opened.
+  void Tick();
+  // Persists the counters and values that changed since the last flush.
+  absl::Status Flush();
+
+  // Active alerts with their live last value and last-seen time.
+  std::vector<AlertRecord> ActiveAlerts() const;
+  EngineCounters Counters() const;
+
+ private:
+  struct RuleState {
+    std::shared_ptr<const Rule> rule;
+    SeriesState state;
+    bool nodata = false;
+    bool dirty = false;
+    bool active = false;  // an alert is raised
+    bool held = false;    // raised outside its schedule: notification held
+    Level peak = Level::kOk;
+    int64_t since_ms = 0;
+    double raise_value = 0;
+  };
+  struct SeriesEntry {
+    uint64_t generation = 0;
+    int64_t last_arrival_ms = 0;
+    std::vector<RuleState> rules;
+  };
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::unique_ptr<SeriesEntry>> series
+        ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kShards = 64;
+
+  Shard& ShardOf(std::string_view path);
+  // Re-matches an entry against `rules`, keeping the states of rules that still
+  // match and ending the alerts of those that do not.
+  void Rebuild(const RuleSet& rules, std::string_view path, SeriesEntry* entry);
+  // Records a change of level or no-data flag of `rs` for `path`.
+  void Apply(RuleState& rs, std::string_view path, std::string_view from,
+             std::string_view to, double value, uint32_t ts);
+  void EndAlert(RuleState& rs, std::string_view path, std::string_view reason);
+  AlertRecord ToRecord(const RuleState& rs, std::string_view path,
+                       int64_t last_seen) const;
+  static std::string EncodeState(const RuleState& rs);
+  static bool DecodeState(std::string_view bytes, RuleState* rs);
+  void CountActive(const RuleState& rs, int delta);
+  std::shared_ptr<const Config> config() const;
+
+  Store* const store_;
+  const Clock* const clock_;
+  mutable absl::Mutex rules_mu_;
+  std::shared_ptr<const RuleSet> rules_ ABSL_GUARDED_BY(rules_mu_);
+  std::shared_ptr<const Config> config_ ABSL_GUARDED_BY(rules_mu_);
+  std::atomic<uint64_t> generation_{0};
+  std::array<Shard, kShards> shards_;
+
+  std::atomic<int64_t> last_point_ms_{
+      0};                         // any point at all, for the no-data guard
+  int64_t guard_resumed_ms_ = 0;  // Tick() only
+  bool guard_paused_ = false;     // Tick() only
+  std::atomic<uint64_t> series_tracked_{0};
+  std::atomic<uint64_t> rule_series_{0};
+  std::array<std::atomic<int64_t>, 5> alerts_active_{};
+  std::array<std::atomic<uint64_t>, kNumTransitionTargets> transitions_{};
+  LogLimiter store_error_log_{1, std::chrono::seconds(10)};
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_ALERT_ENGINE_H_

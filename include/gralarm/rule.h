@@ -1,0 +1,101 @@
+#ifndef GRALARM_RULE_H_
+#define GRALARM_RULE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gralarm/config.h"
+#include "gralarm/evaluator.h"
+#include "gralarm/glob.h"
+
+namespace gralarm {
+
+// The fields a template can supply to a rule (every rule field but id, name and
+// pattern). Unset fields come from the template, then from the defaults.
+struct RuleFields {
+  std::optional<Direction> direction;
+  std::optional<std::array<std::optional<double>, kNumLevels>> thresholds;
+  std::optional<int64_t> checks_alert;
+  std::optional<int64_t> checks_ok;
+  std::optional<double> ok_margin_pct;
+  std::optional<Transform> transform;
+  std::optional<int64_t> nodata_after_s;
+  std::optional<std::string> schedule;
+  std::optional<std::vector<std::string>> channels;
+  std::optional<std::map<std::string, std::string>> labels;
+  std::optional<bool> enabled;
+};
+
+// Where a rule or template was defined.
+enum class RuleSource { kApi, kFile };
+
+// A rule as written (SPEC.md section 5), before its template is applied.
+struct RuleSpec {
+  std::string id;
+  std::string name;
+  std::string pattern;
+  std::string template_name;
+  RuleFields fields;
+  RuleSource source = RuleSource::kApi;
+  std::string source_file;  // for kFile
+};
+
+struct TemplateSpec {
+  std::string name;
+  RuleFields fields;
+  RuleSource source = RuleSource::kApi;
+  std::string source_file;
+};
+
+// A rule ready for evaluation: template and defaults applied, everything
+// validated.
+struct Rule {
+  RuleSpec spec;
+  Glob glob;
+  EvalParams params;
+  int64_t nodata_after_s = 0;
+  std::string schedule = "24x7";
+  std::vector<std::string> channels;
+  std::map<std::string, std::string> labels;
+  bool enabled = true;
+};
+
+// A validation failure naming the offending field ("thresholds",
+// "checks_alert"...). The field travels as the status payload kFieldPayload;
+// FieldOf() reads it back.
+inline constexpr char kFieldPayload[] = "gralarm.field";
+absl::Status FieldError(std::string_view field, std::string_view message);
+std::string FieldOf(const absl::Status& status);
+
+// Parses rule / template JSON (SPEC.md section 5). An absent id is left empty
+// (the caller generates one). Unknown fields and wrong types are field errors.
+absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view json);
+absl::StatusOr<TemplateSpec> ParseTemplateJson(std::string_view json);
+std::string RuleSpecToJson(const RuleSpec& spec);
+std::string TemplateSpecToJson(const TemplateSpec& spec);
+
+// Applies the template (null when the rule names none) and the defaults, then
+// validates against the config's schedules and channels.
+absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
+                                 const Config& config);
+
+// Valid rule ids: [a-z0-9_.-]{1,128}.
+bool ValidRuleId(std::string_view id);
+
+// A rule file's content ([[templates]] and [[rules]] tables in TOML).
+struct RuleFile {
+  std::vector<TemplateSpec> templates;
+  std::vector<RuleSpec> rules;
+};
+
+// Parses a rule file; errors are "file:line:col: message" lines.
+absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path);
+
+}  // namespace gralarm
+
+#endif  // GRALARM_RULE_H_

@@ -1,0 +1,62 @@
+#ifndef GRALARM_RULE_SET_H_
+#define GRALARM_RULE_SET_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "gralarm/rule.h"
+
+namespace gralarm {
+
+// An immutable set of resolved rules with the index that finds the rules
+// matching a metric name: exact patterns by hash, globs by a trie over
+// dot-separated segments (literal segments by hash, wildcard segments tried in
+// turn), so the cost of a match follows the shape of the name, not the number
+// of rules. Disabled rules are kept but never match. Safe to share between
+// threads.
+class RuleSet {
+ public:
+  using Matches = absl::InlinedVector<uint32_t, 8>;
+
+  static std::shared_ptr<const RuleSet> Build(
+      std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation);
+
+  // Indexes into rules() of the enabled rules whose pattern matches `name` (the
+  // metric name without tags), ascending, each once.
+  void Match(std::string_view name, Matches* out) const;
+
+  const std::vector<std::shared_ptr<const Rule>>& rules() const {
+    return rules_;
+  }
+  // The rule with that id, or null.
+  std::shared_ptr<const Rule> Find(std::string_view id) const;
+  // Changes whenever the set of rules changes.
+  uint64_t generation() const { return generation_; }
+
+ private:
+  struct Node {
+    absl::flat_hash_map<std::string, uint32_t>
+        literal;  // segment -> child node
+    std::vector<std::pair<SegmentGlob, uint32_t>> globs;
+    std::vector<uint32_t> rules;  // rules whose pattern ends here
+  };
+
+  uint32_t Child(uint32_t node, const SegmentGlob& segment);
+  void Walk(uint32_t node, const std::vector<std::string_view>& segments,
+            size_t depth, Matches* out) const;
+
+  std::vector<std::shared_ptr<const Rule>> rules_;
+  absl::flat_hash_map<std::string, uint32_t> by_id_;
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> exact_;
+  std::vector<Node> nodes_;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_RULE_SET_H_

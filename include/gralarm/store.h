@@ -1,0 +1,142 @@
+#ifndef GRALARM_STORE_H_
+#define GRALARM_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gralarm/evaluator.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace gralarm {
+
+// An alert that is raised now (SPEC.md section 7).
+struct AlertRecord {
+  std::string rule_id;
+  std::string rule_name;
+  std::string series;
+  Level severity = Level::kOk;  // kOk while only nodata is raised
+  Level peak = Level::kOk;
+  bool nodata = false;
+  double value = 0;  // the value that raised it
+  int64_t since_ms = 0;
+  double last_value = 0;  // at the last transition
+  int64_t last_seen_ms = 0;
+  std::map<std::string, std::string> labels;
+  bool silenced = false;
+  // Notifications for it are held because its rule's schedule is closed.
+  bool held = false;
+
+  // "warning", "major", "critical", or "nodata" while flagged no-data.
+  std::string SeverityName() const;
+};
+
+// An alert that ended.
+struct HistoryRecord {
+  std::string rule_id;
+  std::string rule_name;
+  std::string series;
+  Level peak = Level::kOk;
+  Level severity = Level::kOk;  // the level it held just before it ended
+  bool nodata = false;          // it ended while flagged no-data
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  double last_value = 0;
+  std::map<std::string, std::string> labels;
+};
+
+// One transition {rule_id, series, from, to, value, ts, at}; from/to are level
+// names or "nodata".
+struct EventRecord {
+  uint64_t seq = 0;
+  std::string rule_id;
+  std::string series;
+  std::string from;
+  std::string to;
+  double value = 0;
+  uint32_t ts = 0;
+  int64_t at_ms = 0;
+};
+
+// Everything one transition changes, written atomically (one WAL record).
+struct TransitionWrite {
+  EventRecord event;
+  std::optional<AlertRecord> put_alert;  // the alert as it is now
+  bool delete_alert = false;             // the alert ended ...
+  std::optional<HistoryRecord> history;  // ... into this history entry
+  std::string state_key;                 // StateKey(rule_id, series)
+  std::string state;  // the series state after the transition
+};
+
+// The one RocksDB database of gralarm (store.path), with a column family per
+// kind of record. Writes go through the WAL, so a record is durable against a
+// crash of the process (kill -9) once the call returns. Safe to use from any
+// thread.
+class Store {
+ public:
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+
+  // "rule_id\0series": the key of per-(rule, series) records.
+  static std::string StateKey(std::string_view rule_id,
+                              std::string_view series);
+
+  absl::Status Commit(TransitionWrite write);
+
+  // Per-(rule, series) states, written in one batch.
+  absl::Status SaveStates(
+      const std::vector<std::pair<std::string, std::string>>& states);
+  absl::Status LoadStates(const std::function<void(
+                              std::string_view rule_id, std::string_view series,
+                              std::string_view state)>& fn);
+  absl::Status DeleteState(std::string_view rule_id, std::string_view series);
+
+  absl::StatusOr<std::vector<AlertRecord>> ActiveAlerts();
+  // History, oldest first, ending in [from_ms, to_ms].
+  absl::StatusOr<std::vector<HistoryRecord>> History(int64_t from_ms,
+                                                     int64_t to_ms);
+  absl::StatusOr<std::vector<EventRecord>> Events();
+  // Removes history entries that ended before `before_ms`; returns how many.
+  absl::StatusOr<uint64_t> PruneHistory(int64_t before_ms);
+
+  // Rules and templates created through the API, as their JSON.
+  absl::Status PutRuleJson(std::string_view id, std::string_view json);
+  absl::Status DeleteRuleJson(std::string_view id);
+  absl::StatusOr<std::vector<std::string>> RuleJsons();
+
+ private:
+  enum Family {
+    kDefault,
+    kRules,
+    kTemplates,
+    kSeriesState,
+    kAlerts,
+    kHistory,
+    kEvents,
+    kOutbox,
+    kSpool,
+    kSilences,
+    kNumFamilies
+  };
+  Store() = default;
+  rocksdb::ColumnFamilyHandle* cf(Family f) const { return handles_[f]; }
+
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<uint64_t> next_event_seq_{1};
+  std::atomic<uint32_t> history_seq_{0};
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_STORE_H_

@@ -1,0 +1,413 @@
+#include "gralarm/alert_engine.h"
+
+#include <cstring>
+
+#include "absl/hash/hash.h"
+#include "gralarm/schedule.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+constexpr char kStateVersion = 1;
+
+int TargetIndex(std::string_view to) {
+  if (to == "nodata") return 4;
+  Level l = Level::kOk;
+  ParseLevel(to, &l);
+  return static_cast<int>(l);
+}
+
+std::string_view NameOf(std::string_view path) {
+  return path.substr(0, path.find(';'));
+}
+
+}  // namespace
+
+std::string_view TransitionTargetName(int i) {
+  return i == 4 ? "nodata" : LevelName(static_cast<Level>(i));
+}
+
+AlertEngine::AlertEngine(Store* store, const Clock* clock,
+                         std::shared_ptr<const Config> config)
+    : store_(store),
+      clock_(clock),
+      rules_(RuleSet::Build({}, 0)),
+      config_(std::move(config)) {}
+
+std::shared_ptr<const RuleSet> AlertEngine::rules() const {
+  absl::MutexLock lock(&rules_mu_);
+  return rules_;
+}
+
+std::shared_ptr<const Config> AlertEngine::config() const {
+  absl::MutexLock lock(&rules_mu_);
+  return config_;
+}
+
+void AlertEngine::SetConfig(std::shared_ptr<const Config> config) {
+  absl::MutexLock lock(&rules_mu_);
+  config_ = std::move(config);
+}
+
+AlertEngine::Shard& AlertEngine::ShardOf(std::string_view path) {
+  return shards_[absl::HashOf(AbslView(path)) % kShards];
+}
+
+void AlertEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
+  {
+    absl::MutexLock lock(&rules_mu_);
+    rules_ = rules;
+  }
+  generation_.store(rules->generation(), std::memory_order_release);
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.series.begin(); it != shard.series.end();) {
+      Rebuild(*rules, it->first, it->second.get());
+      if (it->second->rules.empty()) {
+        series_tracked_.fetch_sub(1);
+        shard.series.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
+                          SeriesEntry* entry) {
+  RuleSet::Matches matches;
+  rules.Match(NameOf(path), &matches);
+  std::vector<RuleState> next;
+  next.reserve(matches.size());
+  for (uint32_t index : matches) {
+    const auto& rule = rules.rules()[index];
+    RuleState rs;
+    for (RuleState& old : entry->rules) {
+      if (old.rule && old.rule->spec.id == rule->spec.id) {
+        rs = std::move(old);
+        old.rule = nullptr;
+        break;
+      }
+    }
+    rs.rule = rule;
+    next.push_back(std::move(rs));
+  }
+  for (RuleState& old : entry->rules) {
+    if (old.rule == nullptr) continue;
+    if (old.active) EndAlert(old, path, "rule removed or no longer matching");
+    if (absl::Status s = store_->DeleteState(old.rule->spec.id, path);
+        !s.ok()) {
+      spdlog::error("{}", s.message());
+    }
+  }
+  rule_series_.fetch_add(next.size());
+  rule_series_.fetch_sub(entry->rules.size());
+  entry->rules = std::move(next);
+  entry->generation = rules.generation();
+}
+
+void AlertEngine::Offer(const RuleSet& rules, std::string_view path,
+                        std::string_view name, uint32_t ts, double value) {
+  const int64_t now = clock_->NowMs();
+  // One store a second at most: loops share this line only that often.
+  if (now - last_point_ms_.load(std::memory_order_relaxed) >= 1000) {
+    last_point_ms_.store(now, std::memory_order_relaxed);
+  }
+  Shard& shard = ShardOf(path);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.series.find(AbslView(path));
+  SeriesEntry* entry;
+  if (it == shard.series.end()) {
+    RuleSet::Matches matches;
+    rules.Match(name, &matches);
+    if (matches.empty()) return;
+    auto fresh = std::make_unique<SeriesEntry>();
+    entry = fresh.get();
+    shard.series.emplace(std::string(path), std::move(fresh));
+    series_tracked_.fetch_add(1);
+    Rebuild(rules, path, entry);
+  } else {
+    entry = it->second.get();
+    if (entry->generation < rules.generation()) Rebuild(rules, path, entry);
+  }
+  entry->last_arrival_ms = now;
+  for (RuleState& rs : entry->rules) {
+    if (rs.nodata) {
+      rs.nodata = false;
+      Apply(rs, path, "nodata", LevelName(rs.state.level), value, ts);
+    }
+    const Level before = rs.state.level;
+    auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
+    rs.dirty = true;
+    if (t)
+      Apply(rs, path, LevelName(before), LevelName(t->to), rs.state.last_value,
+            ts);
+  }
+}
+
+void AlertEngine::CountActive(const RuleState& rs, int delta) {
+  const int slot = rs.nodata ? 4 : static_cast<int>(rs.state.level);
+  if (slot > 0) alerts_active_[slot].fetch_add(delta);
+}
+
+AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
+                                  int64_t last_seen) const {
+  AlertRecord a;
+  a.rule_id = rs.rule->spec.id;
+  a.rule_name = rs.rule->spec.name;
+  a.series = std::string(path);
+  a.severity = rs.state.level;
+  a.peak = rs.peak;
+  a.nodata = rs.nodata;
+  a.value = rs.raise_value;
+  a.since_ms = rs.since_ms;
+  a.last_value = rs.state.last_value;
+  a.last_seen_ms = last_seen;
+  a.labels = rs.rule->labels;
+  a.held = rs.held;
+  return a;
+}
+
+void AlertEngine::Apply(RuleState& rs, std::string_view path,
+                        std::string_view from, std::string_view to,
+                        double value, uint32_t ts) {
+  const int64_t now = clock_->NowMs();
+  const bool was_active = rs.active;
+  const bool now_active = rs.state.level != Level::kOk || rs.nodata;
+  // Re-count the alert under its new severity.
+  if (was_active) {
+    const int old_slot = from == "nodata" ? 4 : TargetIndex(from);
+    if (old_slot > 0) alerts_active_[old_slot].fetch_sub(1);
+  }
+  TransitionWrite w;
+  w.event = EventRecord{0,
+                        rs.rule->spec.id,
+                        std::string(path),
+                        std::string(from),
+                        std::string(to),
+                        value,
+                        ts,
+                        now};
+  if (!was_active && now_active) {
+    rs.active = true;
+    rs.since_ms = now;
+    rs.peak = Level::kOk;
+    rs.raise_value = value;
+    rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
+  }
+  if (now_active) {
+    rs.peak = std::max(rs.peak, rs.state.level);
+    w.put_alert = ToRecord(rs, path, now);
+    CountActive(rs, +1);
+  } else if (was_active) {
+    HistoryRecord h;
+    h.rule_id = rs.rule->spec.id;
+    h.rule_name = rs.rule->spec.name;
+    h.series = std::string(path);
+    h.peak = rs.peak;
+    h.nodata = from == "nodata";
+    Level severity = Level::kOk;
+    ParseLevel(from, &severity);
+    h.severity = severity;
+    h.start_ms = rs.since_ms;
+    h.end_ms = now;
+    h.last_value = value;
+    h.labels = rs.rule->labels;
+    w.delete_alert = true;
+    w.history = std::move(h);
+    rs.active = false;
+    rs.held = false;
+  }
+  w.state_key = Store::StateKey(rs.rule->spec.id, path);
+  w.state = EncodeState(rs);
+  rs.dirty = false;
+  transitions_[TargetIndex(to)].fetch_add(1);
+  if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
+    uint64_t suppressed = 0;
+    if (store_error_log_.Allow(&suppressed)) {
+      spdlog::error("{} (transition {} {} {} -> {} not persisted)", s.message(),
+                    rs.rule->spec.id, path, from, to);
+    }
+  }
+}
+
+void AlertEngine::EndAlert(RuleState& rs, std::string_view path,
+                           std::string_view reason) {
+  spdlog::info("alert {} {} ends: {}", rs.rule->spec.id, path, reason);
+  const std::string from(rs.nodata ? "nodata" : LevelName(rs.state.level));
+  rs.state.level = Level::kOk;
+  rs.nodata = false;
+  Apply(rs, path, from, "ok", rs.state.last_value, rs.state.last_ts);
+}
+
+void AlertEngine::Tick() {
+  const int64_t now = clock_->NowMs();
+  const auto cfg = config();
+  const int64_t guard_ms = cfg->evaluation.nodata_guard_s * 1000;
+  const int64_t last_point = last_point_ms_.load(std::memory_order_relaxed);
+  // An ingest outage must not page for every series: pause while nothing
+  // arrives, and count silence only from when points flow again.
+  const bool silent = guard_ms > 0 && now - last_point >= guard_ms + 1000;
+  if (silent) {
+    if (!guard_paused_) {
+      spdlog::warn("no point arrived for {} s: no-data checks paused",
+                   cfg->evaluation.nodata_guard_s);
+    }
+    guard_paused_ = true;
+  } else if (guard_paused_) {
+    guard_paused_ = false;
+    guard_resumed_ms_ = now;
+    spdlog::info("points arrive again: no-data checks resume");
+  }
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto& [path, entry] : shard.series) {
+      for (RuleState& rs : entry->rules) {
+        if (rs.active && rs.held &&
+            ScheduleOpen(*cfg, rs.rule->schedule, now)) {
+          // The period opened: the alert is due for notification now.
+          rs.held = false;
+          TransitionWrite w;
+          w.event = EventRecord{0,
+                                rs.rule->spec.id,
+                                path,
+                                "held",
+                                "due",
+                                rs.state.last_value,
+                                rs.state.last_ts,
+                                now};
+          w.put_alert = ToRecord(rs, path, entry->last_arrival_ms);
+          if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
+            spdlog::error("{}", s.message());
+          }
+        }
+        if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) continue;
+        const int64_t quiet_since =
+            std::max(entry->last_arrival_ms, guard_resumed_ms_);
+        if (now - quiet_since >= rs.rule->nodata_after_s * 1000) {
+          const std::string from(LevelName(rs.state.level));
+          rs.nodata = true;
+          Apply(rs, path, from, "nodata", rs.state.last_value,
+                rs.state.last_ts);
+        }
+      }
+    }
+  }
+}
+
+std::string AlertEngine::EncodeState(const RuleState& rs) {
+  std::string out;
+  out.push_back(kStateVersion);
+  out.push_back(rs.nodata ? 1 : 0);
+  out.append(reinterpret_cast<const char*>(&rs.state), sizeof(rs.state));
+  return out;
+}
+
+bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
+  if (bytes.size() != 2 + sizeof(SeriesState) || bytes[0] != kStateVersion)
+    return false;
+  rs->nodata = bytes[1] != 0;
+  std::memcpy(&rs->state, bytes.data() + 2, sizeof(SeriesState));
+  return true;
+}
+
+absl::Status AlertEngine::Flush() {
+  std::vector<std::pair<std::string, std::string>> dirty;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto& [path, entry] : shard.series) {
+      for (RuleState& rs : entry->rules) {
+        if (!rs.dirty) continue;
+        rs.dirty = false;
+        dirty.emplace_back(Store::StateKey(rs.rule->spec.id, path),
+                           EncodeState(rs));
+      }
+    }
+  }
+  return store_->SaveStates(dirty);
+}
+
+absl::Status AlertEngine::Restore() {
+  const auto rules = this->rules();
+  const int64_t now = clock_->NowMs();
+  auto alerts = store_->ActiveAlerts();
+  if (!alerts.ok()) return alerts.status();
+  absl::flat_hash_map<std::string, AlertRecord> by_key;
+  for (AlertRecord& a : *alerts)
+    by_key[Store::StateKey(a.rule_id, a.series)] = std::move(a);
+  std::vector<std::tuple<std::string, std::string, std::string>> stale;
+  size_t restored = 0;
+  absl::Status s =
+      store_->LoadStates([&](std::string_view rule_id, std::string_view path,
+                             std::string_view bytes) {
+        Shard& shard = ShardOf(path);
+        absl::MutexLock lock(&shard.mu);
+        auto it = shard.series.find(AbslView(path));
+        if (it == shard.series.end()) {
+          auto entry = std::make_unique<SeriesEntry>();
+          Rebuild(*rules, path, entry.get());
+          if (entry->rules.empty()) {
+            stale.emplace_back(std::string(rule_id), std::string(path), "");
+            return;
+          }
+          entry->last_arrival_ms = now;
+          it = shard.series.emplace(std::string(path), std::move(entry)).first;
+          series_tracked_.fetch_add(1);
+        }
+        for (RuleState& rs : it->second->rules) {
+          if (rs.rule->spec.id != rule_id) continue;
+          if (!DecodeState(bytes, &rs)) break;
+          auto a = by_key.find(Store::StateKey(rule_id, path));
+          if (a != by_key.end()) {
+            rs.active = true;
+            rs.since_ms = a->second.since_ms;
+            rs.peak = a->second.peak;
+            rs.raise_value = a->second.value;
+            rs.held = a->second.held;
+            CountActive(rs, +1);
+            by_key.erase(a);
+          }
+          ++restored;
+          return;
+        }
+        stale.emplace_back(std::string(rule_id), std::string(path), "");
+      });
+  if (!s.ok()) return s;
+  for (const auto& [rule_id, path, unused] : stale) {
+    if (absl::Status d = store_->DeleteState(rule_id, path); !d.ok()) return d;
+  }
+  spdlog::info("restored {} series states and {} active alerts", restored,
+               alerts->size() - by_key.size());
+  for (const auto& [key, a] : by_key) {
+    spdlog::warn("active alert {} {} has no state to resume from (rule gone?)",
+                 a.rule_id, a.series);
+  }
+  return absl::OkStatus();
+}
+
+std::vector<AlertRecord> AlertEngine::ActiveAlerts() const {
+  std::vector<AlertRecord> out;
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [path, entry] : shard.series) {
+      for (const RuleState& rs : entry->rules) {
+        if (rs.active)
+          out.push_back(ToRecord(rs, path, entry->last_arrival_ms));
+      }
+    }
+  }
+  return out;
+}
+
+EngineCounters AlertEngine::Counters() const {
+  EngineCounters c;
+  c.series_tracked = series_tracked_.load();
+  c.rule_series = rule_series_.load();
+  for (int i = 0; i < 5; ++i) c.alerts_active[i] = alerts_active_[i].load();
+  for (int i = 0; i < kNumTransitionTargets; ++i)
+    c.transitions[i] = transitions_[i].load();
+  return c;
+}
+
+}  // namespace gralarm

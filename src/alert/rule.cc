@@ -1,0 +1,304 @@
+#include "gralarm/rule.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/cord.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+
+using nlohmann::json;
+
+absl::Status FieldError(std::string_view field, std::string_view message) {
+  absl::Status s = absl::InvalidArgumentError(StrCat(field, ": ", message));
+  s.SetPayload(kFieldPayload, absl::Cord(AbslView(field)));
+  return s;
+}
+
+std::string FieldOf(const absl::Status& status) {
+  auto p = status.GetPayload(kFieldPayload);
+  return p ? std::string(*p) : std::string();
+}
+
+bool ValidRuleId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
+                         std::string* template_name) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    if (key == "id" || key == "name" || key == "pattern") {
+      if (is_template && key != "name") {
+        return FieldError(key, "a template cannot set it");
+      }
+      continue;  // read by the caller
+    }
+    if (key == "direction") {
+      if (v == "above") {
+        f->direction = Direction::kAbove;
+      } else if (v == "below") {
+        f->direction = Direction::kBelow;
+      } else {
+        return FieldError(key, "must be \"above\" or \"below\"");
+      }
+    } else if (key == "thresholds") {
+      if (!v.is_object())
+        return FieldError(key, "must be an object of level: number");
+      std::array<std::optional<double>, kNumLevels> t;
+      for (auto lt = v.begin(); lt != v.end(); ++lt) {
+        Level level;
+        if (!ParseLevel(lt.key(), &level) || level == Level::kOk) {
+          return FieldError(key, StrCat("unknown level \"", lt.key(),
+                                        "\" (warning, major, critical)"));
+        }
+        if (!lt.value().is_number()) {
+          return FieldError(key, StrCat(lt.key(), " must be a number"));
+        }
+        t[static_cast<int>(level)] = lt.value().get<double>();
+      }
+      f->thresholds = t;
+    } else if (key == "checks_alert" || key == "checks_ok" ||
+               key == "nodata_after_s") {
+      if (!v.is_number_integer()) return FieldError(key, "must be an integer");
+      int64_t n = v.get<int64_t>();
+      if (key == "checks_alert") f->checks_alert = n;
+      if (key == "checks_ok") f->checks_ok = n;
+      if (key == "nodata_after_s") f->nodata_after_s = n;
+    } else if (key == "ok_margin_pct") {
+      if (!v.is_number()) return FieldError(key, "must be a number");
+      f->ok_margin_pct = v.get<double>();
+    } else if (key == "transform") {
+      if (v == "none") {
+        f->transform = Transform::kNone;
+      } else if (v == "rate") {
+        f->transform = Transform::kRate;
+      } else if (v == "delta") {
+        f->transform = Transform::kDelta;
+      } else {
+        return FieldError(key, "must be \"none\", \"rate\" or \"delta\"");
+      }
+    } else if (key == "schedule") {
+      if (!v.is_string()) return FieldError(key, "must be a string");
+      f->schedule = v.get<std::string>();
+    } else if (key == "template") {
+      if (is_template)
+        return FieldError(key, "a template cannot name a template");
+      if (!v.is_string()) return FieldError(key, "must be a string");
+      *template_name = v.get<std::string>();
+    } else if (key == "channels") {
+      if (!v.is_array())
+        return FieldError(key, "must be an array of channel names");
+      std::vector<std::string> names;
+      for (const json& n : v) {
+        if (!n.is_string()) return FieldError(key, "must hold strings only");
+        names.push_back(n.get<std::string>());
+      }
+      f->channels = names;
+    } else if (key == "labels") {
+      if (!v.is_object())
+        return FieldError(key, "must be an object of strings");
+      std::map<std::string, std::string> labels;
+      for (auto lt = v.begin(); lt != v.end(); ++lt) {
+        if (!lt.value().is_string()) {
+          return FieldError(key, StrCat(lt.key(), " must be a string"));
+        }
+        labels[lt.key()] = lt.value().get<std::string>();
+      }
+      f->labels = labels;
+    } else if (key == "enabled") {
+      if (!v.is_boolean()) return FieldError(key, "must be true or false");
+      f->enabled = v.get<bool>();
+    } else {
+      return FieldError(key, "unknown field");
+    }
+  }
+  return absl::OkStatus();
+}
+
+void FieldsToJson(const RuleFields& f, json* j) {
+  if (f.direction)
+    (*j)["direction"] = *f.direction == Direction::kAbove ? "above" : "below";
+  if (f.thresholds) {
+    json t = json::object();
+    for (int i = 1; i < kNumLevels; ++i) {
+      if ((*f.thresholds)[i]) {
+        t[std::string(LevelName(static_cast<Level>(i)))] = *(*f.thresholds)[i];
+      }
+    }
+    (*j)["thresholds"] = t;
+  }
+  if (f.checks_alert) (*j)["checks_alert"] = *f.checks_alert;
+  if (f.checks_ok) (*j)["checks_ok"] = *f.checks_ok;
+  if (f.ok_margin_pct) (*j)["ok_margin_pct"] = *f.ok_margin_pct;
+  if (f.transform) {
+    (*j)["transform"] = *f.transform == Transform::kNone   ? "none"
+                        : *f.transform == Transform::kRate ? "rate"
+                                                           : "delta";
+  }
+  if (f.nodata_after_s) (*j)["nodata_after_s"] = *f.nodata_after_s;
+  if (f.schedule) (*j)["schedule"] = *f.schedule;
+  if (f.channels) (*j)["channels"] = *f.channels;
+  if (f.labels) (*j)["labels"] = *f.labels;
+  if (f.enabled) (*j)["enabled"] = *f.enabled;
+}
+
+absl::StatusOr<json> ParseObject(std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr,
+                       /*allow_exceptions=*/false);
+  if (j.is_discarded()) return FieldError("", "request body is not valid JSON");
+  if (!j.is_object()) return FieldError("", "expected a JSON object");
+  return j;
+}
+
+absl::Status ReadString(const json& j, const char* key, std::string* out) {
+  if (!j.contains(key)) return absl::OkStatus();
+  if (!j[key].is_string()) return FieldError(key, "must be a string");
+  *out = j[key].get<std::string>();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view text) {
+  auto j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  RuleSpec spec;
+  for (auto [key, out] :
+       {std::pair{"id", &spec.id}, std::pair{"name", &spec.name},
+        std::pair{"pattern", &spec.pattern}}) {
+    if (absl::Status s = ReadString(*j, key, out); !s.ok()) return s;
+  }
+  if (absl::Status s =
+          ParseFields(*j, false, &spec.fields, &spec.template_name);
+      !s.ok()) {
+    return s;
+  }
+  if (!spec.id.empty() && !ValidRuleId(spec.id)) {
+    return FieldError("id", "must match [a-z0-9_.-]{1,128}");
+  }
+  if (spec.pattern.empty()) return FieldError("pattern", "is required");
+  return spec;
+}
+
+absl::StatusOr<TemplateSpec> ParseTemplateJson(std::string_view text) {
+  auto j = ParseObject(text);
+  if (!j.ok()) return j.status();
+  TemplateSpec t;
+  if (absl::Status s = ReadString(*j, "name", &t.name); !s.ok()) return s;
+  if (!ValidRuleId(t.name))
+    return FieldError("name", "must match [a-z0-9_.-]{1,128}");
+  std::string unused;
+  if (absl::Status s = ParseFields(*j, true, &t.fields, &unused); !s.ok())
+    return s;
+  return t;
+}
+
+std::string RuleSpecToJson(const RuleSpec& spec) {
+  json j = json::object();
+  j["id"] = spec.id;
+  j["name"] = spec.name;
+  j["pattern"] = spec.pattern;
+  if (!spec.template_name.empty()) j["template"] = spec.template_name;
+  FieldsToJson(spec.fields, &j);
+  return j.dump();
+}
+
+std::string TemplateSpecToJson(const TemplateSpec& spec) {
+  json j = json::object();
+  j["name"] = spec.name;
+  FieldsToJson(spec.fields, &j);
+  return j.dump();
+}
+
+absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
+                                 const Config& config) {
+  if (!ValidRuleId(spec.id))
+    return FieldError("id", "must match [a-z0-9_.-]{1,128}");
+  if (!spec.template_name.empty() && tmpl == nullptr) {
+    return FieldError("template",
+                      StrCat("unknown template \"", spec.template_name, "\""));
+  }
+  auto glob = Glob::Compile(spec.pattern);
+  if (!glob.ok())
+    return FieldError("pattern", std::string(glob.status().message()));
+  const RuleFields none;
+  const RuleFields& r = spec.fields;
+  const RuleFields& t = tmpl != nullptr ? tmpl->fields : none;
+  auto pick = [](const auto& a, const auto& b, auto fallback) {
+    return a ? *a : b ? *b : fallback;
+  };
+  Rule rule{spec, std::move(*glob), {}, 0, "24x7", {}, {}, true};
+  EvalParams& p = rule.params;
+  p.direction = pick(r.direction, t.direction, Direction::kAbove);
+  p.thresholds =
+      pick(r.thresholds, t.thresholds, std::array<std::optional<double>, 4>{});
+  const int64_t checks_alert = pick(r.checks_alert, t.checks_alert, int64_t{1});
+  const int64_t checks_ok = pick(r.checks_ok, t.checks_ok, int64_t{1});
+  p.ok_margin_pct = pick(r.ok_margin_pct, t.ok_margin_pct, 0.0);
+  p.transform = pick(r.transform, t.transform, Transform::kNone);
+  rule.nodata_after_s = pick(r.nodata_after_s, t.nodata_after_s, int64_t{0});
+  rule.schedule = pick(r.schedule, t.schedule, std::string("24x7"));
+  rule.channels = pick(r.channels, t.channels, std::vector<std::string>{});
+  rule.labels = pick(r.labels, t.labels, std::map<std::string, std::string>{});
+  rule.enabled = pick(r.enabled, t.enabled, true);
+
+  std::optional<double> previous;
+  bool any = false;
+  for (int i = 1; i < kNumLevels; ++i) {
+    if (!p.thresholds[i]) continue;
+    any = true;
+    if (!std::isfinite(*p.thresholds[i]))
+      return FieldError("thresholds", "must be finite");
+    if (previous &&
+        (p.direction == Direction::kAbove ? *p.thresholds[i] <= *previous
+                                          : *p.thresholds[i] >= *previous)) {
+      return FieldError("thresholds", p.direction == Direction::kAbove
+                                          ? "must rise from warning to major "
+                                            "to critical for direction above"
+                                          : "must fall from warning to major "
+                                            "to critical for direction below");
+    }
+    previous = p.thresholds[i];
+  }
+  if (!any)
+    return FieldError("thresholds",
+                      "set at least one of warning, major, critical");
+  if (checks_alert < 1 || checks_alert > 10000) {
+    return FieldError("checks_alert", "must be between 1 and 10000");
+  }
+  if (checks_ok < 1 || checks_ok > 10000) {
+    return FieldError("checks_ok", "must be between 1 and 10000");
+  }
+  p.checks_alert = static_cast<int>(checks_alert);
+  p.checks_ok = static_cast<int>(checks_ok);
+  if (!(p.ok_margin_pct >= 0 && p.ok_margin_pct <= 100)) {
+    return FieldError("ok_margin_pct", "must be between 0 and 100");
+  }
+  if (rule.nodata_after_s < 0)
+    return FieldError("nodata_after_s", "must not be negative");
+  if (rule.schedule != "24x7" &&
+      config.FindSchedule(rule.schedule) == nullptr) {
+    return FieldError("schedule",
+                      StrCat("unknown schedule \"", rule.schedule, "\""));
+  }
+  for (const std::string& c : rule.channels) {
+    if (config.FindChannel(c) == nullptr) {
+      return FieldError("channels", StrCat("unknown channel \"", c, "\""));
+    }
+  }
+  if (rule.spec.name.empty()) rule.spec.name = rule.spec.id;
+  return rule;
+}
+
+}  // namespace gralarm

@@ -1,0 +1,100 @@
+#include "gralarm/rule_set.h"
+
+#include <algorithm>
+
+#include "gralarm/strings.h"
+
+namespace gralarm {
+
+std::shared_ptr<const RuleSet> RuleSet::Build(
+    std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation) {
+  auto set = std::shared_ptr<RuleSet>(new RuleSet());
+  set->generation_ = generation;
+  set->rules_ = std::move(rules);
+  set->nodes_.emplace_back();  // the root
+  for (uint32_t i = 0; i < set->rules_.size(); ++i) {
+    const Rule& rule = *set->rules_[i];
+    set->by_id_[rule.spec.id] = i;
+    if (!rule.enabled) continue;
+    if (rule.glob.exact()) {
+      set->exact_[rule.spec.pattern].push_back(i);
+      continue;
+    }
+    for (const auto& expansion : rule.glob.expansions()) {
+      uint32_t node = 0;
+      for (const SegmentGlob& segment : expansion)
+        node = set->Child(node, segment);
+      auto& here = set->nodes_[node].rules;
+      if (std::find(here.begin(), here.end(), i) == here.end())
+        here.push_back(i);
+    }
+  }
+  return set;
+}
+
+uint32_t RuleSet::Child(uint32_t node, const SegmentGlob& segment) {
+  if (segment.literal()) {
+    auto it = nodes_[node].literal.find(segment.text());
+    if (it != nodes_[node].literal.end()) return it->second;
+    uint32_t child = static_cast<uint32_t>(nodes_.size());
+    nodes_.emplace_back();
+    nodes_[node].literal.emplace(segment.text(), child);
+    return child;
+  }
+  for (const auto& [glob, child] : nodes_[node].globs) {
+    if (glob.text() == segment.text()) return child;
+  }
+  uint32_t child = static_cast<uint32_t>(nodes_.size());
+  nodes_.emplace_back();
+  nodes_[node].globs.emplace_back(segment, child);
+  return child;
+}
+
+void RuleSet::Walk(uint32_t node, const std::vector<std::string_view>& segments,
+                   size_t depth, Matches* out) const {
+  const Node& n = nodes_[node];
+  if (depth == segments.size()) {
+    out->insert(out->end(), n.rules.begin(), n.rules.end());
+    return;
+  }
+  const std::string_view segment = segments[depth];
+  if (!n.literal.empty()) {
+    auto it = n.literal.find(AbslView(segment));
+    if (it != n.literal.end()) Walk(it->second, segments, depth + 1, out);
+  }
+  for (const auto& [glob, child] : n.globs) {
+    if (glob.Matches(segment)) Walk(child, segments, depth + 1, out);
+  }
+}
+
+void RuleSet::Match(std::string_view name, Matches* out) const {
+  out->clear();
+  if (auto it = exact_.find(AbslView(name)); it != exact_.end()) {
+    out->insert(out->end(), it->second.begin(), it->second.end());
+  }
+  if (nodes_.size() > 1) {
+    thread_local std::vector<std::string_view> segments;
+    segments.clear();
+    size_t start = 0;
+    while (true) {
+      size_t dot = name.find('.', start);
+      segments.push_back(name.substr(start, dot == std::string_view::npos
+                                                ? std::string_view::npos
+                                                : dot - start));
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+    Walk(0, segments, 0, out);
+  }
+  if (out->size() > 1) {
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+  }
+}
+
+std::shared_ptr<const Rule> RuleSet::Find(std::string_view id) const {
+  auto it = by_id_.find(AbslView(id));
+  return it == by_id_.end() ? nullptr : rules_[it->second];
+}
+
+}  // namespace gralarm

@@ -1,0 +1,311 @@
+#include "gralarm/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+using nlohmann::json;
+
+const char* const kFamilyNames[] = {
+    "default", "rules",  "templates", "series_state", "alerts",
+    "history", "events", "outbox",    "spool",        "silences"};
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsNotFound())
+    return absl::NotFoundError(StrCat(what, ": ", s.ToString()));
+  return absl::InternalError(StrCat(what, ": ", s.ToString()));
+}
+
+void PutBigEndian(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetBigEndian(std::string_view in, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+Level LevelOf(const json& j) {
+  Level l = Level::kOk;
+  if (j.is_string()) ParseLevel(j.get<std::string>(), &l);
+  return l;
+}
+
+json AlertToJson(const AlertRecord& a) {
+  return json{{"rule_id", a.rule_id},
+              {"rule_name", a.rule_name},
+              {"series", a.series},
+              {"severity", LevelName(a.severity)},
+              {"peak", LevelName(a.peak)},
+              {"nodata", a.nodata},
+              {"value", a.value},
+              {"since_ms", a.since_ms},
+              {"last_value", a.last_value},
+              {"last_seen_ms", a.last_seen_ms},
+              {"labels", a.labels},
+              {"silenced", a.silenced},
+              {"held", a.held}};
+}
+
+AlertRecord AlertFromJson(const json& j) {
+  AlertRecord a;
+  a.rule_id = j.value("rule_id", "");
+  a.rule_name = j.value("rule_name", "");
+  a.series = j.value("series", "");
+  a.severity = LevelOf(j.value("severity", json("ok")));
+  a.peak = LevelOf(j.value("peak", json("ok")));
+  a.nodata = j.value("nodata", false);
+  a.value = j.value("value", 0.0);
+  a.since_ms = j.value("since_ms", int64_t{0});
+  a.last_value = j.value("last_value", 0.0);
+  a.last_seen_ms = j.value("last_seen_ms", int64_t{0});
+  a.labels = j.value("labels", std::map<std::string, std::string>{});
+  a.silenced = j.value("silenced", false);
+  a.held = j.value("held", false);
+  return a;
+}
+
+json HistoryToJson(const HistoryRecord& h) {
+  return json{{"rule_id", h.rule_id},
+              {"rule_name", h.rule_name},
+              {"series", h.series},
+              {"peak", LevelName(h.peak)},
+              {"severity", LevelName(h.severity)},
+              {"nodata", h.nodata},
+              {"start_ms", h.start_ms},
+              {"end_ms", h.end_ms},
+              {"last_value", h.last_value},
+              {"labels", h.labels}};
+}
+
+HistoryRecord HistoryFromJson(const json& j) {
+  HistoryRecord h;
+  h.rule_id = j.value("rule_id", "");
+  h.rule_name = j.value("rule_name", "");
+  h.series = j.value("series", "");
+  h.peak = LevelOf(j.value("peak", json("ok")));
+  h.severity = LevelOf(j.value("severity", json("ok")));
+  h.nodata = j.value("nodata", false);
+  h.start_ms = j.value("start_ms", int64_t{0});
+  h.end_ms = j.value("end_ms", int64_t{0});
+  h.last_value = j.value("last_value", 0.0);
+  h.labels = j.value("labels", std::map<std::string, std::string>{});
+  return h;
+}
+
+json EventToJson(const EventRecord& e) {
+  return json{{"seq", e.seq},   {"rule_id", e.rule_id}, {"series", e.series},
+              {"from", e.from}, {"to", e.to},           {"value", e.value},
+              {"ts", e.ts},     {"at_ms", e.at_ms}};
+}
+
+EventRecord EventFromJson(const json& j) {
+  EventRecord e;
+  e.seq = j.value("seq", uint64_t{0});
+  e.rule_id = j.value("rule_id", "");
+  e.series = j.value("series", "");
+  e.from = j.value("from", "");
+  e.to = j.value("to", "");
+  e.value = j.value("value", 0.0);
+  e.ts = j.value("ts", uint32_t{0});
+  e.at_ms = j.value("at_ms", int64_t{0});
+  return e;
+}
+
+json ParseStored(const rocksdb::Slice& s) {
+  return json::parse(s.data(), s.data() + s.size(), nullptr,
+                     /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+std::string AlertRecord::SeverityName() const {
+  return nodata ? "nodata" : std::string(LevelName(severity));
+}
+
+std::string Store::StateKey(std::string_view rule_id, std::string_view series) {
+  std::string key(rule_id);
+  key.push_back('\0');
+  key.append(series);
+  return key;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.keep_log_file_num = 5;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : kFamilyNames) {
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, path, families, &store->handles_, &store->db_);
+  if (!s.ok())
+    return FromRocks(s, StrCat("cannot open store ", path, " (store.path)"));
+  // Events are numbered on from the last one written.
+  std::unique_ptr<rocksdb::Iterator> it(
+      store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(kEvents)));
+  it->SeekToLast();
+  if (it->Valid() && it->key().size() == 8) {
+    store->next_event_seq_ = GetBigEndian(it->key().ToStringView(), 8) + 1;
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  delete db_;
+}
+
+absl::Status Store::Commit(TransitionWrite w) {
+  rocksdb::WriteBatch batch;
+  w.event.seq = next_event_seq_.fetch_add(1);
+  std::string event_key;
+  PutBigEndian(&event_key, w.event.seq, 8);
+  batch.Put(cf(kEvents), event_key, EventToJson(w.event).dump());
+  const std::string alert_key = StateKey(w.event.rule_id, w.event.series);
+  if (w.put_alert)
+    batch.Put(cf(kAlerts), alert_key, AlertToJson(*w.put_alert).dump());
+  if (w.delete_alert) batch.Delete(cf(kAlerts), alert_key);
+  if (w.history) {
+    std::string key;
+    PutBigEndian(&key, static_cast<uint64_t>(w.history->end_ms), 8);
+    PutBigEndian(&key, history_seq_.fetch_add(1), 4);
+    key += alert_key;
+    batch.Put(cf(kHistory), key, HistoryToJson(*w.history).dump());
+  }
+  if (!w.state_key.empty()) batch.Put(cf(kSeriesState), w.state_key, w.state);
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   "store: commit transition");
+}
+
+absl::Status Store::SaveStates(
+    const std::vector<std::pair<std::string, std::string>>& states) {
+  if (states.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : states)
+    batch.Put(cf(kSeriesState), key, value);
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   "store: save states");
+}
+
+absl::Status Store::LoadStates(
+    const std::function<void(std::string_view, std::string_view,
+                             std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSeriesState)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    size_t zero = key.find('\0');
+    if (zero == std::string_view::npos) continue;
+    fn(key.substr(0, zero), key.substr(zero + 1), it->value().ToStringView());
+  }
+  return FromRocks(it->status(), "store: load states");
+}
+
+absl::Status Store::DeleteState(std::string_view rule_id,
+                                std::string_view series) {
+  return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kSeriesState),
+                               StateKey(rule_id, series)),
+                   "store: delete state");
+}
+
+absl::StatusOr<std::vector<AlertRecord>> Store::ActiveAlerts() {
+  std::vector<AlertRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kAlerts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    json j = ParseStored(it->value());
+    if (j.is_object()) out.push_back(AlertFromJson(j));
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: alerts"); !s.ok())
+    return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<HistoryRecord>> Store::History(int64_t from_ms,
+                                                          int64_t to_ms) {
+  std::vector<HistoryRecord> out;
+  std::string start;
+  PutBigEndian(&start, static_cast<uint64_t>(std::max<int64_t>(from_ms, 0)), 8);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    if (static_cast<int64_t>(GetBigEndian(it->key().ToStringView(), 8)) > to_ms)
+      break;
+    json j = ParseStored(it->value());
+    if (j.is_object()) out.push_back(HistoryFromJson(j));
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: history"); !s.ok())
+    return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<EventRecord>> Store::Events() {
+  std::vector<EventRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    json j = ParseStored(it->value());
+    if (j.is_object()) out.push_back(EventFromJson(j));
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: events"); !s.ok())
+    return s;
+  return out;
+}
+
+absl::StatusOr<uint64_t> Store::PruneHistory(int64_t before_ms) {
+  std::string begin(8, '\0'), end;
+  PutBigEndian(&end, static_cast<uint64_t>(std::max<int64_t>(before_ms, 0)), 8);
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  for (it->SeekToFirst(); it->Valid() && it->key().compare(end) < 0; it->Next())
+    ++n;
+  if (n == 0) return n;
+  absl::Status s = FromRocks(
+      db_->DeleteRange(rocksdb::WriteOptions(), cf(kHistory), begin, end),
+      "store: prune history");
+  if (!s.ok()) return s;
+  return n;
+}
+
+absl::Status Store::PutRuleJson(std::string_view id,
+                                std::string_view json_text) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kRules),
+                            rocksdb::Slice(id.data(), id.size()),
+                            rocksdb::Slice(json_text.data(), json_text.size())),
+                   "store: put rule");
+}
+
+absl::Status Store::DeleteRuleJson(std::string_view id) {
+  return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kRules),
+                               rocksdb::Slice(id.data(), id.size())),
+                   "store: delete rule");
+}
+
+absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kRules)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out.push_back(it->value().ToString());
+  if (absl::Status s = FromRocks(it->status(), "store: rules"); !s.ok())
+    return s;
+  return out;
+}
+
+}  // namespace gralarm
