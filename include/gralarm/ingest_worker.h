@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "gralarm/alert_engine.h"
 #include "gralarm/config.h"
 #include "gralarm/forwarder.h"
 #include "gralarm/line_parser.h"
@@ -27,9 +28,11 @@ namespace gralarm {
 class IngestWorker {
  public:
   // `open_connections` is shared by all workers to enforce
-  // ingest.max_connections.
+  // ingest.max_connections. `engine` (may be null) evaluates every valid point
+  // against the rules.
   IngestWorker(int id, std::shared_ptr<const Config> config,
-               Forwarder* forwarder, std::atomic<int64_t>* open_connections);
+               Forwarder* forwarder, std::atomic<int64_t>* open_connections,
+               AlertEngine* engine = nullptr);
   ~IngestWorker();
   IngestWorker(const IngestWorker&) = delete;
   IngestWorker& operator=(const IngestWorker&) = delete;
@@ -83,6 +86,10 @@ class IngestWorker {
 
   const int id_;
   std::atomic<int64_t>* const open_connections_;
+  AlertEngine* const engine_;
+  std::shared_ptr<const RuleSet>
+      rules_;  // this loop's snapshot of engine_->rules()
+  uint64_t rules_generation_ = ~uint64_t{0};
   // Replaced together by Configure() on the loop thread.
   std::shared_ptr<const Config> config_;
   Forwarder* forwarder_ = nullptr;

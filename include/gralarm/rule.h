@@ -43,6 +43,8 @@ struct RuleSpec {
   RuleFields fields;
   RuleSource source = RuleSource::kApi;
   std::string source_file;  // for kFile
+  int source_line = 0;      // for kFile: where its table starts
+  int source_column = 0;
 };
 
 struct TemplateSpec {
@@ -95,6 +97,17 @@ struct RuleFile {
 
 // Parses a rule file; errors are "file:line:col: message" lines.
 absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path);
+
+class Store;
+class RuleSet;
+
+// Builds the rules in force: those of config.rules.files (read-only) and those
+// stored through the API (`store` may be null). Every rule is resolved against
+// its template and the config; errors are "file:line:col: message" lines for
+// files.
+absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
+                                                         Store* store,
+                                                         uint64_t generation);
 
 }  // namespace gralarm
 

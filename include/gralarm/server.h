@@ -8,13 +8,16 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "gralarm/alert_engine.h"
 #include "gralarm/carbon_self_metrics.h"
+#include "gralarm/clock.h"
 #include "gralarm/config.h"
 #include "gralarm/forwarder.h"
 #include "gralarm/http_server.h"
 #include "gralarm/ingest_worker.h"
 #include "gralarm/listener.h"
 #include "gralarm/stats.h"
+#include "gralarm/store.h"
 
 namespace gralarm {
 
@@ -23,7 +26,9 @@ namespace gralarm {
 // signal loop).
 class Server {
  public:
-  explicit Server(std::shared_ptr<const Config> config);
+  // `clock` (not owned; null = the real clock) times alerts and no-data checks.
+  explicit Server(std::shared_ptr<const Config> config,
+                  const Clock* clock = nullptr);
   ~Server();
 
   // Binds every listener and starts all loops. Errors name the address at
@@ -44,14 +49,27 @@ class Server {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
+  AlertEngine* engine() { return engine_.get(); }
+  Store* store() { return store_.get(); }
   int api_port() const { return api_port_; }
 
  private:
   absl::StatusOr<std::unique_ptr<Forwarder>> MakeForwarder(
       const std::shared_ptr<const Config>& config);
   HttpResponse HandleMetrics();
+  // Loads rule files and stored rules; on failure the rules in force stay.
+  absl::Status ReloadRules(const Config& config);
+  void Maintain();  // the maintenance thread: ticks, flushes, history retention
 
   std::shared_ptr<const Config> config_;
+  RealClock real_clock_;
+  const Clock* clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AlertEngine> engine_;
+  uint64_t rules_generation_ = 0;
+  std::thread maintenance_;
+  absl::Mutex maintenance_mu_;
+  bool stopping_ ABSL_GUARDED_BY(maintenance_mu_) = false;
   std::atomic<int64_t> open_connections_{0};
   std::vector<std::unique_ptr<IngestWorker>> workers_;
   // The current forwarder; counters of retired ones are folded into retired_.

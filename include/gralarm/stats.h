@@ -1,6 +1,7 @@
 #ifndef GRALARM_STATS_H_
 #define GRALARM_STATS_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -52,6 +53,13 @@ struct StatsSnapshot {
     bool up = false;
   };
   std::vector<Destination> destinations;
+  // Alerting.
+  uint64_t rules = 0;
+  uint64_t series_tracked = 0;
+  std::array<int64_t, 5>
+      alerts_active{};  // [1..3] warning..critical, [4] nodata
+  std::array<uint64_t, 5>
+      transitions{};  // to: ok, warning, major, critical, nodata
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);
@@ -61,6 +69,7 @@ struct StatsSnapshot {
   uint64_t TotalForwarded() const;
   uint64_t TotalDropped() const;
   int64_t TotalQueued() const;
+  int64_t TotalAlertsActive() const;
 };
 
 // Prometheus text exposition (version 0.0.4) of a snapshot, names per SPEC.md

@@ -285,7 +285,11 @@ void AlertEngine::Tick() {
         if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) continue;
         const int64_t quiet_since =
             std::max(entry->last_arrival_ms, guard_resumed_ms_);
-        if (now - quiet_since >= rs.rule->nodata_after_s * 1000) {
+        const int64_t deadline = quiet_since + rs.rule->nodata_after_s * 1000;
+        // Only a series that fell silent while others kept arriving has no
+        // data: points must have reached the proxy after its deadline
+        // (last_point_ms_ moves in steps of a second).
+        if (now >= deadline && last_point + 1000 >= deadline) {
           const std::string from(LevelName(rs.state.level));
           rs.nodata = true;
           Apply(rs, path, from, "nodata", rs.state.last_value,

@@ -107,6 +107,8 @@ absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path) {
         }
         spec->source = RuleSource::kFile;
         spec->source_file = path;
+        spec->source_line = static_cast<int>(t->source().begin.line);
+        spec->source_column = static_cast<int>(t->source().begin.column);
         file.rules.push_back(std::move(*spec));
       }
     }

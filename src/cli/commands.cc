@@ -10,6 +10,8 @@
 #include "gralarm/config.h"
 #include "gralarm/log.h"
 #include "gralarm/router.h"
+#include "gralarm/rule.h"
+#include "gralarm/rule_set.h"
 #include "gralarm/server.h"
 #include "gralarm/version.h"
 
@@ -29,10 +31,11 @@ Usage:
       SIGHUP: reload FILE; a file that does not parse is reported and the
       running configuration stays in force.
   gralarm check-config [-c FILE]
-      Validate FILE; print "file:line:col: message" lines and exit 1 on errors.
+      Validate FILE and its rule files; print "file:line:col: message" lines
+      and exit 1 on errors.
   gralarm match [-c FILE] [METRIC...]
-      Print the destinations each metric is sent to (names from stdin when
-      none are given).
+      Print the destinations each metric is sent to and the rules (from
+      rules.files) it matches; names from stdin when none are given.
   gralarm --version
   gralarm --help
 
@@ -84,6 +87,11 @@ int CheckConfig(const Args& args, std::ostream& out, std::ostream& err) {
     err << config.status().message() << "\n";
     return kExitFailure;
   }
+  auto rules = LoadRules(**config, /*store=*/nullptr, 1);
+  if (!rules.ok()) {
+    err << rules.status().message() << "\n";
+    return kExitFailure;
+  }
   out << args.config << ": ok\n";
   return kExitOk;
 }
@@ -100,6 +108,13 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
     err << args.config << ": " << router.status().message() << "\n";
     return kExitFailure;
   }
+  // Rules from the rule files (rules created through the API live in the store
+  // of the running server).
+  auto rules = LoadRules(**config, /*store=*/nullptr, 1);
+  if (!rules.ok()) {
+    err << rules.status().message() << "\n";
+    return kExitFailure;
+  }
   const auto& dests = (*config)->forward.destinations;
   auto print = [&](const std::string& metric) {
     std::string_view name = metric;
@@ -113,7 +128,13 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
       names.push_back(d.instance.empty() ? d.address
                                          : d.address + "=" + d.instance);
     }
-    out << metric << "\n  destinations: " << absl::StrJoin(names, " ") << "\n";
+    RuleSet::Matches matches;
+    (*rules)->Match(name, &matches);
+    std::vector<std::string> ids;
+    for (uint32_t m : matches) ids.push_back((*rules)->rules()[m]->spec.id);
+    out << metric << "\n  destinations: " << absl::StrJoin(names, " ")
+        << "\n  rules: " << (ids.empty() ? "-" : absl::StrJoin(ids, " "))
+        << "\n";
   };
   if (!args.positional.empty()) {
     for (const std::string& m : args.positional) print(m);

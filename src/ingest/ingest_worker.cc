@@ -36,9 +36,11 @@ struct IngestWorker::Connection {
 
 IngestWorker::IngestWorker(int id, std::shared_ptr<const Config> config,
                            Forwarder* forwarder,
-                           std::atomic<int64_t>* open_connections)
+                           std::atomic<int64_t>* open_connections,
+                           AlertEngine* engine)
     : id_(id),
       open_connections_(open_connections),
+      engine_(engine),
       read_buf_(kReadBufferBytes) {
   Configure(forwarder, std::move(config));
 }
@@ -310,6 +312,16 @@ void IngestWorker::HandleLine(std::string_view line, Proto proto,
     return;
   }
   ++pending_received_[static_cast<int>(proto)];
+  if (engine_ != nullptr) {
+    if (engine_->generation() != rules_generation_) {
+      rules_ = engine_->rules();
+      rules_generation_ = rules_->generation();
+    }
+    if (!rules_->rules().empty()) {
+      engine_->Offer(*rules_, parsed.path, parsed.name, parsed.timestamp,
+                     parsed.value);
+    }
+  }
   int targets[kMaxFanout];
   int n = router_->Route(parsed.name, targets);
   if (any_of_ && !forwarder_->destination(targets[0]).up()) {

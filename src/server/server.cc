@@ -3,9 +3,10 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/version.h"
 
@@ -26,8 +27,51 @@ int WorkerCount(const Config& c) {
 
 }  // namespace
 
-Server::Server(std::shared_ptr<const Config> config)
-    : config_(std::move(config)) {}
+Server::Server(std::shared_ptr<const Config> config, const Clock* clock)
+    : config_(std::move(config)),
+      clock_(clock != nullptr ? clock : &real_clock_) {}
+
+absl::Status Server::ReloadRules(const Config& config) {
+  auto rules = LoadRules(config, store_.get(), rules_generation_ + 1);
+  if (!rules.ok()) return rules.status();
+  ++rules_generation_;
+  engine_->SetRules(*rules);
+  spdlog::info("{} rules in force", (*rules)->rules().size());
+  return absl::OkStatus();
+}
+
+void Server::Maintain() {
+  const int64_t flush_ms = config_->evaluation.state_flush_ms;
+  int64_t last_flush = clock_->NowMs();
+  int64_t last_prune = 0;
+  absl::MutexLock lock(&maintenance_mu_);
+  while (!maintenance_mu_.AwaitWithTimeout(
+      absl::Condition(&stopping_),
+      absl::Milliseconds(std::min<int64_t>(flush_ms, 1000)))) {
+    maintenance_mu_.Unlock();
+    const int64_t now = clock_->NowMs();
+    engine_->Tick();
+    if (now - last_flush >= flush_ms) {
+      if (absl::Status s = engine_->Flush(); !s.ok()) {
+        spdlog::error("{}", s.message());
+      }
+      last_flush = now;
+    }
+    if (now - last_prune >= 3600 * 1000) {
+      const int64_t cutoff =
+          now - config_->store.history_retention_days * 86400 * 1000;
+      auto pruned = store_->PruneHistory(cutoff);
+      if (!pruned.ok()) {
+        spdlog::error("{}", pruned.status().message());
+      } else if (*pruned > 0) {
+        spdlog::info("history: removed {} entries older than {} days", *pruned,
+                     config_->store.history_retention_days);
+      }
+      last_prune = now;
+    }
+    maintenance_mu_.Lock();
+  }
+}
 
 Server::~Server() {
   if (running_) Stop(std::chrono::milliseconds(0));
@@ -76,6 +120,14 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
 
 absl::Status Server::Start() {
   const int workers = WorkerCount(*config_);
+  std::error_code ec;
+  std::filesystem::create_directories(config_->store.path, ec);
+  auto store = Store::Open(config_->store.path);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
+  if (absl::Status s = ReloadRules(*config_); !s.ok()) return s;
+  if (absl::Status s = engine_->Restore(); !s.ok()) return s;
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
   auto sockets =
@@ -102,7 +154,7 @@ absl::Status Server::Start() {
     forwarder_->Start();
     for (int i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<IngestWorker>(
-          i, config_, forwarder_.get(), &open_connections_));
+          i, config_, forwarder_.get(), &open_connections_, engine_.get()));
     }
   }
   for (int i = 0; i < workers; ++i) {
@@ -110,6 +162,7 @@ absl::Status Server::Start() {
   }
   ingest_address_ = sockets->address;
   running_ = true;
+  maintenance_ = std::thread([this] { Maintain(); });
   spdlog::info(
       "gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
       kVersion, ingest_address_, workers, config_->api.listen, http_->port());
@@ -124,6 +177,13 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         "reload: ingest.listen, ingest.workers and api.listen changes take "
         "effect "
         "at the next restart");
+  }
+  engine_->SetConfig(config);
+  if (absl::Status s = ReloadRules(*config); !s.ok()) {
+    for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
+      spdlog::error("{}", line);
+    }
+    spdlog::error("reload: rules not reloaded; the rules in force stay");
   }
   auto next = MakeForwarder(config);
   if (!next.ok()) {
@@ -180,11 +240,26 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   // Not under mu_: a self-metrics tick on the forward loop takes mu_ for
   // Snapshot().
   forwarder->Drain(drain_timeout);
+  {
+    absl::MutexLock lock(&maintenance_mu_);
+    stopping_ = true;
+  }
+  maintenance_.join();
+  if (absl::Status s = engine_->Flush(); !s.ok()) {
+    spdlog::error("{}", s.message());
+  }
   http_stop.join();
 }
 
 StatsSnapshot Server::Snapshot() {
   StatsSnapshot s;
+  if (engine_) {
+    const EngineCounters c = engine_->Counters();
+    s.rules = engine_->rules()->rules().size();
+    s.series_tracked = c.series_tracked;
+    s.alerts_active = c.alerts_active;
+    for (int i = 0; i < 5; ++i) s.transitions[i] = c.transitions[i];
+  }
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) s.AddIngest(w->counters());
   if (forwarder_) forwarder_->AddToSnapshot(&s);

@@ -29,6 +29,7 @@ std::string CarbonSelfMetrics::Lines(const StatsSnapshot& now,
   out +=
       line("metricsInvalid", delta(now.TotalInvalid(), last_.TotalInvalid()));
   out += line("metricsQueued", now.TotalQueued());
+  out += line("alertsActive", now.TotalAlertsActive());
   last_ = now;
   return out;
 }

@@ -69,6 +69,12 @@ int64_t StatsSnapshot::TotalQueued() const {
   return n;
 }
 
+int64_t StatsSnapshot::TotalAlertsActive() const {
+  int64_t n = 0;
+  for (int i = 1; i < 5; ++i) n += alerts_active[i];
+  return n;
+}
+
 namespace {
 
 prometheus::MetricFamily Family(std::string name, std::string help,
@@ -147,6 +153,27 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
     AddSample(&queued, {{"destination", d.name}},
               static_cast<double>(d.queue_points));
     AddSample(&up, {{"destination", d.name}}, d.up ? 1.0 : 0.0);
+  }
+  auto rules = Family("rules", "Threshold rules in force.", MetricType::Gauge);
+  AddSample(&rules, {}, static_cast<double>(s.rules));
+  auto tracked =
+      Family("series_tracked", "Series matched by at least one rule.",
+             MetricType::Gauge);
+  AddSample(&tracked, {}, static_cast<double>(s.series_tracked));
+  static constexpr const char* kSeverities[] = {"ok", "warning", "major",
+                                                "critical", "nodata"};
+  auto active =
+      Family("alerts_active", "Active alerts, by severity.", MetricType::Gauge);
+  for (int i = 1; i < 5; ++i) {
+    AddSample(&active, {{"severity", kSeverities[i]}},
+              static_cast<double>(s.alerts_active[i]));
+  }
+  auto transitions = Family("alert_transitions_total",
+                            "Alert state transitions, by the state entered.",
+                            MetricType::Counter);
+  for (int i = 0; i < 5; ++i) {
+    AddSample(&transitions, {{"to", kSeverities[i]}},
+              static_cast<double>(s.transitions[i]));
   }
   auto build = Family("build_info", "Always 1; the version is a label.",
                       MetricType::Gauge);

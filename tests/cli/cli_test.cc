@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -32,8 +33,9 @@ Result RunGralarm(std::vector<std::string> args, std::string input = "") {
 }
 
 std::string WriteTemp(const std::string& text) {
+  static int n = 0;
   std::string path = ::testing::TempDir() + "/cli_test_" +
-                     std::to_string(reinterpret_cast<uintptr_t>(&text)) +
+                     std::to_string(getpid()) + "_" + std::to_string(n++) +
                      ".toml";
   std::ofstream(path) << text;
   return path;
@@ -88,10 +90,49 @@ TEST(Cli, MatchPrintsDestinationsForArgumentsAndStdin) {
   Result r = RunGralarm({"match", "-c", path, "a.b.c", "foo.bar"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
-            "a.b.c\n  destinations: 127.0.0.1:2103=a\n"
-            "foo.bar\n  destinations: 127.0.0.1:2303=c\n");
+            "a.b.c\n  destinations: 127.0.0.1:2103=a\n  rules: -\n"
+            "foo.bar\n  destinations: 127.0.0.1:2303=c\n  rules: -\n");
   Result s = RunGralarm({"match", "-c", path}, "a.b.c 1 1700000000\nfoo.bar\n");
   EXPECT_EQ(s.out, r.out);
+}
+
+TEST(Cli, MatchPrintsTheRulesEachMetricMatches) {
+  std::string rules = WriteTemp(R"(
+[[rules]]
+id = "util"
+pattern = "cgnat.*.ethtrunk*.{input,output}.util_pct"
+thresholds = { warning = 70, critical = 95 }
+[[rules]]
+id = "one"
+pattern = "cgnat.r1.ethtrunk1.input.util_pct"
+thresholds = { warning = 1 }
+)");
+  std::string path =
+      WriteTemp("[rules]\nfiles = [\"" + rules +
+                "\"]\n"
+                "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n");
+  Result r =
+      RunGralarm({"match", "-c", path, "cgnat.r1.ethtrunk1.input.util_pct",
+                  "cgnat.r2.ethtrunk7.output.util_pct", "cgnat.r1.cpu"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(
+      r.out,
+      "cgnat.r1.ethtrunk1.input.util_pct\n  destinations: 127.0.0.1:2103\n"
+      "  rules: util one\n"
+      "cgnat.r2.ethtrunk7.output.util_pct\n  destinations: 127.0.0.1:2103\n"
+      "  rules: util\n"
+      "cgnat.r1.cpu\n  destinations: 127.0.0.1:2103\n  rules: -\n");
+}
+
+TEST(Cli, CheckConfigReportsRuleFileErrorsWithTheirPlace) {
+  std::string rules = WriteTemp(
+      "[[rules]]\nid = \"bad\"\npattern = \"a.b\"\n"
+      "thresholds = { warning = 90, critical = 80 }\n");
+  std::string path = WriteTemp("[rules]\nfiles = [\"" + rules + "\"]\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.err,
+              HasSubstr(rules + ":1:1: rule \"bad\": thresholds: must rise"));
 }
 
 }  // namespace

@@ -69,8 +69,10 @@ class Gralarm:
     """A `gralarm serve` process with its own config file in `workdir`."""
 
     def __init__(self, workdir, destinations, method="forward", replication=1,
-                 extra="", workers=2, carbon_interval_s=0):
+                 extra="", workers=2, carbon_interval_s=0, sections=""):
+        """`extra`: more [ingest] keys; `sections`: more whole sections (TOML)."""
         self.workdir = workdir
+        self.sections = sections
         self.port = free_port()
         self.api_port = free_port()
         self.config_path = os.path.join(workdir, "gralarm.toml")
@@ -90,6 +92,8 @@ class Gralarm:
                     f'{extra}\n'
                     f'[api]\nlisten = "127.0.0.1:{self.api_port}"\n'
                     f'[self_metrics]\ncarbon_interval_s = {carbon_interval_s}\n'
+                    f'[store]\npath = "{os.path.join(self.workdir, "store")}"\n'
+                    f'{self.sections}'
                     f'[forward]\nmethod = "{method}"\nreplication = {replication}\n'
                     f'reconnect_min_ms = 50\nreconnect_max_ms = 500\n{dests}')
 

@@ -75,7 +75,7 @@ def gralarm_routes(tmp_path, method, dests, replication, names):
                          input="\n".join(names) + "\n", capture_output=True, text=True,
                          check=True).stdout.splitlines()
     routes = {}
-    for name_line, dest_line in zip(out[0::2], out[1::2]):
+    for name_line, dest_line in zip(out[0::3], out[1::3]):
         assert dest_line.startswith("  destinations: ")
         routes[name_line] = [x.split("=")[0] for x in dest_line.split()[1:]]
     return routes

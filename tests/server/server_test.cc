@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
 #include "testing/test_sink.h"
@@ -17,14 +19,22 @@ using testing::TestSink;
 using testing::WaitUntil;
 
 // `ingest` and `forward` are extra keys for those sections.
+// A store directory of its own for every server a test starts.
+std::string FreshStorePath() {
+  static std::atomic<int> n{0};
+  return StrCat(::testing::TempDir(), "/gralarm-server-test-", getpid(), "-",
+                n++);
+}
+
 std::shared_ptr<const Config> ConfigFor(
     const std::vector<std::string>& destinations, std::string ingest = "",
-    std::string forward = "") {
+    std::string forward = "", std::string more = "") {
   std::string toml =
       "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + ingest +
       "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
-      "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n" +
-      forward;
+      "[store]\npath = \"" +
+      FreshStorePath() + "\"\n" + more +
+      "[forward]\nreconnect_min_ms = 10\nreconnect_max_ms = 50\n" + forward;
   for (const auto& d : destinations) {
     toml += "[[forward.destinations]]\naddress = \"" + d + "\"\n";
   }
@@ -170,11 +180,14 @@ TEST(Server, SecondInstanceOnTheSamePortIsRefused) {
   TestSink sink;
   Server a(ConfigFor({sink.address()}));
   ASSERT_TRUE(a.Start().ok());
-  auto cfg = ParseConfig(StrCat("[ingest]\nlisten = \"", a.ingest_address(),
-                                "\"\n[api]\nlisten = \"127.0.0.1:0\"\n"
-                                "[[forward.destinations]]\naddress = \"",
-                                sink.address(), "\"\n"),
-                         "t.toml");
+  auto cfg = ParseConfig(
+      StrCat("[ingest]\nlisten = \"", a.ingest_address(),
+             "\"\n[api]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"",
+             FreshStorePath(),
+             "\"\n"
+             "[[forward.destinations]]\naddress = \"",
+             sink.address(), "\"\n"),
+      "t.toml");
   ASSERT_TRUE(cfg.ok());
   Server b(*cfg);
   absl::Status s = b.Start();

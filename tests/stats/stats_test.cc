@@ -57,16 +57,20 @@ TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
             "carbon.relays.relay1_example_com.metricsSent 14 100\n"
             "carbon.relays.relay1_example_com.metricsDropped 1 100\n"
             "carbon.relays.relay1_example_com.metricsInvalid 2 100\n"
-            "carbon.relays.relay1_example_com.metricsQueued 3 100\n");
+            "carbon.relays.relay1_example_com.metricsQueued 3 100\n"
+            "carbon.relays.relay1_example_com.alertsActive 0 100\n");
   s.points_received[0] += 7;
   s.destinations[0].points_forwarded += 6;
   s.destinations[0].queue_points = 4;
+  s.alerts_active[3] = 1;  // one critical
+  s.alerts_active[4] = 1;  // one nodata
   EXPECT_EQ(m.Lines(s, 160),
             "carbon.relays.relay1_example_com.metricsReceived 7 160\n"
             "carbon.relays.relay1_example_com.metricsSent 6 160\n"
             "carbon.relays.relay1_example_com.metricsDropped 0 160\n"
             "carbon.relays.relay1_example_com.metricsInvalid 0 160\n"
-            "carbon.relays.relay1_example_com.metricsQueued 4 160\n");
+            "carbon.relays.relay1_example_com.metricsQueued 4 160\n"
+            "carbon.relays.relay1_example_com.alertsActive 2 160\n");
 }
 
 }  // namespace

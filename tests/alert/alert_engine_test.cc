@@ -1,0 +1,255 @@
+#include "gralarm/alert_engine.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "gralarm/rule.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+constexpr int64_t kStart = 1767225600000;  // 2026-01-01T00:00:00Z, a Thursday
+
+std::string FreshDir() {
+  static std::atomic<int> n{0};
+  std::string dir =
+      StrCat(::testing::TempDir(), "/gralarm-engine-test-", getpid(), "-", n++);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::shared_ptr<const Config> TestConfig(std::string extra = "") {
+  auto c = ParseConfig("[evaluation]\nnodata_guard_s = 60\n" + extra, "t.toml");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+std::shared_ptr<const RuleSet> Rules(const Config& config,
+                                     std::vector<std::string> jsons,
+                                     uint64_t generation = 1) {
+  std::vector<std::shared_ptr<const Rule>> rules;
+  for (const std::string& j : jsons) {
+    auto spec = ParseRuleJson(j);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+    auto rule = ResolveRule(*spec, nullptr, config);
+    EXPECT_TRUE(rule.ok()) << rule.status();
+    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
+  }
+  return RuleSet::Build(rules, generation);
+}
+
+const char kUtil[] =
+    R"({"id": "util", "pattern": "if.*.util", "checks_alert": 2,
+                         "thresholds": {"warning": 70, "critical": 90},
+                         "labels": {"team": "noc"}})";
+
+class AlertEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir();
+    Open(TestConfig());
+  }
+  void Open(std::shared_ptr<const Config> config) {
+    engine_.reset();
+    store_.reset();
+    config_ = config;
+    store_ = *Store::Open(dir_);
+    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
+  }
+  void Point(std::string_view path, uint32_t ts, double v) {
+    clock_.Advance(1000);
+    engine_->Offer(*engine_->rules(), path, path.substr(0, path.find(';')), ts,
+                   v);
+  }
+
+  std::string dir_;
+  FakeClock clock_{kStart};
+  std::shared_ptr<const Config> config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AlertEngine> engine_;
+};
+
+TEST_F(AlertEngineTest, RaisesAfterChecksAlertAndClearsIntoHistoryOnce) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());  // one breaching point of two
+  Point("if.eth0.util", 110, 96);
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].severity, Level::kCritical);
+  EXPECT_EQ(active[0].series, "if.eth0.util");
+  EXPECT_EQ(active[0].labels.at("team"), "noc");
+  EXPECT_EQ(engine_->Counters().alerts_active[3], 1);
+  Point("if.eth0.util", 120, 10);
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  Point("if.eth0.util", 130, 10);
+  auto history = store_->History(0, INT64_MAX);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].peak, Level::kCritical);
+  EXPECT_EQ((*history)[0].severity, Level::kCritical);
+  EXPECT_EQ((*history)[0].last_value, 10);
+  auto events = store_->Events();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].from, "ok");
+  EXPECT_EQ((*events)[0].to, "critical");
+  EXPECT_EQ((*events)[1].to, "ok");
+  EXPECT_EQ(engine_->Counters().alerts_active[3], 0);
+}
+
+TEST_F(AlertEngineTest, EverySeriesHasItsOwnStateAndTagsAreKept) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  for (uint32_t ts : {100u, 110u}) {
+    Point("if.eth0.util", ts, 95);
+    Point("if.eth1.util;host=r1", ts, 75);
+    Point("if.eth2.util", ts, 5);
+  }
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 2u);
+  std::map<std::string, Level> by_series;
+  for (const auto& a : active) by_series[a.series] = a.severity;
+  EXPECT_EQ(by_series["if.eth0.util"], Level::kCritical);
+  EXPECT_EQ(by_series["if.eth1.util;host=r1"], Level::kWarning);
+  EXPECT_EQ(engine_->Counters().series_tracked, 3u);
+}
+
+TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  Point("if.eth0.util", 110, 95);
+  Point("if.eth0.util", 120, 10);  // one OK point of... checks_ok = 1: clears
+  Point("if.eth0.util", 130, 95);  // the first breaching point of a new run
+  ASSERT_TRUE(engine_->Flush().ok());
+  const auto before = engine_->ActiveAlerts();
+  // A new process: same store, same rules.
+  Open(config_);
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  Point("if.eth0.util", 140, 95);  // completes the run of two begun before
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].severity, Level::kCritical);
+  // An old timestamp is not evaluated after a restart either.
+  Point("if.eth0.util", 90, 0);
+  EXPECT_EQ(engine_->ActiveAlerts().size(), 1u);
+  (void)before;
+}
+
+TEST_F(AlertEngineTest, ActiveAlertKeepsItsSinceAcrossAReopen) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  Point("if.eth0.util", 110, 95);
+  const int64_t since = engine_->ActiveAlerts().at(0).since_ms;
+  Open(config_);  // no Flush: the transition itself was written
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].since_ms, since);
+  EXPECT_EQ(engine_->Counters().alerts_active[3], 1);
+}
+
+TEST_F(AlertEngineTest, SilentSeriesGoesNodataAndItsNextPointClearsIt) {
+  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+      "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
+  Point("up.a", 100, 5);
+  Point("up.b", 100, 5);
+  for (int i = 0; i < 40; ++i) {
+    Point("up.b", 101 + i, 5);  // up.b keeps talking, so ingest is not silent
+    engine_->Tick();
+  }
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].series, "up.a");
+  EXPECT_TRUE(active[0].nodata);
+  EXPECT_EQ(active[0].SeverityName(), "nodata");
+  EXPECT_EQ(engine_->Counters().alerts_active[4], 1);
+  Point("up.a", 200, 5);
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  auto history = store_->History(0, INT64_MAX);
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_TRUE((*history)[0].nodata);
+}
+
+TEST_F(AlertEngineTest, NothingGoesNodataWhileTheWholeIngestIsSilent) {
+  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+      "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
+  Point("up.a", 100, 5);
+  Point("up.b", 100, 5);
+  for (int i = 0; i < 600; ++i) {  // ten minutes without a single point
+    clock_.Advance(1000);
+    engine_->Tick();
+  }
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  // Points flow again: the silence counts from then on, not from before.
+  Point("up.a", 800, 5);
+  for (int i = 0; i < 20; ++i) {
+    Point("up.a", 801 + i, 5);
+    engine_->Tick();
+  }
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  for (int i = 0; i < 20; ++i) {
+    Point("up.a", 821 + i, 5);
+    engine_->Tick();
+  }
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].series, "up.b");
+}
+
+TEST_F(AlertEngineTest, OutsideTheScheduleTheAlertIsHeldUntilThePeriodOpens) {
+  // Daytime in Madrid (UTC+1 in January): 08:00-22:00 local.
+  Open(TestConfig(R"([schedules.daytime]
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+from = "08:00"
+to = "22:00"
+timezone = "Europe/Madrid"
+)"));
+  engine_->SetRules(Rules(*config_, {R"({"id": "day", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "schedule": "daytime"})"}));
+  clock_.Set(kStart + 3 * 3600 * 1000);  // 03:00 UTC = 04:00 in Madrid: closed
+  Point("x.a", 100, 5);
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_TRUE(active[0].held);
+  clock_.Set(kStart + 6 * 3600 * 1000 +
+             59 * 60 * 1000);  // 07:59 local: still closed
+  engine_->Tick();
+  EXPECT_TRUE(engine_->ActiveAlerts()[0].held);
+  clock_.Set(kStart + 7 * 3600 * 1000);  // 08:00 local: open
+  engine_->Tick();
+  EXPECT_FALSE(engine_->ActiveAlerts()[0].held);
+  auto events = store_->Events();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].to, "due");
+}
+
+TEST_F(AlertEngineTest, RemovingARuleEndsItsAlertsIntoHistory) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  Point("if.eth0.util", 110, 95);
+  ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
+  engine_->SetRules(Rules(*config_, {}, 2));
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
+  EXPECT_EQ(store_->History(0, INT64_MAX)->size(), 1u);
+  EXPECT_TRUE(store_->ActiveAlerts()->empty());
+}
+
+TEST_F(AlertEngineTest, HistoryOlderThanRetentionIsPruned) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  Point("if.eth0.util", 110, 95);
+  Point("if.eth0.util", 120, 1);
+  auto pruned = store_->PruneHistory(clock_.NowMs() + 1);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1u);
+  EXPECT_TRUE(store_->History(0, INT64_MAX)->empty());
+}
+
+}  // namespace
+}  // namespace gralarm

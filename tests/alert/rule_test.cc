@@ -1,0 +1,183 @@
+#include "gralarm/rule.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "gralarm/rule_set.h"
+
+namespace gralarm {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::shared_ptr<const Config> TestConfig() {
+  auto c = ParseConfig(R"(
+[schedules.daytime]
+days = ["mon", "tue", "wed", "thu", "fri"]
+from = "08:00"
+to = "22:00"
+timezone = "Europe/Madrid"
+[[notify.channels]]
+name = "am"
+type = "alertmanager"
+url = "http://127.0.0.1:9093"
+)",
+                       "t.toml");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+// The field a rule's JSON is refused for ("" when it is accepted).
+std::string RefusedField(const std::string& json) {
+  auto spec = ParseRuleJson(json);
+  if (!spec.ok()) return FieldOf(spec.status());
+  if (spec->id.empty()) spec->id = "generated";
+  auto rule = ResolveRule(*spec, nullptr, *TestConfig());
+  return rule.ok() ? "" : FieldOf(rule.status());
+}
+
+TEST(Rule, AcceptsTheSpecExample) {
+  EXPECT_EQ(RefusedField(R"({
+    "id": "cgnat-ethtrunk-util", "name": "Huawei Eth-trunk bandwidth utilization",
+    "pattern": "cgnat.*.ethtrunk*.{input,output}.util_pct", "direction": "above",
+    "thresholds": {"warning": 70, "major": 85, "critical": 95},
+    "checks_alert": 3, "checks_ok": 2, "ok_margin_pct": 10, "transform": "none",
+    "nodata_after_s": 0, "schedule": "daytime", "template": "", "channels": ["am"],
+    "labels": {"dashboard": "CG-NAT"}, "enabled": true})"),
+            "");
+}
+
+TEST(Rule, EachRefusalNamesItsField) {
+  const std::string p = R"("pattern": "a.b", )";
+  EXPECT_EQ(RefusedField("{" + p +
+                         R"("thresholds": {"warning": 90, "critical": 80}})"),
+            "thresholds");
+  EXPECT_EQ(
+      RefusedField(
+          "{" + p +
+          R"("direction": "below", "thresholds": {"warning": 10, "critical": 20}})"),
+      "thresholds");
+  EXPECT_EQ(RefusedField("{" + p + R"("thresholds": {}})"), "thresholds");
+  EXPECT_EQ(RefusedField("{" + p + R"("thresholds": {"fatal": 1}})"),
+            "thresholds");
+  EXPECT_EQ(RefusedField("{" + p +
+                         R"("thresholds": {"warning": 1}, "checks_alert": 0})"),
+            "checks_alert");
+  EXPECT_EQ(RefusedField("{" + p +
+                         R"("thresholds": {"warning": 1}, "checks_ok": 0})"),
+            "checks_ok");
+  EXPECT_EQ(
+      RefusedField("{" + p +
+                   R"("thresholds": {"warning": 1}, "ok_margin_pct": 101})"),
+      "ok_margin_pct");
+  EXPECT_EQ(
+      RefusedField("{" + p +
+                   R"("thresholds": {"warning": 1}, "schedule": "night"})"),
+      "schedule");
+  EXPECT_EQ(
+      RefusedField("{" + p +
+                   R"("thresholds": {"warning": 1}, "template": "nope"})"),
+      "template");
+  EXPECT_EQ(
+      RefusedField("{" + p +
+                   R"("thresholds": {"warning": 1}, "channels": ["sms"]})"),
+      "channels");
+  EXPECT_EQ(
+      RefusedField(R"({"pattern": "a.{b", "thresholds": {"warning": 1}})"),
+      "pattern");
+  EXPECT_EQ(RefusedField(R"({"thresholds": {"warning": 1}})"), "pattern");
+  EXPECT_EQ(
+      RefusedField(
+          R"({"id": "Bad Id", "pattern": "a", "thresholds": {"warning": 1}})"),
+      "id");
+  EXPECT_EQ(
+      RefusedField("{" + p +
+                   R"("thresholds": {"warning": 1}, "transform": "log"})"),
+      "transform");
+  EXPECT_EQ(RefusedField("{" + p +
+                         R"("thresholds": {"warning": 1}, "colour": "red"})"),
+            "colour");
+}
+
+TEST(Rule, TemplateSuppliesWhatTheRuleLeavesUnset) {
+  auto t = ParseTemplateJson(R"({"name": "util", "thresholds": {"warning": 70},
+                                 "checks_alert": 3, "labels": {"team": "noc"}})");
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto spec = ParseRuleJson(R"({"id": "r", "pattern": "a.*", "template": "util",
+                                "checks_alert": 5})");
+  ASSERT_TRUE(spec.ok());
+  auto rule = ResolveRule(*spec, &*t, *TestConfig());
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_EQ(rule->params.checks_alert, 5);       // the rule's own
+  EXPECT_EQ(*rule->params.thresholds[1], 70.0);  // from the template
+  EXPECT_EQ(rule->labels.at("team"), "noc");
+  EXPECT_EQ(rule->params.checks_ok, 1);  // the default
+}
+
+TEST(Rule, RoundTripsThroughJson) {
+  auto spec = ParseRuleJson(R"({"id": "r", "name": "n", "pattern": "a.*",
+      "thresholds": {"warning": 1, "critical": 3}, "direction": "above", "labels": {"x": "y"}})");
+  ASSERT_TRUE(spec.ok());
+  auto again = ParseRuleJson(RuleSpecToJson(*spec));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(RuleSpecToJson(*again), RuleSpecToJson(*spec));
+}
+
+TEST(RuleFile, ReadsTemplatesAndRulesAndPlacesErrors) {
+  const std::string path = ::testing::TempDir() + "/rules_test.toml";
+  std::ofstream(path) << R"([[templates]]
+name = "util"
+thresholds = { warning = 70, major = 85, critical = 95 }
+
+[[rules]]
+id = "eth"
+pattern = "cgnat.*.ethtrunk*.{input,output}.util_pct"
+template = "util"
+labels = { dashboard = "CG-NAT" }
+
+[[rules]]
+id = "broken"
+pattern = "x"
+checks_alert = "three"
+)";
+  auto file = LoadRuleFile(path);
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(
+      std::string(file.status().message()),
+      HasSubstr(path + ":14:16: rule: checks_alert: must be an integer"));
+}
+
+TEST(RuleSet, FindsExactAndGlobRulesOnceEach) {
+  auto config = TestConfig();
+  std::vector<std::shared_ptr<const Rule>> rules;
+  for (
+      const char* json :
+      {R"({"id": "exact", "pattern": "a.b.c", "thresholds": {"warning": 1}})",
+       R"({"id": "star", "pattern": "a.*.c", "thresholds": {"warning": 1}})",
+       R"({"id": "braces", "pattern": "a.{b,x}.{c,c}", "thresholds": {"warning": 1}})",
+       R"({"id": "off", "pattern": "a.b.c", "thresholds": {"warning": 1}, "enabled": false})",
+       R"({"id": "other", "pattern": "z.*", "thresholds": {"warning": 1}})"}) {
+    auto spec = ParseRuleJson(json);
+    ASSERT_TRUE(spec.ok());
+    auto rule = ResolveRule(*spec, nullptr, *config);
+    ASSERT_TRUE(rule.ok()) << rule.status();
+    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
+  }
+  auto set = RuleSet::Build(rules, 1);
+  RuleSet::Matches m;
+  set->Match("a.b.c", &m);
+  std::vector<std::string> ids;
+  for (uint32_t i : m) ids.push_back(set->rules()[i]->spec.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"exact", "star", "braces"}));
+  set->Match("a.q.c", &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(set->rules()[m[0]]->spec.id, "star");
+  set->Match("b.b.c", &m);
+  EXPECT_TRUE(m.empty());
+  EXPECT_NE(set->Find("off"), nullptr);
+}
+
+}  // namespace
+}  // namespace gralarm
