@@ -84,7 +84,10 @@ struct TransitionWrite {
 // thread.
 class Store {
  public:
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  // `read_only` opens a store another process may be writing (a consistent view
+  // as of the open), for inspection.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     bool read_only = false);
   ~Store();
 
   // "rule_id\0series": the key of per-(rule, series) records.

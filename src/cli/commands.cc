@@ -2,10 +2,12 @@
 #include <signal.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "gralarm/cli.h"
 #include "gralarm/config.h"
 #include "gralarm/log.h"
@@ -13,6 +15,7 @@
 #include "gralarm/rule.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/server.h"
+#include "gralarm/store.h"
 #include "gralarm/version.h"
 
 namespace gralarm {
@@ -36,6 +39,10 @@ Usage:
   gralarm match [-c FILE] [METRIC...]
       Print the destinations each metric is sent to and the rules (from
       rules.files) it matches; names from stdin when none are given.
+  gralarm alerts [-c FILE]
+      Print the active alerts, the alert history and the transitions held in
+      store.path as JSON lines (read-only: works beside a running server and
+      on a copy of the store).
   gralarm --version
   gralarm --help
 
@@ -149,6 +156,71 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
   return kExitOk;
 }
 
+std::string Rfc3339(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
+}
+
+// Prints what the store holds, as JSON lines: {"alert": ...}, {"history": ...},
+// {"event": ...}.
+int Alerts(const Args& args, std::ostream& out, std::ostream& err) {
+  auto config = LoadConfigFile(args.config);
+  if (!config.ok()) {
+    err << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto store = Store::Open((*config)->store.path, /*read_only=*/true);
+  if (!store.ok()) {
+    err << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto alerts = (*store)->ActiveAlerts();
+  auto history = (*store)->History(0, INT64_MAX);
+  auto events = (*store)->Events();
+  for (const absl::Status& s :
+       {alerts.status(), history.status(), events.status()}) {
+    if (!s.ok()) {
+      err << s.message() << "\n";
+      return kExitFailure;
+    }
+  }
+  using nlohmann::json;
+  for (const AlertRecord& a : *alerts) {
+    json j = {{"rule_id", a.rule_id},
+              {"rule_name", a.rule_name},
+              {"series", a.series},
+              {"severity", a.SeverityName()},
+              {"value", a.value},
+              {"since", Rfc3339(a.since_ms)},
+              {"last_value", a.last_value},
+              {"last_seen", Rfc3339(a.last_seen_ms)},
+              {"labels", a.labels},
+              {"silenced", a.silenced},
+              {"held", a.held}};
+    out << json{{"alert", j}}.dump() << "\n";
+  }
+  for (const HistoryRecord& h : *history) {
+    json j = {{"rule_id", h.rule_id},
+              {"rule_name", h.rule_name},
+              {"series", h.series},
+              {"peak_severity", LevelName(h.peak)},
+              {"severity", h.nodata ? "nodata" : LevelName(h.severity)},
+              {"start", Rfc3339(h.start_ms)},
+              {"end", Rfc3339(h.end_ms)},
+              {"last_value", h.last_value},
+              {"labels", h.labels}};
+    out << json{{"history", j}}.dump() << "\n";
+  }
+  for (const EventRecord& e : *events) {
+    json j = {{"rule_id", e.rule_id},  {"series", e.series},
+              {"from", e.from},        {"to", e.to},
+              {"value", e.value},      {"ts", e.ts},
+              {"at", Rfc3339(e.at_ms)}};
+    out << json{{"event", j}}.dump() << "\n";
+  }
+  return kExitOk;
+}
+
 void LogConfigErrors(const absl::Status& status) {
   const std::string text(status.message());
   size_t start = 0;
@@ -236,6 +308,7 @@ int RunCli(int argc, char** argv, std::istream& in, std::ostream& out,
     return command == "serve" ? Serve(args, err) : CheckConfig(args, out, err);
   }
   if (command == "match") return Match(args, in, out, err);
+  if (command == "alerts") return Alerts(args, out, err);
   err << "gralarm: unknown command " << command
       << "\nrun 'gralarm --help' for usage\n";
   return kExitUsage;

@@ -179,8 +179,9 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded,
-                  &dropped, &queued, &up, &build}) {
+  for (auto* f :
+       {&received, &invalid, &connections, &refused, &forwarded, &dropped,
+        &queued, &up, &rules, &tracked, &active, &transitions, &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -140,7 +140,8 @@ std::string Store::StateKey(std::string_view rule_id, std::string_view series) {
   return key;
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   bool read_only) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -151,7 +152,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store());
   rocksdb::Status s =
-      rocksdb::DB::Open(options, path, families, &store->handles_, &store->db_);
+      read_only ? rocksdb::DB::OpenForReadOnly(options, path, families,
+                                               &store->handles_, &store->db_)
+                : rocksdb::DB::Open(options, path, families, &store->handles_,
+                                    &store->db_);
   if (!s.ok())
     return FromRocks(s, StrCat("cannot open store ", path, " (store.path)"));
   // Events are numbered on from the last one written.

@@ -11,6 +11,18 @@ import threading
 import time
 import urllib.request
 
+_RUNNING = []  # every process started by a test, for kill_all()
+
+
+def kill_all():
+    """Kills what a test left running (after a failure, say)."""
+    while _RUNNING:
+        proc = _RUNNING.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 GRALARM_BIN = os.environ.get("GRALARM_BIN", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "gralarm"))
 
@@ -101,6 +113,7 @@ class Gralarm:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([GRALARM_BIN, "serve", "-c", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        _RUNNING.append(self.proc)
         wait_until(lambda: self.healthy() or self.proc.poll() is not None, 20,
                    what="gralarm /healthz")
         assert self.proc.poll() is None, "gralarm exited:\n" + self.read_log()
@@ -238,6 +251,7 @@ CARBON_METRIC_INTERVAL = 0
         self.proc = subprocess.Popen(
             ["carbon-cache", f"--config={self.conf}", f"--pidfile={pidfile}",
              "--nodaemon", "start"], stdout=self.log, stderr=subprocess.STDOUT)
+        _RUNNING.append(self.proc)
         wait_until(lambda: port_open(self.port) or self.proc.poll() is not None, 60,
                    what="carbon-cache line receiver")
         assert self.proc.poll() is None, "carbon-cache exited; see carbon-cache.out"

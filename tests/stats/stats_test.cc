@@ -22,6 +22,10 @@ StatsSnapshot Sample() {
   d.queue_points = 3;
   d.up = true;
   s.destinations.push_back(d);
+  s.rules = 7;
+  s.series_tracked = 9;
+  s.alerts_active[3] = 2;
+  s.transitions[0] = 5;
   return s;
 }
 
@@ -46,6 +50,12 @@ TEST(Stats, RendersTheSpecNamesAndLabels) {
       text,
       HasSubstr("gralarm_destination_up{destination=\"127.0.0.1:2103\"} 1"));
   EXPECT_THAT(text, HasSubstr("gralarm_build_info{version=\"1.2.3\"} 1"));
+  EXPECT_THAT(text, HasSubstr("gralarm_rules 7"));
+  EXPECT_THAT(text, HasSubstr("gralarm_series_tracked 9"));
+  EXPECT_THAT(text,
+              HasSubstr("gralarm_alerts_active{severity=\"critical\"} 2"));
+  EXPECT_THAT(text, HasSubstr("gralarm_alerts_active{severity=\"nodata\"} 0"));
+  EXPECT_THAT(text, HasSubstr("gralarm_alert_transitions_total{to=\"ok\"} 5"));
 }
 
 TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
@@ -58,7 +68,7 @@ TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
             "carbon.relays.relay1_example_com.metricsDropped 1 100\n"
             "carbon.relays.relay1_example_com.metricsInvalid 2 100\n"
             "carbon.relays.relay1_example_com.metricsQueued 3 100\n"
-            "carbon.relays.relay1_example_com.alertsActive 0 100\n");
+            "carbon.relays.relay1_example_com.alertsActive 2 100\n");
   s.points_received[0] += 7;
   s.destinations[0].points_forwarded += 6;
   s.destinations[0].queue_points = 4;
