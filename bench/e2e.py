@@ -3,7 +3,7 @@
 same generated input, into the same counting sink, on this machine, in one run.
 
   bench/e2e.py --build build [--lines 5000000] [--series 100000] [--connections 1 8]
-               [--workers 2] [--repeat 1]
+               [--workers 2] [--repeat 1] [--rules 10000]
 
 For each relay and connection count: start gralarm-sink, start the relay forwarding to
 it, send the lines with gralarm-loadgen, and wait until the sink has them all (or went
@@ -39,7 +39,26 @@ def wait_port(port, timeout=20):
     raise RuntimeError(f"nothing listening on {port}")
 
 
-def start_relay(kind, build, workdir, port, sink_port, workers, lines):
+def write_rules(path, count, series, seed=42):
+    """`count` rules over the load generator's series (bench.s<k>.value): 70% exact
+    names, 30% globs of a few shapes. Thresholds sit above every generated value, so
+    the rules are evaluated on every point without raising alerts."""
+    import random
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for n in range(count):
+            k = rng.randrange(series)
+            if n % 10 < 7:
+                pattern = f"bench.s{k}.value"
+            else:
+                stem = k // 10
+                pattern = rng.choice([f"bench.s{stem}?.value", f"bench.s{stem}[0-4].value",
+                                      f"bench.s{stem}{{1,2}}.value", f"bench.s{stem}*.value"])
+            f.write(f'[[rules]]\nid = "r{n}"\npattern = "{pattern}"\n'
+                    f'thresholds = {{ warning = 1e15, critical = 1e16 }}\n')
+
+
+def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0):
     if kind == "carbon-c-relay":
         conf = os.path.join(workdir, "relay.conf")
         with open(conf, "w") as f:
@@ -49,10 +68,16 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines):
                "-q", str(max(lines, 25000)), "-H", "bench"]
     else:
         conf = os.path.join(workdir, "gralarm.toml")
+        rule_section = ""
+        if rules:
+            rules_path = os.path.join(workdir, "rules.toml")
+            write_rules(rules_path, rules, series)
+            rule_section = f'[rules]\nfiles = ["{rules_path}"]\n'
         with open(conf, "w") as f:
             f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n'
                     f'[api]\nlisten = "127.0.0.1:{free_port()}"\n'
                     f'[self_metrics]\ncarbon_interval_s = 0\n'
+                    f'[store]\npath = "{os.path.join(workdir, "store")}"\n{rule_section}'
                     f'[forward]\nqueue_points = {max(lines, 1000)}\n'
                     f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n')
         cmd = [os.path.join(build, "gralarm"), "serve", "-c", conf, "--log-level", "warn"]
@@ -62,7 +87,7 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines):
     return proc
 
 
-def run_once(kind, build, lines, series, connections, workers):
+def run_once(kind, build, lines, series, connections, workers, rules=0):
     workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
     try:
         sink_port, relay_port = free_port(), free_port()
@@ -72,7 +97,8 @@ def run_once(kind, build, lines, series, connections, workers):
                                  "--ready-file", ready], stdout=subprocess.PIPE, text=True)
         while not os.path.exists(ready):
             time.sleep(0.01)
-        relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines)
+        relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines,
+                            rules, series)
         time.sleep(0.5)  # let the relay connect to the sink
         gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
                               str(relay_port), "--lines", str(lines), "--series",
@@ -87,7 +113,8 @@ def run_once(kind, build, lines, series, connections, workers):
         except subprocess.TimeoutExpired:
             relay.kill()
         seconds = max(got["last"] - sent["start"], 1e-9)
-        return {"relay": kind, "connections": connections, "lines": lines,
+        return {"relay": kind + (f" ({rules} rules)" if rules and kind == "gralarm" else ""),
+                "connections": connections, "lines": lines,
                 "delivered": got["lines"], "lost": lines - got["lines"],
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
     finally:
@@ -103,13 +130,15 @@ def main():
     ap.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--rules", type=int, default=0,
+                    help="threshold rules loaded into gralarm (carbon-c-relay has none)")
     args = ap.parse_args()
     results = []
     for connections in args.connections:
         for _ in range(args.repeat):
             for kind in ("carbon-c-relay", "gralarm"):
                 r = run_once(kind, args.build, args.lines, args.series, connections,
-                             args.workers)
+                             args.workers, args.rules)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr)
     print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
@@ -123,10 +152,11 @@ def main():
         best = {}
         for r in results:
             if r["connections"] == connections:
-                best[r["relay"]] = max(best.get(r["relay"], 0), r["rate"])
+                key = "gralarm" if r["relay"].startswith("gralarm") else r["relay"]
+                best[key] = max(best.get(key, 0), r["rate"])
         ratio = best["gralarm"] / best["carbon-c-relay"]
         print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
-    lost = sum(r["lost"] for r in results if r["relay"] == "gralarm")
+    lost = sum(r["lost"] for r in results if r["relay"].startswith("gralarm"))
     print(f"gralarm lines lost: {lost}")
     return 0
 

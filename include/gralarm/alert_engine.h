@@ -57,8 +57,10 @@ class AlertEngine {
   absl::Status Restore();
 
   // One point of `path` (the full series, tags included; `name` is without
-  // tags), matched against `rules` (the caller's snapshot of rules()).
-  void Offer(const RuleSet& rules, std::string_view path, std::string_view name,
+  // tags), matched against `rules` (the caller's snapshot of rules()). Returns
+  // false when no rule of `rules` matches the series, so that callers may skip
+  // it until the rules change.
+  bool Offer(const RuleSet& rules, std::string_view path, std::string_view name,
              uint32_t ts, double value);
 
   // Periodic work, about once a second: no-data checks and alerts whose

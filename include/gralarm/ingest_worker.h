@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/config.h"
@@ -87,8 +88,10 @@ class IngestWorker {
   const int id_;
   std::atomic<int64_t>* const open_connections_;
   AlertEngine* const engine_;
-  std::shared_ptr<const RuleSet>
-      rules_;  // this loop's snapshot of engine_->rules()
+  // This loop's snapshot of engine_->rules().
+  std::shared_ptr<const RuleSet> rules_;
+  // Hashes of series that no rule of rules_ matches: skipped without a lock.
+  absl::flat_hash_set<uint64_t> unmatched_;
   uint64_t rules_generation_ = ~uint64_t{0};
   // Replaced together by Configure() on the loop thread.
   std::shared_ptr<const Config> config_;

@@ -40,9 +40,12 @@ class RuleSet {
 
  private:
   struct Node {
-    absl::flat_hash_map<std::string, uint32_t>
-        literal;  // segment -> child node
+    absl::flat_hash_map<std::string, uint32_t> literal;  // segment -> child node
     std::vector<std::pair<SegmentGlob, uint32_t>> globs;
+    // Glob children by the literal text before their first wildcard: a segment
+    // only tries the globs whose prefix it starts with.
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> globs_by_prefix;
+    size_t longest_prefix = 0;
     std::vector<uint32_t> rules;  // rules whose pattern ends here
   };
 

@@ -107,7 +107,7 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
   entry->generation = rules.generation();
 }
 
-void AlertEngine::Offer(const RuleSet& rules, std::string_view path,
+bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
                         std::string_view name, uint32_t ts, double value) {
   const int64_t now = clock_->NowMs();
   // One store a second at most: loops share this line only that often.
@@ -121,7 +121,7 @@ void AlertEngine::Offer(const RuleSet& rules, std::string_view path,
   if (it == shard.series.end()) {
     RuleSet::Matches matches;
     rules.Match(name, &matches);
-    if (matches.empty()) return;
+    if (matches.empty()) return false;
     auto fresh = std::make_unique<SeriesEntry>();
     entry = fresh.get();
     shard.series.emplace(std::string(path), std::move(fresh));
@@ -144,6 +144,7 @@ void AlertEngine::Offer(const RuleSet& rules, std::string_view path,
       Apply(rs, path, LevelName(before), LevelName(t->to), rs.state.last_value,
             ts);
   }
+  return !entry->rules.empty();
 }
 
 void AlertEngine::CountActive(const RuleState& rs, int delta) {

@@ -46,7 +46,12 @@ uint32_t RuleSet::Child(uint32_t node, const SegmentGlob& segment) {
   }
   uint32_t child = static_cast<uint32_t>(nodes_.size());
   nodes_.emplace_back();
-  nodes_[node].globs.emplace_back(segment, child);
+  Node& n = nodes_[node];
+  const std::string& text = segment.text();
+  const std::string prefix = text.substr(0, text.find_first_of("*?["));
+  n.globs_by_prefix[prefix].push_back(static_cast<uint32_t>(n.globs.size()));
+  n.longest_prefix = std::max(n.longest_prefix, prefix.size());
+  n.globs.emplace_back(segment, child);
   return child;
 }
 
@@ -62,8 +67,15 @@ void RuleSet::Walk(uint32_t node, const std::vector<std::string_view>& segments,
     auto it = n.literal.find(AbslView(segment));
     if (it != n.literal.end()) Walk(it->second, segments, depth + 1, out);
   }
-  for (const auto& [glob, child] : n.globs) {
-    if (glob.Matches(segment)) Walk(child, segments, depth + 1, out);
+  if (n.globs.empty()) return;
+  const size_t longest = std::min(n.longest_prefix, segment.size());
+  for (size_t len = 0; len <= longest; ++len) {
+    auto it = n.globs_by_prefix.find(AbslView(segment.substr(0, len)));
+    if (it == n.globs_by_prefix.end()) continue;
+    for (uint32_t g : it->second) {
+      const auto& [glob, child] = n.globs[g];
+      if (glob.Matches(segment)) Walk(child, segments, depth + 1, out);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "gralarm/line_splitter.h"
 #include "gralarm/net_address.h"
@@ -18,6 +19,8 @@ namespace {
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr size_t kBatchReserve = 64 * 1024;
 constexpr size_t kLoggedLineBytes = 120;
+// Unmatched series remembered per loop (about 16 bytes each).
+constexpr size_t kMaxUnmatched = 4 << 20;
 
 uint32_t WallSeconds() { return static_cast<uint32_t>(std::time(nullptr)); }
 
@@ -316,12 +319,19 @@ void IngestWorker::HandleLine(std::string_view line, Proto proto,
     if (engine_->generation() != rules_generation_) {
       rules_ = engine_->rules();
       rules_generation_ = rules_->generation();
+      unmatched_.clear();
     }
     if (!rules_->rules().empty()) {
-      engine_->Offer(*rules_, parsed.path, parsed.name, parsed.timestamp,
-                     parsed.value);
+      const uint64_t hash = absl::HashOf(AbslView(parsed.path));
+      if (!unmatched_.contains(hash) &&
+          !engine_->Offer(*rules_, parsed.path, parsed.name, parsed.timestamp,
+                          parsed.value)) {
+        if (unmatched_.size() >= kMaxUnmatched) unmatched_.clear();
+        unmatched_.insert(hash);
+      }
     }
   }
+
   int targets[kMaxFanout];
   int n = router_->Route(parsed.name, targets);
   if (any_of_ && !forwarder_->destination(targets[0]).up()) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 
 #include "gralarm/rule_set.h"
 
@@ -177,6 +178,47 @@ TEST(RuleSet, FindsExactAndGlobRulesOnceEach) {
   set->Match("b.b.c", &m);
   EXPECT_TRUE(m.empty());
   EXPECT_NE(set->Find("off"), nullptr);
+}
+
+TEST(RuleSet, AgreesWithMatchingEveryRuleOneByOne) {
+  auto config = TestConfig();
+  std::mt19937 rng(7);
+  const std::vector<std::string> parts = {"a", "ab", "abc", "b", "s1", "s12", "x"};
+  const std::vector<std::string> wild = {"*", "a*", "ab*", "s1?", "s1*", "[ab]*",
+                                         "[!a]*", "{a,b}", "{ab,s1}*", "?"};
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  std::vector<std::shared_ptr<const Rule>> rules;
+  for (int i = 0; i < 400; ++i) {
+    std::string pattern;
+    const int depth = 1 + static_cast<int>(rng() % 3);
+    for (int d = 0; d < depth; ++d) {
+      if (d) pattern += ".";
+      pattern += (rng() % 2) ? pick(parts) : pick(wild);
+    }
+    RuleSpec spec;
+    spec.id = "r" + std::to_string(i);
+    spec.pattern = pattern;
+    spec.fields.thresholds = std::array<std::optional<double>, 4>{std::nullopt, 1.0};
+    auto rule = ResolveRule(spec, nullptr, *config);
+    ASSERT_TRUE(rule.ok()) << pattern << ": " << rule.status();
+    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
+  }
+  auto set = RuleSet::Build(rules, 1);
+  for (int i = 0; i < 3000; ++i) {
+    std::string name;
+    const int depth = 1 + static_cast<int>(rng() % 3);
+    for (int d = 0; d < depth; ++d) {
+      if (d) name += ".";
+      name += pick(parts) + (rng() % 3 == 0 ? std::to_string(rng() % 30) : "");
+    }
+    RuleSet::Matches got;
+    set->Match(name, &got);
+    std::vector<uint32_t> want;
+    for (uint32_t r = 0; r < rules.size(); ++r) {
+      if (rules[r]->glob.Matches(name)) want.push_back(r);
+    }
+    ASSERT_EQ(std::vector<uint32_t>(got.begin(), got.end()), want) << name;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
@@ -30,7 +31,8 @@ std::shared_ptr<const Config> ConfigFor(
     const std::vector<std::string>& destinations, std::string ingest = "",
     std::string forward = "", std::string more = "") {
   std::string toml =
-      "[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n" + ingest +
+      std::string("[ingest]\nlisten = \"127.0.0.1:0\"\n") +
+      (ingest.find("workers") == std::string::npos ? "workers = 2\n" : "") + ingest +
       "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
       "[store]\npath = \"" +
       FreshStorePath() + "\"\n" + more +
@@ -142,6 +144,31 @@ TEST(Server, ADeadDestinationDoesNotHoldBackALiveOne) {
             4000u);
   EXPECT_EQ(s.destinations[1].points_forwarded, 5000u);
   server.Stop(std::chrono::milliseconds(200));
+}
+
+TEST(Server, ASeriesNoRuleMatchedIsEvaluatedOnceAReloadAddsOne) {
+  TestSink sink;
+  const std::string rules = StrCat(FreshStorePath(), ".rules.toml");
+  auto write_rules = [&](const std::string& pattern) {
+    std::ofstream(rules) << "[[rules]]\nid = \"r\"\npattern = \"" << pattern
+                         << "\"\nthresholds = { warning = 10 }\n";
+  };
+  write_rules("other.*");
+  const std::string files = "[rules]\nfiles = [\"" + rules + "\"]\n";
+  // One loop: the unmatched-series cache to be invalidated is that loop's.
+  auto config = ConfigFor({sink.address()}, "workers = 1\n", "", files);
+  Server server(config);
+  ASSERT_TRUE(server.Start().ok());
+  const uint16_t port = PortOf(server.ingest_address());
+  SendTcp(port, "fresh.series 99 1700000000\n");
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  EXPECT_EQ(server.Snapshot().series_tracked, 0u);
+  write_rules("fresh.*");
+  server.Reload(config);
+  SendTcp(port, "fresh.series 99 1700000010\n");
+  ASSERT_TRUE(WaitUntil([&] { return server.Snapshot().alerts_active[1] == 1; }));
+  EXPECT_EQ(server.Snapshot().series_tracked, 1u);
+  server.Stop(std::chrono::seconds(5));
 }
 
 TEST(Server, StopReadsWhatClientsAlreadySentAndDeliversIt) {

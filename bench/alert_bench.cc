@@ -1,0 +1,105 @@
+// Match + evaluate per point: the cost the alerting adds to every point.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gralarm/alert_engine.h"
+#include "gralarm/clock.h"
+#include "gralarm/rule.h"
+#include "gralarm/rule_set.h"
+
+namespace gralarm {
+namespace {
+
+constexpr int kSeries = 100000;
+
+// Series k is "dc<d>.r<r>.if<i>.util" with d = k / 10000, r = k / 100 % 100, i = k % 100.
+std::string SeriesName(int k) {
+  return "dc" + std::to_string(k / 10000) + ".r" + std::to_string(k / 100 % 100) + ".if" +
+         std::to_string(k % 100) + ".util";
+}
+
+// `count` rules, 70% exact series names and 30% globs of four shapes.
+std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count) {
+  std::mt19937 rng(42);
+  std::vector<std::shared_ptr<const Rule>> rules;
+  for (int n = 0; n < count; ++n) {
+    RuleSpec spec;
+    spec.id = "r" + std::to_string(n);
+    const int d = static_cast<int>(rng() % 10), r = static_cast<int>(rng() % 100),
+              i = static_cast<int>(rng() % 100);
+    if (n % 10 < 7) {
+      spec.pattern = SeriesName(static_cast<int>(rng() % kSeries));
+    } else {
+      const std::string ds = std::to_string(d), rs = std::to_string(r),
+                        is = std::to_string(i);
+      switch (rng() % 4) {
+        case 0: spec.pattern = "dc" + ds + ".r" + rs + ".if*.util"; break;
+        case 1: spec.pattern = "dc" + ds + ".r*.if" + is + ".util"; break;
+        case 2: spec.pattern = "dc*.r" + rs + ".if" + is + ".{util,errors}"; break;
+        default: spec.pattern = "dc" + ds + ".r" + rs + ".if" + std::to_string(i % 10) + "?.util";
+      }
+    }
+    spec.fields.thresholds = std::array<std::optional<double>, 4>{std::nullopt, 70.0, 85.0, 95.0};
+    spec.fields.checks_alert = 3;
+    auto rule = ResolveRule(spec, nullptr, config);
+    if (!rule.ok()) abort();
+    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
+  }
+  return RuleSet::Build(std::move(rules), 1);
+}
+
+void BM_Match(benchmark::State& state) {
+  Config config;
+  auto rules = MakeRules(config, static_cast<int>(state.range(0)));
+  std::vector<std::string> names;
+  for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
+  RuleSet::Matches m;
+  size_t i = 0, matched = 0;
+  for (auto _ : state) {
+    rules->Match(names[i++ % names.size()], &m);
+    matched += m.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["rules_per_point"] =
+      static_cast<double>(matched) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Match)->Arg(10000)->Arg(100000);
+
+void BM_MatchAndEvaluate(benchmark::State& state) {
+  const std::string dir = "/tmp/gralarm-alert-bench-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  auto config = std::make_shared<Config>();
+  auto store = Store::Open(dir);
+  if (!store.ok()) {
+    state.SkipWithError("store");
+    return;
+  }
+  RealClock clock;
+  AlertEngine engine(store->get(), &clock, config);
+  engine.SetRules(MakeRules(*config, static_cast<int>(state.range(0))));
+  auto rules = engine.rules();
+  std::vector<std::string> names;
+  for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
+  uint32_t ts = 1700000000;
+  for (const std::string& n : names) engine.Offer(*rules, n, n, ts, 1.0);  // warm up
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& n = names[i % names.size()];
+    if (++i % names.size() == 0) ++ts;
+    engine.Offer(*rules, n, n, ts + 1, 1.0);
+  }
+  state.SetItemsProcessed(state.iterations());
+  const EngineCounters c = engine.Counters();
+  state.counters["series_tracked"] = static_cast<double>(c.series_tracked);
+  state.counters["rule_series"] = static_cast<double>(c.rule_series);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_MatchAndEvaluate)->Arg(10000);
+
+}  // namespace
+}  // namespace gralarm
