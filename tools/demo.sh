@@ -57,6 +57,12 @@ done
 cat <<INFO
 carbon-cache: 127.0.0.1:2103, whisper files under $demo/storage/whisper
 gralarm:      plaintext on :2003 (TCP and UDP), http://127.0.0.1:2080/metrics
-try:          echo "demo.hello 42 \$(date +%s)" > /dev/tcp/127.0.0.1/2003
+try:          echo "demo.hello 95 \$(date +%s)" > /dev/tcp/127.0.0.1/2003
+              (a critical alert of rule demo-hello; see it with
+               build/gralarm alerts -c $demo/gralarm.toml)
 INFO
-./build/gralarm serve -c conf/gralarm.toml
+# The demo's own copy of conf/gralarm.toml: its store under var/demo, the example rules.
+sed -e "s|^path = \"/var/lib/gralarm\"|path = \"$demo/store\"|" \
+    -e "s|^files = \[\]|files = [\"$root/conf/rules/example.toml\"]|" \
+    conf/gralarm.toml > "$demo/gralarm.toml"
+./build/gralarm serve -c "$demo/gralarm.toml"

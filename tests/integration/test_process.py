@@ -131,3 +131,14 @@ def test_repo_config_examples_validate():
     for f in files:
         r = run("check-config", "-c", f)
         assert r.returncode == 0, r.stderr
+    # The example rules, loaded by the demo's copy of conf/gralarm.toml.
+    demo = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gralarm-demo-{os.getpid()}.toml")
+    with open(os.path.join(root, "gralarm.toml")) as f:
+        text = f.read().replace(
+            "files = []", f'files = ["{os.path.join(root, "rules", "example.toml")}"]')
+    with open(demo, "w") as f:
+        f.write(text)
+    r = run("check-config", "-c", demo)
+    os.unlink(demo)
+    assert r.returncode == 0, r.stderr
+    assert "files = []" in open(os.path.join(root, "gralarm.toml")).read()
