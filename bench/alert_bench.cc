@@ -17,10 +17,12 @@ namespace {
 
 constexpr int kSeries = 100000;
 
-// Series k is "dc<d>.r<r>.if<i>.util" with d = k / 10000, r = k / 100 % 100, i = k % 100.
+// Series k is "dc<d>.r<r>.if<i>.util" with d = k / 10000, r = k / 100 % 100, i
+// = k % 100.
 std::string SeriesName(int k) {
-  return "dc" + std::to_string(k / 10000) + ".r" + std::to_string(k / 100 % 100) + ".if" +
-         std::to_string(k % 100) + ".util";
+  return "dc" + std::to_string(k / 10000) + ".r" +
+         std::to_string(k / 100 % 100) + ".if" + std::to_string(k % 100) +
+         ".util";
 }
 
 // `count` rules, 70% exact series names and 30% globs of four shapes.
@@ -30,7 +32,8 @@ std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count) {
   for (int n = 0; n < count; ++n) {
     RuleSpec spec;
     spec.id = "r" + std::to_string(n);
-    const int d = static_cast<int>(rng() % 10), r = static_cast<int>(rng() % 100),
+    const int d = static_cast<int>(rng() % 10),
+              r = static_cast<int>(rng() % 100),
               i = static_cast<int>(rng() % 100);
     if (n % 10 < 7) {
       spec.pattern = SeriesName(static_cast<int>(rng() % kSeries));
@@ -38,13 +41,22 @@ std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count) {
       const std::string ds = std::to_string(d), rs = std::to_string(r),
                         is = std::to_string(i);
       switch (rng() % 4) {
-        case 0: spec.pattern = "dc" + ds + ".r" + rs + ".if*.util"; break;
-        case 1: spec.pattern = "dc" + ds + ".r*.if" + is + ".util"; break;
-        case 2: spec.pattern = "dc*.r" + rs + ".if" + is + ".{util,errors}"; break;
-        default: spec.pattern = "dc" + ds + ".r" + rs + ".if" + std::to_string(i % 10) + "?.util";
+        case 0:
+          spec.pattern = "dc" + ds + ".r" + rs + ".if*.util";
+          break;
+        case 1:
+          spec.pattern = "dc" + ds + ".r*.if" + is + ".util";
+          break;
+        case 2:
+          spec.pattern = "dc*.r" + rs + ".if" + is + ".{util,errors}";
+          break;
+        default:
+          spec.pattern =
+              "dc" + ds + ".r" + rs + ".if" + std::to_string(i % 10) + "?.util";
       }
     }
-    spec.fields.thresholds = std::array<std::optional<double>, 4>{std::nullopt, 70.0, 85.0, 95.0};
+    spec.fields.thresholds =
+        std::array<std::optional<double>, 4>{std::nullopt, 70.0, 85.0, 95.0};
     spec.fields.checks_alert = 3;
     auto rule = ResolveRule(spec, nullptr, config);
     if (!rule.ok()) abort();
@@ -71,7 +83,8 @@ void BM_Match(benchmark::State& state) {
 BENCHMARK(BM_Match)->Arg(10000)->Arg(100000);
 
 void BM_MatchAndEvaluate(benchmark::State& state) {
-  const std::string dir = "/tmp/gralarm-alert-bench-" + std::to_string(getpid());
+  const std::string dir =
+      "/tmp/gralarm-alert-bench-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   auto config = std::make_shared<Config>();
   auto store = Store::Open(dir);
@@ -86,7 +99,8 @@ void BM_MatchAndEvaluate(benchmark::State& state) {
   std::vector<std::string> names;
   for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
   uint32_t ts = 1700000000;
-  for (const std::string& n : names) engine.Offer(*rules, n, n, ts, 1.0);  // warm up
+  for (const std::string& n : names)
+    engine.Offer(*rules, n, n, ts, 1.0);  // warm up
   size_t i = 0;
   for (auto _ : state) {
     const std::string& n = names[i % names.size()];

@@ -52,6 +52,10 @@ class AlertEngine {
   }
   void SetConfig(std::shared_ptr<const Config> config);
 
+  // Replaces the silences (as stored); alerts they match are marked silenced at
+  // once and from then on, while the silence is in force.
+  void SetSilences(const std::vector<SilenceRecord>& silences);
+
   // Rebuilds states and active alerts from the store. Call once, after
   // SetRules().
   absl::Status Restore();
@@ -79,8 +83,9 @@ class AlertEngine {
     SeriesState state;
     bool nodata = false;
     bool dirty = false;
-    bool active = false;  // an alert is raised
-    bool held = false;    // raised outside its schedule: notification held
+    bool active = false;    // an alert is raised
+    bool held = false;      // raised outside its schedule: notification held
+    bool silenced = false;  // a silence in force matches it
     Level peak = Level::kOk;
     int64_t since_ms = 0;
     double raise_value = 0;
@@ -112,12 +117,26 @@ class AlertEngine {
   void CountActive(const RuleState& rs, int delta);
   std::shared_ptr<const Config> config() const;
 
+  struct CompiledSilence {
+    SilenceRecord record;
+    Glob rule;
+    Glob series;
+  };
+  // True when a silence in force at `now` matches the rule and series.
+  bool Silenced(const RuleState& rs, std::string_view path, int64_t now) const;
+  // Updates (and persists) the silenced flag of an active alert. Shard lock
+  // held.
+  void RefreshSilenced(RuleState& rs, std::string_view path,
+                       const SeriesEntry& entry, int64_t now);
+
   Store* const store_;
   const Clock* const clock_;
   mutable absl::Mutex rules_mu_;
   std::shared_ptr<const RuleSet> rules_ ABSL_GUARDED_BY(rules_mu_);
   std::shared_ptr<const Config> config_ ABSL_GUARDED_BY(rules_mu_);
   std::atomic<uint64_t> generation_{0};
+  std::shared_ptr<const std::vector<CompiledSilence>> silences_
+      ABSL_GUARDED_BY(rules_mu_);
   std::array<Shard, kShards> shards_;
 
   std::atomic<int64_t> last_point_ms_{

@@ -40,7 +40,8 @@ class RuleSet {
 
  private:
   struct Node {
-    absl::flat_hash_map<std::string, uint32_t> literal;  // segment -> child node
+    absl::flat_hash_map<std::string, uint32_t>
+        literal;  // segment -> child node
     std::vector<std::pair<SegmentGlob, uint32_t>> globs;
     // Glob children by the literal text before their first wildcard: a segment
     // only tries the globs whose prefix it starts with.

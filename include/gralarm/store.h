@@ -68,6 +68,17 @@ struct EventRecord {
   int64_t at_ms = 0;
 };
 
+// Alerts matching a silence are tracked as usual but not notified (SPEC.md §5).
+struct SilenceRecord {
+  std::string id;
+  std::string rule;    // a rule id or a glob over rule ids
+  std::string series;  // a glob over series names (without tags)
+  int64_t starts_at_ms = 0;
+  int64_t ends_at_ms = 0;
+  std::string created_by;
+  std::string comment;
+};
+
 // Everything one transition changes, written atomically (one WAL record).
 struct TransitionWrite {
   EventRecord event;
@@ -116,6 +127,12 @@ class Store {
   absl::Status PutRuleJson(std::string_view id, std::string_view json);
   absl::Status DeleteRuleJson(std::string_view id);
   absl::StatusOr<std::vector<std::string>> RuleJsons();
+
+  absl::Status PutSilence(const SilenceRecord& silence);
+  absl::Status DeleteSilence(std::string_view id);
+  absl::StatusOr<std::vector<SilenceRecord>> Silences();
+  // Writes an active alert as it is now (its silenced or held flag changed).
+  absl::Status PutAlert(const AlertRecord& alert);
 
  private:
   enum Family {

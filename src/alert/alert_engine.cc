@@ -45,6 +45,59 @@ std::shared_ptr<const Config> AlertEngine::config() const {
   return config_;
 }
 
+void AlertEngine::SetSilences(const std::vector<SilenceRecord>& silences) {
+  auto compiled = std::make_shared<std::vector<CompiledSilence>>();
+  for (const SilenceRecord& x : silences) {
+    auto rule = Glob::Compile(x.rule.empty() ? "*" : x.rule);
+    auto series = Glob::Compile(x.series.empty() ? "*" : x.series);
+    if (!rule.ok() || !series.ok()) {
+      spdlog::warn("silence {}: unusable pattern, ignored", x.id);
+      continue;
+    }
+    compiled->push_back({x, std::move(*rule), std::move(*series)});
+  }
+  {
+    absl::MutexLock lock(&rules_mu_);
+    silences_ = std::move(compiled);
+  }
+  const int64_t now = clock_->NowMs();
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto& [path, entry] : shard.series) {
+      for (RuleState& rs : entry->rules) RefreshSilenced(rs, path, *entry, now);
+    }
+  }
+}
+
+void AlertEngine::RefreshSilenced(RuleState& rs, std::string_view path,
+                                  const SeriesEntry& entry, int64_t now) {
+  if (!rs.active || rs.silenced == Silenced(rs, path, now)) return;
+  // A silence began or ended: the alert is tracked as before; only its
+  // notification follows the flag.
+  rs.silenced = !rs.silenced;
+  if (absl::Status s =
+          store_->PutAlert(ToRecord(rs, path, entry.last_arrival_ms));
+      !s.ok()) {
+    spdlog::error("{}", s.message());
+  }
+}
+
+bool AlertEngine::Silenced(const RuleState& rs, std::string_view path,
+                           int64_t now) const {
+  std::shared_ptr<const std::vector<CompiledSilence>> silences;
+  {
+    absl::MutexLock lock(&rules_mu_);
+    silences = silences_;
+  }
+  if (!silences) return false;
+  const std::string_view name = NameOf(path);
+  for (const CompiledSilence& x : *silences) {
+    if (now < x.record.starts_at_ms || now >= x.record.ends_at_ms) continue;
+    if (x.rule.Matches(rs.rule->spec.id) && x.series.Matches(name)) return true;
+  }
+  return false;
+}
+
 void AlertEngine::SetConfig(std::shared_ptr<const Config> config) {
   absl::MutexLock lock(&rules_mu_);
   config_ = std::move(config);
@@ -167,6 +220,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.last_seen_ms = last_seen;
   a.labels = rs.rule->labels;
   a.held = rs.held;
+  a.silenced = rs.silenced;
   return a;
 }
 
@@ -197,6 +251,7 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     rs.raise_value = value;
     rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
   }
+  rs.silenced = now_active && Silenced(rs, path, now);
   if (now_active) {
     rs.peak = std::max(rs.peak, rs.state.level);
     w.put_alert = ToRecord(rs, path, now);
@@ -265,6 +320,7 @@ void AlertEngine::Tick() {
     absl::MutexLock lock(&shard.mu);
     for (auto& [path, entry] : shard.series) {
       for (RuleState& rs : entry->rules) {
+        RefreshSilenced(rs, path, *entry, now);
         if (rs.active && rs.held &&
             ScheduleOpen(*cfg, rs.rule->schedule, now)) {
           // The period opened: the alert is due for notification now.
@@ -370,6 +426,7 @@ absl::Status AlertEngine::Restore() {
             rs.peak = a->second.peak;
             rs.raise_value = a->second.value;
             rs.held = a->second.held;
+            rs.silenced = a->second.silenced;
             CountActive(rs, +1);
             by_key.erase(a);
           }

@@ -128,6 +128,9 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   if (absl::Status s = ReloadRules(*config_); !s.ok()) return s;
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
+  auto silences = store_->Silences();
+  if (!silences.ok()) return silences.status();
+  engine_->SetSilences(*silences);
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
   auto sockets =

@@ -312,4 +312,53 @@ absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
   return out;
 }
 
+absl::Status Store::PutSilence(const SilenceRecord& x) {
+  json j = {{"id", x.id},
+            {"rule", x.rule},
+            {"series", x.series},
+            {"starts_at_ms", x.starts_at_ms},
+            {"ends_at_ms", x.ends_at_ms},
+            {"created_by", x.created_by},
+            {"comment", x.comment}};
+  return FromRocks(
+      db_->Put(rocksdb::WriteOptions(), cf(kSilences), x.id, j.dump()),
+      "store: put silence");
+}
+
+absl::Status Store::DeleteSilence(std::string_view id) {
+  return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kSilences),
+                               rocksdb::Slice(id.data(), id.size())),
+                   "store: delete silence");
+}
+
+absl::StatusOr<std::vector<SilenceRecord>> Store::Silences() {
+  std::vector<SilenceRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSilences)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    json j = ParseStored(it->value());
+    if (!j.is_object()) continue;
+    SilenceRecord x;
+    x.id = j.value("id", "");
+    x.rule = j.value("rule", "");
+    x.series = j.value("series", "");
+    x.starts_at_ms = j.value("starts_at_ms", int64_t{0});
+    x.ends_at_ms = j.value("ends_at_ms", int64_t{0});
+    x.created_by = j.value("created_by", "");
+    x.comment = j.value("comment", "");
+    out.push_back(std::move(x));
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: silences"); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+absl::Status Store::PutAlert(const AlertRecord& alert) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kAlerts),
+                            StateKey(alert.rule_id, alert.series),
+                            AlertToJson(alert).dump()),
+                   "store: put alert");
+}
+
 }  // namespace gralarm

@@ -253,3 +253,35 @@ TEST_F(AlertEngineTest, HistoryOlderThanRetentionIsPruned) {
 
 }  // namespace
 }  // namespace gralarm
+
+namespace gralarm {
+namespace {
+
+TEST_F(AlertEngineTest, ASilenceMarksMatchingAlertsWhileItIsInForce) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  SilenceRecord x;
+  x.id = "maint";
+  x.rule = "util";
+  x.series = "if.eth0.*";
+  x.starts_at_ms = clock_.NowMs();
+  x.ends_at_ms = clock_.NowMs() + 60 * 1000;
+  ASSERT_TRUE(store_->PutSilence(x).ok());
+  engine_->SetSilences(*store_->Silences());
+  for (uint32_t ts : {100u, 110u}) {
+    Point("if.eth0.util", ts, 95);
+    Point("if.eth1.util", ts, 95);
+  }
+  std::map<std::string, bool> silenced;
+  for (const auto& a : engine_->ActiveAlerts()) silenced[a.series] = a.silenced;
+  EXPECT_TRUE(silenced.at("if.eth0.util"));  // tracked, not notified
+  EXPECT_FALSE(silenced.at("if.eth1.util"));
+  clock_.Advance(61 * 1000);  // the silence ended
+  engine_->Tick();
+  auto stored = store_->ActiveAlerts();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 2u);
+  for (const auto& a : *stored) EXPECT_FALSE(a.silenced) << a.series;
+}
+
+}  // namespace
+}  // namespace gralarm

@@ -183,10 +183,14 @@ TEST(RuleSet, FindsExactAndGlobRulesOnceEach) {
 TEST(RuleSet, AgreesWithMatchingEveryRuleOneByOne) {
   auto config = TestConfig();
   std::mt19937 rng(7);
-  const std::vector<std::string> parts = {"a", "ab", "abc", "b", "s1", "s12", "x"};
-  const std::vector<std::string> wild = {"*", "a*", "ab*", "s1?", "s1*", "[ab]*",
-                                         "[!a]*", "{a,b}", "{ab,s1}*", "?"};
-  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  const std::vector<std::string> parts = {"a",  "ab",  "abc", "b",
+                                          "s1", "s12", "x"};
+  const std::vector<std::string> wild = {"*",        "a*",    "ab*",   "s1?",
+                                         "s1*",      "[ab]*", "[!a]*", "{a,b}",
+                                         "{ab,s1}*", "?"};
+  auto pick = [&](const std::vector<std::string>& v) {
+    return v[rng() % v.size()];
+  };
   std::vector<std::shared_ptr<const Rule>> rules;
   for (int i = 0; i < 400; ++i) {
     std::string pattern;
@@ -198,7 +202,8 @@ TEST(RuleSet, AgreesWithMatchingEveryRuleOneByOne) {
     RuleSpec spec;
     spec.id = "r" + std::to_string(i);
     spec.pattern = pattern;
-    spec.fields.thresholds = std::array<std::optional<double>, 4>{std::nullopt, 1.0};
+    spec.fields.thresholds =
+        std::array<std::optional<double>, 4>{std::nullopt, 1.0};
     auto rule = ResolveRule(spec, nullptr, *config);
     ASSERT_TRUE(rule.ok()) << pattern << ": " << rule.status();
     rules.push_back(std::make_shared<const Rule>(std::move(*rule)));

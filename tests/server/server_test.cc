@@ -32,7 +32,8 @@ std::shared_ptr<const Config> ConfigFor(
     std::string forward = "", std::string more = "") {
   std::string toml =
       std::string("[ingest]\nlisten = \"127.0.0.1:0\"\n") +
-      (ingest.find("workers") == std::string::npos ? "workers = 2\n" : "") + ingest +
+      (ingest.find("workers") == std::string::npos ? "workers = 2\n" : "") +
+      ingest +
       "[api]\nlisten = \"127.0.0.1:0\"\n[self_metrics]\ncarbon_interval_s = 0\n"
       "[store]\npath = \"" +
       FreshStorePath() + "\"\n" + more +
@@ -166,7 +167,8 @@ TEST(Server, ASeriesNoRuleMatchedIsEvaluatedOnceAReloadAddsOne) {
   write_rules("fresh.*");
   server.Reload(config);
   SendTcp(port, "fresh.series 99 1700000010\n");
-  ASSERT_TRUE(WaitUntil([&] { return server.Snapshot().alerts_active[1] == 1; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return server.Snapshot().alerts_active[1] == 1; }));
   EXPECT_EQ(server.Snapshot().series_tracked, 1u);
   server.Stop(std::chrono::seconds(5));
 }
