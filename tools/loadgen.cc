@@ -18,22 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "tool_util.h"
+
 namespace {
 
-double Now() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) +
-         static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-long Arg(int argc, char** argv, const char* name, long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0)
-      return std::strtol(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
-}
+using gralarm::tools::Arg;
+using gralarm::tools::Now;
 
 }  // namespace
 

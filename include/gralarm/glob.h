@@ -58,7 +58,8 @@ class Glob {
 // True when `text` contains a glob character (* ? [ {).
 bool HasGlobCharacters(std::string_view text);
 
-// Splits "a.b.c" into {"a", "b", "c"} (views into `name`).
+// Splits "a.b.c" into {"a", "b", "c"} (views into `name`), replacing `*out`.
+void SplitSegments(std::string_view name, std::vector<std::string_view>* out);
 std::vector<std::string_view> SplitSegments(std::string_view name);
 
 }  // namespace gralarm

@@ -85,17 +85,22 @@ bool HasGlobCharacters(std::string_view text) {
   return text.find_first_of("*?[{") != std::string_view::npos;
 }
 
-std::vector<std::string_view> SplitSegments(std::string_view name) {
-  std::vector<std::string_view> out;
+void SplitSegments(std::string_view name, std::vector<std::string_view>* out) {
+  out->clear();
   size_t start = 0;
   while (true) {
     size_t dot = name.find('.', start);
-    out.push_back(name.substr(start, dot == std::string_view::npos
-                                         ? std::string_view::npos
-                                         : dot - start));
+    out->push_back(name.substr(start, dot == std::string_view::npos
+                                          ? std::string_view::npos
+                                          : dot - start));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
+}
+
+std::vector<std::string_view> SplitSegments(std::string_view name) {
+  std::vector<std::string_view> out;
+  SplitSegments(name, &out);
   return out;
 }
 

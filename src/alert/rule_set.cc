@@ -86,16 +86,7 @@ void RuleSet::Match(std::string_view name, Matches* out) const {
   }
   if (nodes_.size() > 1) {
     thread_local std::vector<std::string_view> segments;
-    segments.clear();
-    size_t start = 0;
-    while (true) {
-      size_t dot = name.find('.', start);
-      segments.push_back(name.substr(start, dot == std::string_view::npos
-                                                ? std::string_view::npos
-                                                : dot - start));
-      if (dot == std::string_view::npos) break;
-      start = dot + 1;
-    }
+    SplitSegments(name, &segments);
     Walk(0, segments, 0, out);
   }
   if (out->size() > 1) {

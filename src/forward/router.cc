@@ -113,37 +113,47 @@ class RingRouter final : public Router {
   bool md5_;
 };
 
-// carbon-c-relay's carbon_ch: 100 md5 positions a destination keyed by the
-// Python tuple repr; ties ordered by host, then instance (none last); a run of
-// equal positions all belong to its first entry.
-std::unique_ptr<Router> MakeCarbonCh(const ForwardOptions& o) {
-  struct Tmp {
-    uint16_t pos;
-    int dest;
-  };
-  std::vector<Tmp> tmp;
+// A carbon-c-relay ring: 100 positions a destination, `position(dest,
+// replica)`, ordered by position and then by `tie_less` on the destinations; a
+// run of equal positions all belongs to its first entry (carbon-c-relay
+// overwrites the rest).
+template <typename Position, typename TieLess>
+std::unique_ptr<Router> MakeRelayRing(const ForwardOptions& o, bool md5,
+                                      Position position, TieLess tie_less) {
+  std::vector<RingRouter::Entry> entries;
   for (int d = 0; d < static_cast<int>(o.destinations.size()); ++d) {
-    for (int i = 0; i < 100; ++i) {
-      tmp.push_back({CarbonHashPos(CarbonNodeKey(o.destinations[d], i)), d});
+    for (int i = 0; i < 100; ++i) entries.push_back({position(d, i), d});
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [&](const RingRouter::Entry& l, const RingRouter::Entry& r) {
+                     if (l.pos != r.pos) return l.pos < r.pos;
+                     return tie_less(o.destinations[l.dest],
+                                     o.destinations[r.dest]);
+                   });
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].pos == entries[i - 1].pos) {
+      entries[i].dest = entries[i - 1].dest;
     }
   }
-  std::stable_sort(tmp.begin(), tmp.end(), [&](const Tmp& l, const Tmp& r) {
-    if (l.pos != r.pos) return l.pos < r.pos;
-    const DestinationOptions& a = o.destinations[l.dest];
-    const DestinationOptions& b = o.destinations[r.dest];
-    int c = std::strcmp(a.host.c_str(), b.host.c_str());
-    if (c != 0) return c < 0;
-    if (a.instance.empty() != b.instance.empty()) return !a.instance.empty();
-    return std::strcmp(a.instance.c_str(), b.instance.c_str()) < 0;
-  });
-  std::vector<RingRouter::Entry> entries;
-  for (size_t i = 0; i < tmp.size(); ++i) {
-    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest
-                                                       : tmp[i].dest;
-    entries.push_back({tmp[i].pos, dest});
-  }
   return std::make_unique<RingRouter>(std::move(entries),
-                                      static_cast<int>(o.replication), true);
+                                      static_cast<int>(o.replication), md5);
+}
+
+// carbon-c-relay's carbon_ch: positions from md5 of the Python tuple repr of
+// (host, instance); ties ordered by host, then instance (none last).
+std::unique_ptr<Router> MakeCarbonCh(const ForwardOptions& o) {
+  return MakeRelayRing(
+      o, /*md5=*/true,
+      [&](int d, int i) -> uint32_t {
+        return CarbonHashPos(CarbonNodeKey(o.destinations[d], i));
+      },
+      [](const DestinationOptions& a, const DestinationOptions& b) {
+        int c = std::strcmp(a.host.c_str(), b.host.c_str());
+        if (c != 0) return c < 0;
+        if (a.instance.empty() != b.instance.empty())
+          return !a.instance.empty();
+        return std::strcmp(a.instance.c_str(), b.instance.c_str()) < 0;
+      });
 }
 
 // Graphite carbon-relay >= 0.9.13: destinations join the ring in config order
@@ -168,36 +178,19 @@ std::unique_ptr<Router> MakeCarbonChFixed(const ForwardOptions& o) {
 // carbon-c-relay's fnv1a_ch: positions from "i-host:port", or "i-instance" when
 // an instance is set; ties ordered by host, then port.
 std::unique_ptr<Router> MakeFnv1aCh(const ForwardOptions& o) {
-  struct Tmp {
-    uint16_t pos;
-    int dest;
-  };
-  std::vector<Tmp> tmp;
-  for (int d = 0; d < static_cast<int>(o.destinations.size()); ++d) {
-    const DestinationOptions& dst = o.destinations[d];
-    for (int i = 0; i < 100; ++i) {
-      std::string key = dst.instance.empty()
-                            ? StrCat(i, "-", dst.host, ":", dst.port)
-                            : StrCat(i, "-", dst.instance);
-      tmp.push_back({Fnv1aHashPos(key), d});
-    }
-  }
-  std::stable_sort(tmp.begin(), tmp.end(), [&](const Tmp& l, const Tmp& r) {
-    if (l.pos != r.pos) return l.pos < r.pos;
-    const DestinationOptions& a = o.destinations[l.dest];
-    const DestinationOptions& b = o.destinations[r.dest];
-    int c = std::strcmp(a.host.c_str(), b.host.c_str());
-    if (c != 0) return c < 0;
-    return a.port < b.port;
-  });
-  std::vector<RingRouter::Entry> entries;
-  for (size_t i = 0; i < tmp.size(); ++i) {
-    int dest = (i > 0 && tmp[i].pos == tmp[i - 1].pos) ? entries.back().dest
-                                                       : tmp[i].dest;
-    entries.push_back({tmp[i].pos, dest});
-  }
-  return std::make_unique<RingRouter>(std::move(entries),
-                                      static_cast<int>(o.replication), false);
+  return MakeRelayRing(
+      o, /*md5=*/false,
+      [&](int d, int i) -> uint32_t {
+        const DestinationOptions& dst = o.destinations[d];
+        return Fnv1aHashPos(dst.instance.empty()
+                                ? StrCat(i, "-", dst.host, ":", dst.port)
+                                : StrCat(i, "-", dst.instance));
+      },
+      [](const DestinationOptions& a, const DestinationOptions& b) {
+        int c = std::strcmp(a.host.c_str(), b.host.c_str());
+        if (c != 0) return c < 0;
+        return a.port < b.port;
+      });
 }
 
 // carbon-c-relay's jump_fnv1a_ch: buckets are the destinations with an

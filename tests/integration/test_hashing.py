@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from harness import GRALARM_BIN, Gralarm, LineSink, free_port, send_tcp, wait_until
+from harness import (GRALARM_BIN, Gralarm, LineSink, free_port, port_open, send_tcp,
+                     wait_until)
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
 from carbon.hashing import ConsistentHashRing  # noqa: E402  Graphite's own ring
@@ -139,7 +140,7 @@ def test_tagged_series_land_with_their_untagged_twin_like_the_live_relay(tmp_pat
                               "-w", "1", "-H", "itest"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: _can_connect(relay_port), 10, what="carbon-c-relay")
+        wait_until(lambda: port_open(relay_port), 10, what="carbon-c-relay")
         send_tcp(relay_port, payload)
         wait_until(lambda: sum(len(s.snapshot()) for s in sinks) >= len(lines), 20,
                    what="relay output")
@@ -162,11 +163,3 @@ def test_tagged_series_land_with_their_untagged_twin_like_the_live_relay(tmp_pat
     for n in names[:50]:
         assert gralarm_placed[n] == gralarm_placed[f"{n};host=h{names.index(n) % 7};dc=x"]
 
-
-def _can_connect(port):
-    import socket
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False

@@ -50,12 +50,17 @@ uint16_t PortOf(const std::string& address) {
   return ParseHostPort(address)->port;
 }
 
-void SendTcp(uint16_t port, const std::string& bytes) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in Loopback(uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+void SendTcp(uint16_t port, const std::string& bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = Loopback(port);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   size_t off = 0;
   while (off < bytes.size()) {
@@ -68,10 +73,7 @@ void SendTcp(uint16_t port, const std::string& bytes) {
 
 void SendUdp(uint16_t port, const std::string& datagram) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = Loopback(port);
   sendto(fd, datagram.data(), datagram.size(), 0,
          reinterpret_cast<sockaddr*>(&a), sizeof(a));
   close(fd);
@@ -235,10 +237,7 @@ TEST(Server, MaxConnectionsRefusesTheExtraOnesAndKeepsServing) {
   std::vector<int> held;
   for (int i = 0; i < 4; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = Loopback(port);
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
     held.push_back(fd);
   }
