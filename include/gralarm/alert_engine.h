@@ -77,6 +77,15 @@ class AlertEngine {
   std::vector<AlertRecord> ActiveAlerts() const;
   EngineCounters Counters() const;
 
+  // The state of every series a rule tracks (GET /api/v1/rules/{id}/series).
+  struct SeriesView {
+    std::string series;
+    SeriesState state;
+    bool nodata = false;
+    int64_t last_arrival_ms = 0;
+  };
+  std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
+
  private:
   struct RuleState {
     std::shared_ptr<const Rule> rule;

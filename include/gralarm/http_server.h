@@ -39,7 +39,9 @@ class HttpServer {
     size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   };
 
-  // Binds and starts serving `routes` (path -> handler); unknown paths get 404.
+  // Binds and starts serving `routes`: a path ending in '/' serves everything
+  // under it (the longest such prefix wins), any other path only itself;
+  // unknown paths get 404.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const Options& options, std::map<std::string, Handler> routes);
   ~HttpServer();
@@ -56,6 +58,10 @@ class HttpServer {
   mg_context* ctx_ = nullptr;
   int port_ = 0;
 };
+
+// The parameters of a query string ("a=1&b=x%20y"), percent-decoded, '+' as
+// space. A repeated key keeps its last value.
+std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 // {"error": {"code": code, "message": message}} with the given HTTP status.
 HttpResponse JsonError(int status, std::string_view code,

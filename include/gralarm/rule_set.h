@@ -2,6 +2,7 @@
 #define GRALARM_RULE_SET_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,7 +25,8 @@ class RuleSet {
   using Matches = absl::InlinedVector<uint32_t, 8>;
 
   static std::shared_ptr<const RuleSet> Build(
-      std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation);
+      std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation,
+      std::map<std::string, TemplateSpec> templates = {});
 
   // Indexes into rules() of the enabled rules whose pattern matches `name` (the
   // metric name without tags), ascending, each once.
@@ -35,6 +37,14 @@ class RuleSet {
   }
   // The rule with that id, or null.
   std::shared_ptr<const Rule> Find(std::string_view id) const;
+  // The templates in force, by name.
+  const std::map<std::string, TemplateSpec>& templates() const {
+    return templates_;
+  }
+  const TemplateSpec* FindTemplate(std::string_view name) const {
+    auto it = templates_.find(std::string(name));
+    return it == templates_.end() ? nullptr : &it->second;
+  }
   // Changes whenever the set of rules changes.
   uint64_t generation() const { return generation_; }
 
@@ -59,6 +69,7 @@ class RuleSet {
   absl::flat_hash_map<std::string, std::vector<uint32_t>> exact_;
   std::vector<Node> nodes_;
   uint64_t generation_ = 0;
+  std::map<std::string, TemplateSpec> templates_;
 };
 
 }  // namespace gralarm

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
+#include "gralarm/api.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
@@ -24,7 +25,7 @@ namespace gralarm {
 // The running proxy: ingest loops, the forwarder and the HTTP endpoint.
 // Start(), Reload() and Stop() are called from one control thread (main's
 // signal loop).
-class Server {
+class Server final : public ApiBackend {
  public:
   // `clock` (not owned; null = the real clock) times alerts and no-data checks.
   explicit Server(std::shared_ptr<const Config> config,
@@ -49,8 +50,12 @@ class Server {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
-  AlertEngine* engine() { return engine_.get(); }
-  Store* store() { return store_.get(); }
+  // ApiBackend; safe from any thread.
+  std::shared_ptr<const Config> config() override;
+  Store* store() override { return store_.get(); }
+  AlertEngine* engine() override { return engine_.get(); }
+  absl::Status ReloadRules() override;
+  std::vector<std::string> Route(std::string_view name) override;
   int api_port() const { return api_port_; }
 
  private:
@@ -58,9 +63,13 @@ class Server {
       const std::shared_ptr<const Config>& config);
   HttpResponse HandleMetrics();
   // Loads rule files and stored rules; on failure the rules in force stay.
-  absl::Status ReloadRules(const Config& config);
+  absl::Status ReloadRulesLocked(const Config& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(config_mu_);
   void Maintain();  // the maintenance thread: ticks, flushes, history retention
 
+  // Guards config_ and rules_generation_, and serializes rule reloads (SIGHUP
+  // on the control thread, API writes on HTTP threads).
+  absl::Mutex config_mu_;
   std::shared_ptr<const Config> config_;
   RealClock real_clock_;
   const Clock* clock_;
@@ -79,6 +88,7 @@ class Server {
   absl::Mutex self_metrics_mu_;
   std::unique_ptr<CarbonSelfMetrics> self_metrics_
       ABSL_GUARDED_BY(self_metrics_mu_);
+  Api api_{this};
   std::unique_ptr<HttpServer> http_;
   std::string ingest_address_;
   int api_port_ = 0;

@@ -120,17 +120,35 @@ class Store {
   absl::StatusOr<std::vector<HistoryRecord>> History(int64_t from_ms,
                                                      int64_t to_ms);
   absl::StatusOr<std::vector<EventRecord>> Events();
+  // Visits history entries that ended in [from_ms, to_ms], oldest first,
+  // starting after `after_key` (empty: from the start), until `fn` returns
+  // false. Keys are stable: entries are only ever added after existing ones or
+  // removed.
+  absl::Status ScanHistory(int64_t from_ms, int64_t to_ms,
+                           std::string_view after_key,
+                           const std::function<bool(std::string_view key,
+                                                    const HistoryRecord&)>& fn);
+  // Visits events with seq > after_seq, oldest first, until `fn` returns false.
+  absl::Status ScanEvents(uint64_t after_seq,
+                          const std::function<bool(const EventRecord&)>& fn);
   // Removes history entries that ended before `before_ms`; returns how many.
   absl::StatusOr<uint64_t> PruneHistory(int64_t before_ms);
 
-  // Rules and templates created through the API, as their JSON.
+  // Rules and templates created through the API, as their JSON, by id / name.
   absl::Status PutRuleJson(std::string_view id, std::string_view json);
   absl::Status DeleteRuleJson(std::string_view id);
   absl::StatusOr<std::vector<std::string>> RuleJsons();
+  absl::Status PutTemplateJson(std::string_view name, std::string_view json);
+  absl::Status DeleteTemplateJson(std::string_view name);
+  absl::StatusOr<std::vector<std::string>> TemplateJsons();
 
   absl::Status PutSilence(const SilenceRecord& silence);
   absl::Status DeleteSilence(std::string_view id);
   absl::StatusOr<std::vector<SilenceRecord>> Silences();
+  // A consistent, openable copy of the whole database at `dir` (which must not
+  // exist; its parent is created).
+  absl::Status Checkpoint(const std::string& dir);
+
   // Writes an active alert as it is now (its silenced or held flag changed).
   absl::Status PutAlert(const AlertRecord& alert);
 
@@ -150,6 +168,9 @@ class Store {
   };
   Store() = default;
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return handles_[f]; }
+  absl::Status PutValue(Family f, std::string_view key, std::string_view value);
+  absl::Status DeleteValue(Family f, std::string_view key);
+  absl::StatusOr<std::vector<std::string>> Values(Family f);
 
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

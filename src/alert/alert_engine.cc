@@ -472,4 +472,22 @@ EngineCounters AlertEngine::Counters() const {
   return c;
 }
 
+std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
+    std::string_view rule_id) const {
+  std::vector<SeriesView> out;
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [path, entry] : shard.series) {
+      for (const RuleState& rs : entry->rules) {
+        if (rs.rule->spec.id == rule_id) {
+          out.push_back({path, rs.state, rs.nodata, entry->last_arrival_ms});
+        }
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.series < b.series; });
+  return out;
+}
+
 }  // namespace gralarm

@@ -42,6 +42,18 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
     }
   }
   if (store != nullptr) {
+    auto stored_templates = store->TemplateJsons();
+    if (!stored_templates.ok()) return stored_templates.status();
+    for (const std::string& json : *stored_templates) {
+      auto t = ParseTemplateJson(json);
+      if (!t.ok() || templates.contains(t->name)) {
+        errors.push_back(StrCat(
+            "store: template ", t.ok() ? t->name : "?",
+            t.ok() ? " is also defined in a rule file" : " does not parse"));
+        continue;
+      }
+      templates.emplace(t->name, std::move(*t));
+    }
     auto stored = store->RuleJsons();
     if (!stored.ok()) return stored.status();
     for (const std::string& json : *stored) {
@@ -81,7 +93,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
   }
   if (!errors.empty())
     return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
-  return RuleSet::Build(std::move(rules), generation);
+  return RuleSet::Build(std::move(rules), generation, std::move(templates));
 }
 
 }  // namespace gralarm

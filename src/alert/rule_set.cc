@@ -7,9 +7,11 @@
 namespace gralarm {
 
 std::shared_ptr<const RuleSet> RuleSet::Build(
-    std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation) {
+    std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation,
+    std::map<std::string, TemplateSpec> templates) {
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
   set->generation_ = generation;
+  set->templates_ = std::move(templates);
   set->rules_ = std::move(rules);
   set->nodes_.emplace_back();  // the root
   for (uint32_t i = 0; i < set->rules_.size(); ++i) {

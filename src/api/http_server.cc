@@ -50,6 +50,52 @@ void Send(mg_connection* conn, const HttpResponse& r) {
 
 }  // namespace
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out.push_back(
+          static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view pair = query.substr(start, amp - start);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      out[PercentDecode(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? ""
+                                       : PercentDecode(pair.substr(eq + 1));
+    }
+    start = amp + 1;
+  }
+  return out;
+}
+
 HttpResponse JsonError(int status, std::string_view code,
                        std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
@@ -132,6 +178,17 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
     }
   }
   auto it = self->routes_.find(req.path);
+  if (it == self->routes_.end()) {
+    // The longest prefix route ("/api/v1/") that the path starts with.
+    for (auto p = self->routes_.begin(); p != self->routes_.end(); ++p) {
+      const std::string& prefix = p->first;
+      if (!prefix.empty() && prefix.back() == '/' &&
+          req.path.compare(0, prefix.size(), prefix) == 0 &&
+          (it == self->routes_.end() || prefix.size() > it->first.size())) {
+        it = p;
+      }
+    }
+  }
   HttpResponse resp =
       it == self->routes_.end()
           ? JsonError(404, "not_found", StrCat("no route ", req.path))

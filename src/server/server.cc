@@ -31,7 +31,28 @@ Server::Server(std::shared_ptr<const Config> config, const Clock* clock)
     : config_(std::move(config)),
       clock_(clock != nullptr ? clock : &real_clock_) {}
 
-absl::Status Server::ReloadRules(const Config& config) {
+std::shared_ptr<const Config> Server::config() {
+  absl::MutexLock lock(&config_mu_);
+  return config_;
+}
+
+absl::Status Server::ReloadRules() {
+  absl::MutexLock lock(&config_mu_);
+  return ReloadRulesLocked(*config_);
+}
+
+std::vector<std::string> Server::Route(std::string_view name) {
+  std::vector<std::string> out;
+  absl::MutexLock lock(&mu_);
+  if (!forwarder_) return out;
+  int targets[kMaxFanout];
+  const int n = forwarder_->router().Route(name, targets);
+  for (int i = 0; i < n; ++i)
+    out.push_back(forwarder_->destination(targets[i]).name());
+  return out;
+}
+
+absl::Status Server::ReloadRulesLocked(const Config& config) {
   auto rules = LoadRules(config, store_.get(), rules_generation_ + 1);
   if (!rules.ok()) return rules.status();
   ++rules_generation_;
@@ -41,7 +62,7 @@ absl::Status Server::ReloadRules(const Config& config) {
 }
 
 void Server::Maintain() {
-  const int64_t flush_ms = config_->evaluation.state_flush_ms;
+  const int64_t flush_ms = config()->evaluation.state_flush_ms;
   int64_t last_flush = clock_->NowMs();
   int64_t last_prune = 0;
   absl::MutexLock lock(&maintenance_mu_);
@@ -58,14 +79,14 @@ void Server::Maintain() {
       last_flush = now;
     }
     if (now - last_prune >= 3600 * 1000) {
-      const int64_t cutoff =
-          now - config_->store.history_retention_days * 86400 * 1000;
+      const int64_t retention_days = config()->store.history_retention_days;
+      const int64_t cutoff = now - retention_days * 86400 * 1000;
       auto pruned = store_->PruneHistory(cutoff);
       if (!pruned.ok()) {
         spdlog::error("{}", pruned.status().message());
       } else if (*pruned > 0) {
         spdlog::info("history: removed {} entries older than {} days", *pruned,
-                     config_->store.history_retention_days);
+                     retention_days);
       }
       last_prune = now;
     }
@@ -126,7 +147,10 @@ absl::Status Server::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
-  if (absl::Status s = ReloadRules(*config_); !s.ok()) return s;
+  {
+    absl::MutexLock lock(&config_mu_);
+    if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) return s;
+  }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
   auto silences = store_->Silences();
   if (!silences.ok()) return silences.status();
@@ -144,7 +168,8 @@ absl::Status Server::Start() {
         [](const HttpRequest&) {
           return HttpResponse{200, "application/json", R"({"status":"ok"})"};
         }},
-       {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }}});
+       {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
+       {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
     return http.status();
@@ -182,11 +207,15 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         "at the next restart");
   }
   engine_->SetConfig(config);
-  if (absl::Status s = ReloadRules(*config); !s.ok()) {
-    for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
-      spdlog::error("{}", line);
+  {
+    absl::MutexLock lock(&config_mu_);
+    config_ = config;
+    if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) {
+      for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
+        spdlog::error("{}", line);
+      }
+      spdlog::error("reload: rules not reloaded; the rules in force stay");
     }
-    spdlog::error("reload: rules not reloaded; the rules in force stay");
   }
   auto next = MakeForwarder(config);
   if (!next.ok()) {
@@ -220,11 +249,10 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         same->points_dropped[i] += d.points_dropped[i];
     }
   }
-  config_ = std::move(config);
   spdlog::info(
       "reload: configuration from {} in force ({} destinations, method {})",
-      config_->source_path, config_->forward.destinations.size(),
-      ForwardMethodName(config_->forward.method));
+      config->source_path, config->forward.destinations.size(),
+      ForwardMethodName(config->forward.method));
 }
 
 void Server::Stop(std::chrono::milliseconds drain_timeout) {

@@ -1,8 +1,10 @@
 #include "gralarm/store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "gralarm/strings.h"
@@ -271,6 +273,41 @@ absl::StatusOr<std::vector<EventRecord>> Store::Events() {
   return out;
 }
 
+absl::Status Store::ScanHistory(
+    int64_t from_ms, int64_t to_ms, std::string_view after_key,
+    const std::function<bool(std::string_view, const HistoryRecord&)>& fn) {
+  std::string start;
+  PutBigEndian(&start, static_cast<uint64_t>(std::max<int64_t>(from_ms, 0)), 8);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  if (!after_key.empty() && after_key > std::string_view(start)) {
+    it->Seek(rocksdb::Slice(after_key.data(), after_key.size()));
+    if (it->Valid() && it->key().ToStringView() == after_key) it->Next();
+  } else {
+    it->Seek(start);
+  }
+  for (; it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (static_cast<int64_t>(GetBigEndian(key, 8)) > to_ms) break;
+    json j = ParseStored(it->value());
+    if (j.is_object() && !fn(key, HistoryFromJson(j))) break;
+  }
+  return FromRocks(it->status(), "store: history");
+}
+
+absl::Status Store::ScanEvents(
+    uint64_t after_seq, const std::function<bool(const EventRecord&)>& fn) {
+  std::string start;
+  PutBigEndian(&start, after_seq + 1, 8);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    json j = ParseStored(it->value());
+    if (j.is_object() && !fn(EventFromJson(j))) break;
+  }
+  return FromRocks(it->status(), "store: events");
+}
+
 absl::StatusOr<uint64_t> Store::PruneHistory(int64_t before_ms) {
   std::string begin(8, '\0'), end;
   PutBigEndian(&end, static_cast<uint64_t>(std::max<int64_t>(before_ms, 0)), 8);
@@ -287,29 +324,53 @@ absl::StatusOr<uint64_t> Store::PruneHistory(int64_t before_ms) {
   return n;
 }
 
-absl::Status Store::PutRuleJson(std::string_view id,
-                                std::string_view json_text) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kRules),
-                            rocksdb::Slice(id.data(), id.size()),
-                            rocksdb::Slice(json_text.data(), json_text.size())),
-                   "store: put rule");
+absl::Status Store::PutValue(Family f, std::string_view key,
+                             std::string_view value) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(f),
+                            rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())),
+                   StrCat("store: put ", kFamilyNames[f]));
 }
 
-absl::Status Store::DeleteRuleJson(std::string_view id) {
-  return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kRules),
-                               rocksdb::Slice(id.data(), id.size())),
-                   "store: delete rule");
+absl::Status Store::DeleteValue(Family f, std::string_view key) {
+  return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(f),
+                               rocksdb::Slice(key.data(), key.size())),
+                   StrCat("store: delete from ", kFamilyNames[f]));
 }
 
-absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
+absl::StatusOr<std::vector<std::string>> Store::Values(Family f) {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf(kRules)));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
+      db_->NewIterator(rocksdb::ReadOptions(), cf(f)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
     out.push_back(it->value().ToString());
-  if (absl::Status s = FromRocks(it->status(), "store: rules"); !s.ok())
+  }
+  if (absl::Status s =
+          FromRocks(it->status(), StrCat("store: ", kFamilyNames[f]));
+      !s.ok()) {
     return s;
+  }
   return out;
+}
+
+absl::Status Store::PutRuleJson(std::string_view id, std::string_view json) {
+  return PutValue(kRules, id, json);
+}
+absl::Status Store::DeleteRuleJson(std::string_view id) {
+  return DeleteValue(kRules, id);
+}
+absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
+  return Values(kRules);
+}
+absl::Status Store::PutTemplateJson(std::string_view name,
+                                    std::string_view json) {
+  return PutValue(kTemplates, name, json);
+}
+absl::Status Store::DeleteTemplateJson(std::string_view name) {
+  return DeleteValue(kTemplates, name);
+}
+absl::StatusOr<std::vector<std::string>> Store::TemplateJsons() {
+  return Values(kTemplates);
 }
 
 absl::Status Store::PutSilence(const SilenceRecord& x) {
@@ -359,6 +420,22 @@ absl::Status Store::PutAlert(const AlertRecord& alert) {
                             StateKey(alert.rule_id, alert.series),
                             AlertToJson(alert).dump()),
                    "store: put alert");
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(),
+                                      ec);
+  if (ec) {
+    return absl::InternalError(StrCat("backup: cannot create the parent of ",
+                                      dir, ": ", ec.message()));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_, &raw);
+  if (!s.ok()) return FromRocks(s, "backup");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir),
+                   StrCat("backup to ", dir));
 }
 
 }  // namespace gralarm

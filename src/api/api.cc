@@ -1,0 +1,808 @@
+#include "gralarm/api.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "gralarm/glob.h"
+#include "gralarm/rule.h"
+#include "gralarm/rule_set.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+
+using nlohmann::json;
+
+std::string Rfc3339Millis(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
+                          absl::UTCTimeZone());
+}
+
+bool ParseTimeParam(std::string_view text, int64_t* ms) {
+  if (text.empty()) return false;
+  if (text.find_first_not_of("0123456789.") == std::string_view::npos) {
+    char* end = nullptr;
+    std::string t(text);
+    double seconds = std::strtod(t.c_str(), &end);
+    if (*end != '\0') return false;
+    *ms = static_cast<int64_t>(seconds * 1000);
+    return true;
+  }
+  std::string t(text);
+  if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) {
+    t.pop_back();
+    t += "+00:00";
+  }
+  absl::Time time;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, t, &time, &err)) return false;
+  *ms = absl::ToUnixMillis(time);
+  return true;
+}
+
+HttpResponse FieldErrorResponse(const absl::Status& status) {
+  json j = {{"error",
+             {{"code", "invalid_argument"},
+              {"message", std::string(status.message())},
+              {"field", FieldOf(status)}}}};
+  return HttpResponse{400, "application/json", j.dump()};
+}
+
+namespace {
+
+constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxLimit = 1000;
+
+HttpResponse Json(int status, const json& j) {
+  return HttpResponse{status, "application/json", j.dump()};
+}
+
+HttpResponse BadParam(std::string_view name, std::string_view message) {
+  json j = {{"error",
+             {{"code", "invalid_argument"},
+              {"message", StrCat(name, ": ", message)},
+              {"field", name}}}};
+  return Json(400, j);
+}
+
+HttpResponse NotFound(std::string_view what) {
+  return JsonError(404, "not_found", StrCat(what, " not found"));
+}
+
+HttpResponse Conflict(std::string_view message) {
+  return JsonError(409, "conflict", message);
+}
+
+HttpResponse Internal(const absl::Status& s) {
+  return JsonError(500, "internal", std::string(s.message()));
+}
+
+// A page of a list: {"items": [...], "next_cursor": "..."}.
+HttpResponse Page(json items, std::string next_cursor) {
+  return Json(200,
+              json{{"items", std::move(items)}, {"next_cursor", next_cursor}});
+}
+
+// Reads ?limit= (default 100, at most 1000).
+bool Limit(const std::map<std::string, std::string>& q, size_t* limit,
+           HttpResponse* error) {
+  *limit = kDefaultLimit;
+  auto it = q.find("limit");
+  if (it == q.end()) return true;
+  char* end = nullptr;
+  long v = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || v < 1 ||
+      v > static_cast<long>(kMaxLimit)) {
+    *error = BadParam("limit", "must be between 1 and 1000");
+    return false;
+  }
+  *limit = static_cast<size_t>(v);
+  return true;
+}
+
+std::string Param(const std::map<std::string, std::string>& q,
+                  const char* key) {
+  auto it = q.find(key);
+  return it == q.end() ? "" : it->second;
+}
+
+// A glob parameter (empty = everything).
+bool GlobParam(const std::map<std::string, std::string>& q, const char* key,
+               std::optional<Glob>* out, HttpResponse* error) {
+  std::string v = Param(q, key);
+  if (v.empty()) return true;
+  auto g = Glob::Compile(v);
+  if (!g.ok()) {
+    *error = BadParam(key, std::string(g.status().message()));
+    return false;
+  }
+  *out = std::move(*g);
+  return true;
+}
+
+std::string_view NameOf(std::string_view series) {
+  return series.substr(0, series.find(';'));
+}
+
+json RuleJson(const Rule& r) {
+  json j = json::parse(RuleSpecToJson(r.spec));
+  j["source"] = r.spec.source == RuleSource::kFile ? "file" : "api";
+  j["read_only"] = r.spec.source == RuleSource::kFile;
+  if (r.spec.source == RuleSource::kFile) j["source_file"] = r.spec.source_file;
+  return j;
+}
+
+json TemplateJson(const TemplateSpec& t) {
+  json j = json::parse(TemplateSpecToJson(t));
+  j["source"] = t.source == RuleSource::kFile ? "file" : "api";
+  j["read_only"] = t.source == RuleSource::kFile;
+  return j;
+}
+
+json AlertJson(const AlertRecord& a) {
+  return json{{"rule_id", a.rule_id},
+              {"rule_name", a.rule_name},
+              {"series", a.series},
+              {"severity", a.SeverityName()},
+              {"value", a.value},
+              {"since", Rfc3339Millis(a.since_ms)},
+              {"last_value", a.last_value},
+              {"last_seen", Rfc3339Millis(a.last_seen_ms)},
+              {"labels", a.labels},
+              {"silenced", a.silenced}};
+}
+
+json HistoryJson(const HistoryRecord& h) {
+  return json{
+      {"rule_id", h.rule_id},
+      {"rule_name", h.rule_name},
+      {"series", h.series},
+      {"peak_severity", LevelName(h.peak)},
+      {"severity", h.nodata ? "nodata" : std::string(LevelName(h.severity))},
+      {"start", Rfc3339Millis(h.start_ms)},
+      {"end", Rfc3339Millis(h.end_ms)},
+      {"last_value", h.last_value},
+      {"labels", h.labels}};
+}
+
+json EventJson(const EventRecord& e) {
+  return json{{"rule_id", e.rule_id},
+              {"series", e.series},
+              {"from", e.from},
+              {"to", e.to},
+              {"value", e.value},
+              {"ts", e.ts},
+              {"at", Rfc3339Millis(e.at_ms)}};
+}
+
+json SilenceJson(const SilenceRecord& x) {
+  return json{{"id", x.id},
+              {"rule", x.rule},
+              {"series", x.series},
+              {"starts_at", Rfc3339Millis(x.starts_at_ms)},
+              {"ends_at", Rfc3339Millis(x.ends_at_ms)},
+              {"created_by", x.created_by},
+              {"comment", x.comment}};
+}
+
+// RFC 4180: a field with a comma, quote or line break is quoted, quotes
+// doubled.
+std::string CsvField(std::string_view v) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos)
+    return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string RandomId(std::string_view prefix) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return fmt::format("{}{:012x}", prefix, rng() & 0xffffffffffffull);
+}
+
+// A rule id from its name: lower case, anything outside [a-z0-9_.-] as '-'.
+std::string IdFromName(std::string_view name) {
+  std::string id;
+  for (char c : name) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' ||
+              l == '.' || l == '-';
+    id += ok ? l : '-';
+    if (id.size() >= 100) break;
+  }
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  return id;
+}
+
+std::string Token(const Config& c) {
+  if (!c.api.token.empty()) return c.api.token;
+  if (c.api.token_file.empty()) return "";
+  std::ifstream in(c.api.token_file);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() &&
+         std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  return token;
+}
+
+// Splits "/api/v1/a/b/c" into {"a", "b", "c"}.
+std::vector<std::string> PathParts(std::string_view path) {
+  std::vector<std::string> parts;
+  path.remove_prefix(std::string_view("/api/v1/").size());
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) parts.emplace_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+class Request {
+ public:
+  Request(ApiBackend* b, const HttpRequest& r)
+      : b_(b), r_(r), q_(ParseQuery(r.query)), parts_(PathParts(r.path)) {}
+
+  HttpResponse Handle();
+
+ private:
+  bool Is(std::string_view method) const { return r_.method == method; }
+  HttpResponse MethodNotAllowed() const {
+    return JsonError(405, "method_not_allowed",
+                     StrCat(r_.method, " is not allowed on ", r_.path));
+  }
+
+  HttpResponse Summary();
+  HttpResponse Rules();
+  HttpResponse Rule(const std::string& id);
+  HttpResponse RuleSeries(const std::string& id);
+  HttpResponse PutRule(const std::string& path_id, bool create);
+  HttpResponse Templates();
+  HttpResponse Template(const std::string& name);
+  HttpResponse PutTemplate(const std::string& path_name, bool create);
+  HttpResponse Alerts();
+  HttpResponse History();
+  HttpResponse Events();
+  HttpResponse Silences();
+  HttpResponse DeleteSilence(const std::string& id);
+  HttpResponse Match();
+  HttpResponse Backup();
+
+  ApiBackend* const b_;
+  const HttpRequest& r_;
+  const std::map<std::string, std::string> q_;
+  const std::vector<std::string> parts_;
+};
+
+HttpResponse Request::Handle() {
+  const bool write = !Is("GET") && !Is("HEAD");
+  if (write) {
+    const std::string token = Token(*b_->config());
+    if (!token.empty() && r_.authorization != "Bearer " + token) {
+      return JsonError(
+          401, "unauthenticated",
+          "writes need the header Authorization: Bearer <api.token>");
+    }
+  }
+  const size_t n = parts_.size();
+  const std::string first = n > 0 ? parts_[0] : "";
+  if (first == "summary" && n == 1)
+    return Is("GET") ? Summary() : MethodNotAllowed();
+  if (first == "rules" && n == 1) {
+    if (Is("GET")) return Rules();
+    if (Is("POST")) return PutRule("", /*create=*/true);
+    return MethodNotAllowed();
+  }
+  if (first == "rules" && n == 2) {
+    if (Is("GET") || Is("DELETE")) return Rule(parts_[1]);
+    if (Is("PUT")) return PutRule(parts_[1], /*create=*/false);
+    return MethodNotAllowed();
+  }
+  if (first == "rules" && n == 3 && parts_[2] == "series") {
+    return Is("GET") ? RuleSeries(parts_[1]) : MethodNotAllowed();
+  }
+  if (first == "templates" && n == 1) {
+    if (Is("GET")) return Templates();
+    if (Is("POST")) return PutTemplate("", /*create=*/true);
+    return MethodNotAllowed();
+  }
+  if (first == "templates" && n == 2) {
+    if (Is("GET") || Is("DELETE")) return Template(parts_[1]);
+    if (Is("PUT")) return PutTemplate(parts_[1], /*create=*/false);
+    return MethodNotAllowed();
+  }
+  if (first == "alerts" && n == 1)
+    return Is("GET") ? Alerts() : MethodNotAllowed();
+  if (first == "history" && n == 1)
+    return Is("GET") ? History() : MethodNotAllowed();
+  if (first == "events" && n == 1)
+    return Is("GET") ? Events() : MethodNotAllowed();
+  if (first == "silences" && n == 1) {
+    return Is("GET") || Is("POST") ? Silences() : MethodNotAllowed();
+  }
+  if (first == "silences" && n == 2) {
+    return Is("DELETE") ? DeleteSilence(parts_[1]) : MethodNotAllowed();
+  }
+  if (first == "match" && n == 1)
+    return Is("GET") ? Match() : MethodNotAllowed();
+  if (first == "backup" && n == 1)
+    return Is("POST") ? Backup() : MethodNotAllowed();
+  return JsonError(404, "not_found", StrCat("no route ", r_.path));
+}
+
+HttpResponse Request::Summary() {
+  const EngineCounters c = b_->engine()->Counters();
+  return Json(200, json{{"rules", b_->engine()->rules()->rules().size()},
+                        {"series_tracked", c.series_tracked},
+                        {"alerts",
+                         {{"warning", c.alerts_active[1]},
+                          {"major", c.alerts_active[2]},
+                          {"critical", c.alerts_active[3]},
+                          {"nodata", c.alerts_active[4]}}}});
+}
+
+HttpResponse Request::Rules() {
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  const std::string needle = Param(q_, "q");
+  const std::string cursor = Param(q_, "cursor");
+  auto rules = b_->engine()->rules();
+  std::vector<const gralarm::Rule*> sorted;
+  for (const auto& r : rules->rules()) {
+    if (r->spec.id <= cursor) continue;
+    if (!needle.empty() && r->spec.id.find(needle) == std::string::npos &&
+        r->spec.name.find(needle) == std::string::npos &&
+        r->spec.pattern.find(needle) == std::string::npos) {
+      continue;
+    }
+    sorted.push_back(r.get());
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* a, auto* b) { return a->spec.id < b->spec.id; });
+  json items = json::array();
+  std::string next;
+  for (size_t i = 0; i < sorted.size() && i < limit; ++i) {
+    items.push_back(RuleJson(*sorted[i]));
+    if (i + 1 == limit && sorted.size() > limit) next = sorted[i]->spec.id;
+  }
+  return Page(std::move(items), next);
+}
+
+HttpResponse Request::Rule(const std::string& id) {
+  auto rule = b_->engine()->rules()->Find(id);
+  if (rule == nullptr) return NotFound(StrCat("rule \"", id, "\""));
+  if (Is("GET")) return Json(200, RuleJson(*rule));
+  if (rule->spec.source == RuleSource::kFile) {
+    return Conflict(
+        StrCat("rule \"", id, "\" comes from ", rule->spec.source_file,
+               " and is read-only here: edit the file and send SIGHUP"));
+  }
+  if (absl::Status s = b_->store()->DeleteRuleJson(id); !s.ok())
+    return Internal(s);
+  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
+  return HttpResponse{204, "application/json", ""};
+}
+
+HttpResponse Request::RuleSeries(const std::string& id) {
+  if (b_->engine()->rules()->Find(id) == nullptr) {
+    return NotFound(StrCat("rule \"", id, "\""));
+  }
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  const std::string cursor = Param(q_, "cursor");
+  json items = json::array();
+  std::string next;
+  for (const auto& v : b_->engine()->SeriesOf(id)) {
+    if (!cursor.empty() && v.series <= cursor) continue;
+    if (items.size() == limit) {
+      next = items.back()["series"].get<std::string>();
+      break;
+    }
+    items.push_back(json{{"series", v.series},
+                         {"level", LevelName(v.state.level)},
+                         {"nodata", v.nodata},
+                         {"last_value", v.state.last_value},
+                         {"last_ts", v.state.last_ts},
+                         {"last_seen", Rfc3339Millis(v.last_arrival_ms)},
+                         {"checks_up", v.state.up_count},
+                         {"checks_down", v.state.down_count}});
+  }
+  return Page(std::move(items), next);
+}
+
+HttpResponse Request::PutRule(const std::string& path_id, bool create) {
+  auto spec = ParseRuleJson(r_.body);
+  if (!spec.ok()) return FieldErrorResponse(spec.status());
+  auto rules = b_->engine()->rules();
+  if (!create) {
+    if (!spec->id.empty() && spec->id != path_id) {
+      return FieldErrorResponse(
+          FieldError("id", "differs from the id in the path"));
+    }
+    spec->id = path_id;
+    auto existing = rules->Find(path_id);
+    if (existing == nullptr) return NotFound(StrCat("rule \"", path_id, "\""));
+    if (existing->spec.source == RuleSource::kFile) {
+      return Conflict(StrCat(
+          "rule \"", path_id, "\" comes from ", existing->spec.source_file,
+          " and is read-only here: edit the file and send SIGHUP"));
+    }
+  } else {
+    if (spec->id.empty()) {
+      std::string base = IdFromName(spec->name);
+      spec->id = ValidRuleId(base) && rules->Find(base) == nullptr
+                     ? base
+                     : RandomId("rule-");
+    }
+    if (rules->Find(spec->id) != nullptr) {
+      return Conflict(StrCat("rule \"", spec->id,
+                             "\" exists: PUT /api/v1/rules/", spec->id,
+                             " changes it"));
+    }
+  }
+  const TemplateSpec* tmpl = spec->template_name.empty()
+                                 ? nullptr
+                                 : rules->FindTemplate(spec->template_name);
+  auto resolved = ResolveRule(*spec, tmpl, *b_->config());
+  if (!resolved.ok()) return FieldErrorResponse(resolved.status());
+  spec->source = RuleSource::kApi;
+  if (absl::Status s =
+          b_->store()->PutRuleJson(spec->id, RuleSpecToJson(*spec));
+      !s.ok()) {
+    return Internal(s);
+  }
+  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
+  auto stored = b_->engine()->rules()->Find(spec->id);
+  if (stored == nullptr) return Internal(absl::InternalError("rule vanished"));
+  return Json(create ? 201 : 200, RuleJson(*stored));
+}
+
+HttpResponse Request::Templates() {
+  auto rules = b_->engine()->rules();
+  const std::string cursor = Param(q_, "cursor");
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  json items = json::array();
+  std::string next;
+  for (const auto& [name, t] : rules->templates()) {
+    if (name <= cursor) continue;
+    if (items.size() == limit) {
+      next = items.back()["name"].get<std::string>();
+      break;
+    }
+    items.push_back(TemplateJson(t));
+  }
+  return Page(std::move(items), next);
+}
+
+HttpResponse Request::Template(const std::string& name) {
+  auto rules = b_->engine()->rules();
+  const TemplateSpec* t = rules->FindTemplate(name);
+  if (t == nullptr) return NotFound(StrCat("template \"", name, "\""));
+  if (Is("GET")) return Json(200, TemplateJson(*t));
+  if (t->source == RuleSource::kFile) {
+    return Conflict(StrCat("template \"", name,
+                           "\" comes from a rule file and is read-only"));
+  }
+  std::vector<std::string> users;
+  for (const auto& r : rules->rules()) {
+    if (r->spec.template_name == name) users.push_back(r->spec.id);
+  }
+  if (!users.empty()) {
+    return Conflict(StrCat("template \"", name, "\" is used by rule(s) ",
+                           absl::StrJoin(users, ", ")));
+  }
+  if (absl::Status s = b_->store()->DeleteTemplateJson(name); !s.ok())
+    return Internal(s);
+  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
+  return HttpResponse{204, "application/json", ""};
+}
+
+HttpResponse Request::PutTemplate(const std::string& path_name, bool create) {
+  auto t = ParseTemplateJson(r_.body.empty() ? "{}" : r_.body);
+  if (!create && t.ok() && t->name != path_name) {
+    return FieldErrorResponse(
+        FieldError("name", "differs from the name in the path"));
+  }
+  if (!t.ok()) return FieldErrorResponse(t.status());
+  auto rules = b_->engine()->rules();
+  const TemplateSpec* existing = rules->FindTemplate(t->name);
+  if (create && existing != nullptr) {
+    return Conflict(StrCat("template \"", t->name, "\" exists"));
+  }
+  if (!create && existing == nullptr)
+    return NotFound(StrCat("template \"", path_name, "\""));
+  if (existing != nullptr && existing->source == RuleSource::kFile) {
+    return Conflict(StrCat("template \"", t->name,
+                           "\" comes from a rule file and is read-only"));
+  }
+  // Every rule that uses it must still be valid with the new fields.
+  for (const auto& r : rules->rules()) {
+    if (r->spec.template_name != t->name) continue;
+    auto resolved = ResolveRule(r->spec, &*t, *b_->config());
+    if (!resolved.ok()) {
+      return FieldErrorResponse(FieldError(
+          FieldOf(resolved.status()),
+          StrCat("rule \"", r->spec.id,
+                 "\" would become invalid: ", resolved.status().message())));
+    }
+  }
+  if (absl::Status s =
+          b_->store()->PutTemplateJson(t->name, TemplateSpecToJson(*t));
+      !s.ok()) {
+    return Internal(s);
+  }
+  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
+  return Json(create ? 201 : 200, TemplateJson(*t));
+}
+
+HttpResponse Request::Alerts() {
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  std::optional<Glob> series;
+  if (!GlobParam(q_, "series", &series, &error)) return error;
+  const std::string severity = Param(q_, "severity");
+  const std::string rule = Param(q_, "rule");
+  const std::string cursor = Param(q_, "cursor");
+  auto alerts = b_->engine()->ActiveAlerts();
+  auto key = [](const AlertRecord& a) { return a.rule_id + '\x1f' + a.series; };
+  std::sort(alerts.begin(), alerts.end(),
+            [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  json items = json::array();
+  std::string next;
+  for (const AlertRecord& a : alerts) {
+    if (!cursor.empty() && key(a) <= cursor) continue;
+    if (!severity.empty() && a.SeverityName() != severity) continue;
+    if (!rule.empty() && a.rule_id != rule) continue;
+    if (series && !series->Matches(NameOf(a.series))) continue;
+    if (items.size() == limit) {
+      next = items.back()["rule_id"].get<std::string>() + '\x1f' +
+             items.back()["series"].get<std::string>();
+      break;
+    }
+    items.push_back(AlertJson(a));
+  }
+  return Page(std::move(items), next);
+}
+
+HttpResponse Request::History() {
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  std::optional<Glob> series;
+  if (!GlobParam(q_, "series", &series, &error)) return error;
+  int64_t from = 0, to = INT64_MAX;
+  if (std::string f = Param(q_, "from");
+      !f.empty() && !ParseTimeParam(f, &from)) {
+    return BadParam("from", "must be RFC 3339 or epoch seconds");
+  }
+  if (std::string t = Param(q_, "to"); !t.empty() && !ParseTimeParam(t, &to)) {
+    return BadParam("to", "must be RFC 3339 or epoch seconds");
+  }
+  const std::string severity = Param(q_, "severity");
+  const std::string rule = Param(q_, "rule");
+  const std::string format = Param(q_, "format");
+  if (!format.empty() && format != "json" && format != "csv") {
+    return BadParam("format", "must be json or csv");
+  }
+  std::string after;
+  if (std::string c = Param(q_, "cursor"); !c.empty()) {
+    std::string raw;
+    if (!absl::WebSafeBase64Unescape(c, &raw)) {
+      return BadParam("cursor", "is not a cursor");
+    }
+    after = raw;
+  }
+  std::vector<HistoryRecord> page;
+  std::string last_key;
+  bool more = false;
+  absl::Status s = b_->store()->ScanHistory(
+      from, to, after, [&](std::string_view key, const HistoryRecord& h) {
+        const std::string sev =
+            h.nodata ? "nodata" : std::string(LevelName(h.severity));
+        if (!rule.empty() && h.rule_id != rule) return true;
+        if (!severity.empty() && severity != sev &&
+            severity != LevelName(h.peak)) {
+          return true;
+        }
+        if (series && !series->Matches(NameOf(h.series))) return true;
+        if (page.size() == limit) {
+          more = true;
+          return false;
+        }
+        page.push_back(h);
+        last_key = std::string(key);
+        return true;
+      });
+  if (!s.ok()) return Internal(s);
+  const std::string next = more ? absl::WebSafeBase64Escape(last_key) : "";
+  if (format == "csv") {
+    std::string csv =
+        "rule_id,rule_name,series,peak_severity,severity,start,end,last_value,"
+        "labels\r\n";
+    for (const HistoryRecord& h : page) {
+      json j = HistoryJson(h);
+      csv += StrCat(
+          CsvField(h.rule_id), ",", CsvField(h.rule_name), ",",
+          CsvField(h.series), ",", j["peak_severity"].get<std::string>(), ",",
+          j["severity"].get<std::string>(), ",", j["start"].get<std::string>(),
+          ",", j["end"].get<std::string>(), ",", j["last_value"].dump(), ",",
+          CsvField(j["labels"].dump()), "\r\n");
+    }
+    HttpResponse r{200, "text/csv; charset=utf-8", std::move(csv)};
+    return r;
+  }
+  json items = json::array();
+  for (const HistoryRecord& h : page) items.push_back(HistoryJson(h));
+  return Page(std::move(items), next);
+}
+
+HttpResponse Request::Events() {
+  size_t limit;
+  HttpResponse error;
+  if (!Limit(q_, &limit, &error)) return error;
+  std::optional<Glob> series;
+  if (!GlobParam(q_, "series", &series, &error)) return error;
+  int64_t from = 0, to = INT64_MAX;
+  if (std::string f = Param(q_, "from");
+      !f.empty() && !ParseTimeParam(f, &from)) {
+    return BadParam("from", "must be RFC 3339 or epoch seconds");
+  }
+  if (std::string t = Param(q_, "to"); !t.empty() && !ParseTimeParam(t, &to)) {
+    return BadParam("to", "must be RFC 3339 or epoch seconds");
+  }
+  const std::string rule = Param(q_, "rule");
+  const std::string severity = Param(q_, "severity");
+  uint64_t after = 0;
+  if (std::string c = Param(q_, "cursor"); !c.empty()) {
+    char* end = nullptr;
+    after = std::strtoull(c.c_str(), &end, 10);
+    if (*end != '\0') return BadParam("cursor", "is not a cursor");
+  }
+  json items = json::array();
+  uint64_t last = 0;
+  bool more = false;
+  absl::Status s = b_->store()->ScanEvents(after, [&](const EventRecord& e) {
+    if (e.at_ms < from || e.at_ms > to) return true;
+    if (!rule.empty() && e.rule_id != rule) return true;
+    if (!severity.empty() && e.to != severity) return true;
+    if (series && !series->Matches(NameOf(e.series))) return true;
+    if (items.size() == limit) {
+      more = true;
+      return false;
+    }
+    items.push_back(EventJson(e));
+    last = e.seq;
+    return true;
+  });
+  if (!s.ok()) return Internal(s);
+  return Page(std::move(items), more ? std::to_string(last) : "");
+}
+
+HttpResponse Request::Silences() {
+  if (Is("GET")) {
+    auto all = b_->store()->Silences();
+    if (!all.ok()) return Internal(all.status());
+    std::sort(all->begin(), all->end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    json items = json::array();
+    for (const SilenceRecord& x : *all) items.push_back(SilenceJson(x));
+    return Page(std::move(items), "");
+  }
+  json j = json::parse(r_.body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object())
+    return FieldErrorResponse(FieldError("", "expected a JSON object"));
+  SilenceRecord x;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (!it.value().is_string())
+      return FieldErrorResponse(FieldError(k, "must be a string"));
+    const std::string v = it.value().get<std::string>();
+    if (k == "rule") {
+      x.rule = v;
+    } else if (k == "series") {
+      x.series = v;
+    } else if (k == "created_by") {
+      x.created_by = v;
+    } else if (k == "comment") {
+      x.comment = v;
+    } else if (k == "starts_at" || k == "ends_at") {
+      int64_t ms;
+      if (!ParseTimeParam(v, &ms)) {
+        return FieldErrorResponse(
+            FieldError(k, "must be RFC 3339 or epoch seconds"));
+      }
+      (k == "starts_at" ? x.starts_at_ms : x.ends_at_ms) = ms;
+    } else if (k != "id") {
+      return FieldErrorResponse(FieldError(k, "unknown field"));
+    }
+  }
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  if (!j.contains("starts_at")) x.starts_at_ms = now;
+  if (!j.contains("ends_at"))
+    return FieldErrorResponse(FieldError("ends_at", "is required"));
+  if (x.ends_at_ms <= x.starts_at_ms) {
+    return FieldErrorResponse(FieldError("ends_at", "must be after starts_at"));
+  }
+  for (auto [field, text] :
+       {std::pair{"rule", x.rule}, std::pair{"series", x.series}}) {
+    if (text.empty()) continue;
+    auto g = Glob::Compile(text);
+    if (!g.ok()) {
+      return FieldErrorResponse(
+          FieldError(field, std::string(g.status().message())));
+    }
+  }
+  if (x.rule.empty() && x.series.empty()) {
+    return FieldErrorResponse(
+        FieldError("rule", "set rule or series (or both)"));
+  }
+  x.id = RandomId("silence-");
+  if (absl::Status s = b_->store()->PutSilence(x); !s.ok()) return Internal(s);
+  auto all = b_->store()->Silences();
+  if (!all.ok()) return Internal(all.status());
+  b_->engine()->SetSilences(*all);
+  return Json(201, SilenceJson(x));
+}
+
+HttpResponse Request::DeleteSilence(const std::string& id) {
+  auto all = b_->store()->Silences();
+  if (!all.ok()) return Internal(all.status());
+  auto it = std::find_if(all->begin(), all->end(),
+                         [&](auto& x) { return x.id == id; });
+  if (it == all->end()) return NotFound(StrCat("silence \"", id, "\""));
+  if (absl::Status s = b_->store()->DeleteSilence(id); !s.ok())
+    return Internal(s);
+  all->erase(it);
+  b_->engine()->SetSilences(*all);
+  return HttpResponse{204, "application/json", ""};
+}
+
+HttpResponse Request::Match() {
+  const std::string metric = Param(q_, "metric");
+  if (metric.empty()) return BadParam("metric", "is required");
+  const std::string_view name = NameOf(metric);
+  auto rules = b_->engine()->rules();
+  RuleSet::Matches m;
+  rules->Match(name, &m);
+  json ids = json::array();
+  for (uint32_t i : m) ids.push_back(rules->rules()[i]->spec.id);
+  return Json(200, json{{"metric", metric},
+                        {"destinations", b_->Route(name)},
+                        {"rules", ids}});
+}
+
+HttpResponse Request::Backup() {
+  const auto config = b_->config();
+  const std::string dir = config->store.backup_dir.empty()
+                              ? config->store.path + "/backups"
+                              : config->store.backup_dir;
+  const std::string path = StrCat(
+      dir, "/",
+      absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone()));
+  if (absl::Status s = b_->store()->Checkpoint(path); !s.ok())
+    return Internal(s);
+  return Json(201, json{{"path", path}});
+}
+
+}  // namespace
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  return Request(backend_, request).Handle();
+}
+
+}  // namespace gralarm
