@@ -39,9 +39,9 @@ class HttpServer {
     size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   };
 
-  // Binds and starts serving `routes`: a path ending in '/' serves everything
-  // under it (the longest such prefix wins), any other path only itself;
-  // unknown paths get 404.
+  // Binds and starts serving `routes`: a path ending in '/' (other than "/")
+  // serves everything under it (the longest such prefix wins), any other path
+  // only itself; unknown paths get 404.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const Options& options, std::map<std::string, Handler> routes);
   ~HttpServer();

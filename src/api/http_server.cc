@@ -182,7 +182,7 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
     // The longest prefix route ("/api/v1/") that the path starts with.
     for (auto p = self->routes_.begin(); p != self->routes_.end(); ++p) {
       const std::string& prefix = p->first;
-      if (!prefix.empty() && prefix.back() == '/' &&
+      if (prefix.size() > 1 && prefix.back() == '/' &&
           req.path.compare(0, prefix.size(), prefix) == 0 &&
           (it == self->routes_.end() || prefix.size() > it->first.size())) {
         it = p;

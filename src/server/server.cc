@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/version.h"
+#include "gralarm/web_assets.h"
 
 namespace gralarm {
 namespace {
@@ -169,7 +170,11 @@ absl::Status Server::Start() {
           return HttpResponse{200, "application/json", R"({"status":"ok"})"};
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
-       {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }}});
+       {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
+       {"/",
+        [](const HttpRequest&) {
+          return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};
+        }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
     return http.status();
