@@ -58,7 +58,23 @@ def write_rules(path, count, series, seed=42):
                     f'thresholds = {{ warning = 1e15, critical = 1e16 }}\n')
 
 
-def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0):
+def history_queries(api_port, stop, stats, repeat):
+    """Queries the whole seeded history (a series filter that matches nothing makes a
+    query scan all of it): once, or again and again until `stop` is set with
+    `repeat`; records each query's seconds."""
+    import urllib.request
+    url = f"http://127.0.0.1:{api_port}/api/v1/history?series=nothing.matches.*&limit=1000"
+    while not stop.is_set():
+        t0 = time.monotonic()
+        with urllib.request.urlopen(url, timeout=120) as r:
+            r.read()
+        stats.append(time.monotonic() - t0)
+        if not repeat:
+            return
+
+
+def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0,
+                api_port=None):
     if kind == "carbon-c-relay":
         conf = os.path.join(workdir, "relay.conf")
         with open(conf, "w") as f:
@@ -75,7 +91,7 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
             rule_section = f'[rules]\nfiles = ["{rules_path}"]\n'
         with open(conf, "w") as f:
             f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n'
-                    f'[api]\nlisten = "127.0.0.1:{free_port()}"\n'
+                    f'[api]\nlisten = "127.0.0.1:{api_port or free_port()}"\n'
                     f'[self_metrics]\ncarbon_interval_s = 0\n'
                     f'[store]\npath = "{os.path.join(workdir, "store")}"\n{rule_section}'
                     f'[forward]\nqueue_points = {max(lines, 1000)}\n'
@@ -87,7 +103,8 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
     return proc
 
 
-def run_once(kind, build, lines, series, connections, workers, rules=0):
+def run_once(kind, build, lines, series, connections, workers, rules=0, history=0,
+             queries=False):
     workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
     try:
         sink_port, relay_port = free_port(), free_port()
@@ -97,8 +114,21 @@ def run_once(kind, build, lines, series, connections, workers, rules=0):
                                  "--ready-file", ready], stdout=subprocess.PIPE, text=True)
         while not os.path.exists(ready):
             time.sleep(0.01)
+        api_port = free_port()
+        if history and kind == "gralarm":
+            subprocess.run([os.path.join(build, "bench", "gralarm-seed-history"), "--store",
+                            os.path.join(workdir, "store"), "--entries", str(history)],
+                           check=True, capture_output=True)
         relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines,
-                            rules, series)
+                            rules, series, api_port)
+        import threading
+        stop, query_seconds = threading.Event(), []
+        querier = None
+        if queries:
+            querier = threading.Thread(target=history_queries,
+                                       args=(api_port, stop, query_seconds,
+                                             queries == "continuous"))
+            querier.start()
         time.sleep(0.5)  # let the relay connect to the sink
         gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
                               str(relay_port), "--lines", str(lines), "--series",
@@ -107,16 +137,30 @@ def run_once(kind, build, lines, series, connections, workers, rules=0):
         sent = json.loads(gen.stdout)
         out, _ = sink.communicate(timeout=600)
         got = json.loads(out)
+        if querier:
+            stop.set()
+            querier.join()
         relay.terminate()
         try:
             relay.wait(20)
         except subprocess.TimeoutExpired:
             relay.kill()
         seconds = max(got["last"] - sent["start"], 1e-9)
-        return {"relay": kind + (f" ({rules} rules)" if rules and kind == "gralarm" else ""),
+        label = kind
+        if kind == "gralarm":
+            if rules:
+                label += f" ({rules} rules)"
+            if queries:
+                label += (f" + {'continuous history queries' if queries == 'continuous' else 'a history query'}"
+                          f" over {history} entries")
+        result = {"relay": label,
                 "connections": connections, "lines": lines,
                 "delivered": got["lines"], "lost": lines - got["lines"],
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
+        if queries:
+            result["queries"] = len(query_seconds)
+            result["query_seconds"] = [round(q, 2) for q in query_seconds]
+        return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -132,13 +176,21 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--rules", type=int, default=0,
                     help="threshold rules loaded into gralarm (carbon-c-relay has none)")
+    ap.add_argument("--history", type=int, default=0,
+                    help="seed gralarm's store with this many history entries and run "
+                         "gralarm once more while a full-history API query runs")
+    ap.add_argument("--continuous-queries", action="store_true",
+                    help="with --history: query again and again, not once")
     args = ap.parse_args()
     results = []
     for connections in args.connections:
         for _ in range(args.repeat):
-            for kind in ("carbon-c-relay", "gralarm"):
+            runs = [("carbon-c-relay", None), ("gralarm", None)]
+            if args.history:
+                runs.append(("gralarm", "continuous" if args.continuous_queries else "once"))
+            for kind, queries in runs:
                 r = run_once(kind, args.build, args.lines, args.series, connections,
-                             args.workers, args.rules)
+                             args.workers, args.rules, args.history, queries)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr)
     print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
@@ -152,10 +204,16 @@ def main():
         best = {}
         for r in results:
             if r["connections"] == connections:
-                key = "gralarm" if r["relay"].startswith("gralarm") else r["relay"]
+                key = r["relay"]
+                if key.startswith("gralarm"):
+                    key = "gralarm+queries" if "history" in key else "gralarm"
                 best[key] = max(best.get(key, 0), r["rate"])
         ratio = best["gralarm"] / best["carbon-c-relay"]
         print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
+        if "gralarm+queries" in best:
+            drop = 1 - best["gralarm+queries"] / best["gralarm"]
+            print(f"{connections} connection(s): ingest rate with the history query running: "
+                  f"{drop * 100:.1f}% lower")
     lost = sum(r["lost"] for r in results if r["relay"].startswith("gralarm"))
     print(f"gralarm lines lost: {lost}")
     return 0

@@ -124,10 +124,13 @@ class Store {
   // starting after `after_key` (empty: from the start), until `fn` returns
   // false. Keys are stable: entries are only ever added after existing ones or
   // removed.
-  absl::Status ScanHistory(int64_t from_ms, int64_t to_ms,
-                           std::string_view after_key,
-                           const std::function<bool(std::string_view key,
-                                                    const HistoryRecord&)>& fn);
+  // `key_filter`, when given, is asked first with the entry's rule id and series,
+  // so entries it refuses are skipped without being decoded.
+  absl::Status ScanHistory(
+      int64_t from_ms, int64_t to_ms, std::string_view after_key,
+      const std::function<bool(std::string_view key, const HistoryRecord&)>& fn,
+      const std::function<bool(std::string_view rule_id,
+                               std::string_view series)>& key_filter = nullptr);
   // Visits events with seq > after_seq, oldest first, until `fn` returns false.
   absl::Status ScanEvents(uint64_t after_seq,
                           const std::function<bool(const EventRecord&)>& fn);

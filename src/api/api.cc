@@ -627,6 +627,10 @@ HttpResponse Request::History() {
         page.push_back(h);
         last_key = std::string(key);
         return true;
+      },
+      [&](std::string_view rule_id, std::string_view series_path) {
+        return (rule.empty() || rule_id == rule) &&
+               (!series || series->Matches(NameOf(series_path)));
       });
   if (!s.ok()) return Internal(s);
   const std::string next = more ? absl::WebSafeBase64Escape(last_key) : "";

@@ -1,6 +1,8 @@
 #include "gralarm/http_server.h"
 
 #include <civetweb.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -132,6 +134,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   callbacks.log_message = [](const mg_connection*, const char* message) {
     spdlog::debug("http: {}", message);
     return 1;
+  };
+  // Ingest comes first: the threads answering operators run at a lower priority,
+  // so a long history query takes idle CPU, not the ingest loops'.
+  callbacks.init_thread = [](const mg_context*, int thread_type) -> void* {
+    if (thread_type == 1) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    return nullptr;
   };
   server->ctx_ = mg_start(&callbacks, server.get(), mg_options);
   if (server->ctx_ == nullptr) {

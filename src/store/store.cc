@@ -275,7 +275,8 @@ absl::StatusOr<std::vector<EventRecord>> Store::Events() {
 
 absl::Status Store::ScanHistory(
     int64_t from_ms, int64_t to_ms, std::string_view after_key,
-    const std::function<bool(std::string_view, const HistoryRecord&)>& fn) {
+    const std::function<bool(std::string_view, const HistoryRecord&)>& fn,
+    const std::function<bool(std::string_view, std::string_view)>& key_filter) {
   std::string start;
   PutBigEndian(&start, static_cast<uint64_t>(std::max<int64_t>(from_ms, 0)), 8);
   std::unique_ptr<rocksdb::Iterator> it(
@@ -289,6 +290,15 @@ absl::Status Store::ScanHistory(
   for (; it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (static_cast<int64_t>(GetBigEndian(key, 8)) > to_ms) break;
+    if (key_filter && key.size() > 12) {
+      // end (8 bytes), sequence (4), then "rule_id\0series".
+      const std::string_view state_key = key.substr(12);
+      const size_t zero = state_key.find('\0');
+      if (zero != std::string_view::npos &&
+          !key_filter(state_key.substr(0, zero), state_key.substr(zero + 1))) {
+        continue;
+      }
+    }
     json j = ParseStored(it->value());
     if (j.is_object() && !fn(key, HistoryFromJson(j))) break;
   }
