@@ -64,13 +64,38 @@ def history_queries(api_port, stop, stats, repeat):
     `repeat`; records each query's seconds."""
     import urllib.request
     url = f"http://127.0.0.1:{api_port}/api/v1/history?series=nothing.matches.*&limit=1000"
+    metrics = f"http://127.0.0.1:{api_port}/metrics"
+    # Start once points flow (the load generator builds its buffers first).
     while not stop.is_set():
-        t0 = time.monotonic()
+        with urllib.request.urlopen(metrics, timeout=10) as r:
+            text = r.read().decode()
+        if any(line.startswith('gralarm_points_received_total{proto="tcp"}') and
+               float(line.split()[-1]) > 100000 for line in text.splitlines()):
+            break
+        time.sleep(0.01)
+    while not stop.is_set():
+        t0 = time.time()
         with urllib.request.urlopen(url, timeout=120) as r:
             r.read()
-        stats.append(time.monotonic() - t0)
+        stats.append((t0, time.time()))
         if not repeat:
             return
+
+
+def window_rates(timeline, windows):
+    """Lines per second at the sink inside the query windows and outside them, over
+    the sink's timeline [[t, lines so far], ...] (lines flowing, first to last sample)."""
+    inside_lines = inside_time = outside_lines = outside_time = 0.0
+    for (t0, n0), (t1, n1) in zip(timeline, timeline[1:]):
+        mid = (t0 + t1) / 2
+        if any(a <= mid <= b for a, b in windows):
+            inside_lines += n1 - n0
+            inside_time += t1 - t0
+        else:
+            outside_lines += n1 - n0
+            outside_time += t1 - t0
+    rate = lambda n, t: round(n / t) if t > 0 else None
+    return rate(inside_lines, inside_time), rate(outside_lines, outside_time)
 
 
 def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0,
@@ -159,7 +184,10 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
         if queries:
             result["queries"] = len(query_seconds)
-            result["query_seconds"] = [round(q, 2) for q in query_seconds]
+            result["query_seconds"] = [round(b - a, 2) for a, b in query_seconds]
+            inside, outside = window_rates(got["timeline"], query_seconds)
+            result["rate_during_query"] = inside
+            result["rate_outside_query"] = outside
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -214,6 +242,12 @@ def main():
             drop = 1 - best["gralarm+queries"] / best["gralarm"]
             print(f"{connections} connection(s): ingest rate with the history query running: "
                   f"{drop * 100:.1f}% lower")
+        for r in results:
+            if r["connections"] == connections and r.get("rate_during_query"):
+                inside, outside = r["rate_during_query"], r["rate_outside_query"]
+                print(f"  same run: {inside:,} lines/s while the query ran "
+                      f"({r['query_seconds']} s), {outside:,} lines/s outside it: "
+                      f"{(1 - inside / outside) * 100:.1f}% lower")
     lost = sum(r["lost"] for r in results if r["relay"].startswith("gralarm"))
     print(f"gralarm lines lost: {lost}")
     return 0

@@ -95,9 +95,17 @@ int main(int argc, char** argv) {
       std::thread(Serve, c).detach();
     }
   }).detach();
+  // (time, lines so far) every 10 ms once lines flow, for rates over time windows.
+  std::vector<std::pair<double, long>> timeline;
+  double last_sample = 0;
   while (true) {
     usleep(1000);
     const long got = g_lines.load();
+    const double t = Now();
+    if (got > 0 && t - last_sample >= 0.01) {
+      timeline.emplace_back(t, got);
+      last_sample = t;
+    }
     if (expect > 0 && got >= expect) break;
     const double first = g_first.load();
     const double last = std::max(g_last.load(), first);
@@ -106,8 +114,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "{\"first\": %.6f, \"last\": %.6f, \"lines\": %ld, \"other_lines\": "
-      "%ld}\n",
+      "%ld, \"timeline\": [",
       g_first.load(), g_last.load(), g_lines.load(), g_other.load());
+  for (size_t i = 0; i < timeline.size(); ++i) {
+    std::printf("%s[%.6f, %ld]", i ? ", " : "", timeline[i].first,
+                timeline[i].second);
+  }
+  std::printf("]}\n");
   std::fflush(stdout);
   _exit(0);
 }
