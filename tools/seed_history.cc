@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   const long entries = gralarm::tools::Arg(argc, argv, "--entries", 1000000);
   const long series = gralarm::tools::Arg(argc, argv, "--series", 10000);
   if (path == nullptr || entries <= 0 || series <= 0) {
-    std::fprintf(stderr, "usage: gralarm-seed-history --store DIR --entries N [--series S]\n");
+    std::fprintf(
+        stderr,
+        "usage: gralarm-seed-history --store DIR --entries N [--series S]\n");
     return 2;
   }
   auto store = gralarm::Store::Open(path);
@@ -28,7 +30,14 @@ int main(int argc, char** argv) {
     gralarm::TransitionWrite w;
     const std::string name = "seed.s" + std::to_string(i % series) + ".value";
     const int64_t end = now_ms - (entries - i) * 10;
-    w.event = {0, "seed", name, "critical", "ok", 1.0, static_cast<uint32_t>(end / 1000), end};
+    w.event = {0,
+               "seed",
+               name,
+               "critical",
+               "ok",
+               1.0,
+               static_cast<uint32_t>(end / 1000),
+               end};
     w.delete_alert = true;
     gralarm::HistoryRecord h;
     h.rule_id = "seed";

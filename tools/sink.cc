@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
       std::thread(Serve, c).detach();
     }
   }).detach();
-  // (time, lines so far) every 10 ms once lines flow, for rates over time windows.
+  // (time, lines so far) every 10 ms once lines flow, for rates over time
+  // windows.
   std::vector<std::pair<double, long>> timeline;
   double last_sample = 0;
   while (true) {

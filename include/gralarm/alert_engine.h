@@ -3,6 +3,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ class AlertEngine {
   // Replaces the silences (as stored); alerts they match are marked silenced at
   // once and from then on, while the silence is in force.
   void SetSilences(const std::vector<SilenceRecord>& silences);
+
+  // Called (from any thread) after notifications were queued in the outbox.
+  void SetNotifyHook(std::function<void()> hook) {
+    notify_hook_ = std::move(hook);
+  }
 
   // Rebuilds states and active alerts from the store. Call once, after
   // SetRules().
@@ -137,6 +143,12 @@ class AlertEngine {
   // held.
   void RefreshSilenced(RuleState& rs, std::string_view path,
                        const SeriesEntry& entry, int64_t now);
+
+  // Outbox records for the rule's channels, unless silenced or held.
+  std::vector<OutboxRecord> Notifications(const RuleState& rs,
+                                          std::string_view path, bool resolved,
+                                          double value, int64_t now);
+  std::function<void()> notify_hook_;
 
   Store* const store_;
   const Clock* const clock_;

@@ -16,6 +16,7 @@
 #include "gralarm/forwarder.h"
 #include "gralarm/http_server.h"
 #include "gralarm/ingest_worker.h"
+#include "gralarm/notifier.h"
 #include "gralarm/listener.h"
 #include "gralarm/stats.h"
 #include "gralarm/store.h"
@@ -75,6 +76,7 @@ class Server final : public ApiBackend {
   const Clock* clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<AlertEngine> engine_;
+  std::unique_ptr<Notifier> notifier_;
   uint64_t rules_generation_ = 0;
   std::thread maintenance_;
   absl::Mutex maintenance_mu_;

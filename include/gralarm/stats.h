@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ struct StatsSnapshot {
       alerts_active{};  // [1..3] warning..critical, [4] nodata
   std::array<uint64_t, 5>
       transitions{};  // to: ok, warning, major, critical, nodata
+  // Notifications.
+  uint64_t outbox_pending = 0;
+  std::map<std::pair<std::string, std::string>, uint64_t>
+      notifications;  // (channel, result) -> count
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);

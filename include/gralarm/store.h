@@ -16,6 +16,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace gralarm {
@@ -80,8 +81,21 @@ struct SilenceRecord {
 };
 
 // Everything one transition changes, written atomically (one WAL record).
+// A notification waiting for delivery to one channel (the durable outbox).
+struct OutboxRecord {
+  uint64_t seq = 0;     // assigned by the store; delivery order
+  std::string channel;  // a [[notify.channels]] name
+  std::string status;   // "firing" or "resolved"
+  AlertRecord alert;    // the alert as it was at the transition
+  int64_t ends_ms = 0;  // for "resolved": when it ended
+  int64_t created_ms = 0;
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;
+};
+
 struct TransitionWrite {
   EventRecord event;
+  std::vector<OutboxRecord> notify;  // notifications due for this transition
   std::optional<AlertRecord> put_alert;  // the alert as it is now
   bool delete_alert = false;             // the alert ended ...
   std::optional<HistoryRecord> history;  // ... into this history entry
@@ -124,8 +138,8 @@ class Store {
   // starting after `after_key` (empty: from the start), until `fn` returns
   // false. Keys are stable: entries are only ever added after existing ones or
   // removed.
-  // `key_filter`, when given, is asked first with the entry's rule id and series,
-  // so entries it refuses are skipped without being decoded.
+  // `key_filter`, when given, is asked first with the entry's rule id and
+  // series, so entries it refuses are skipped without being decoded.
   absl::Status ScanHistory(
       int64_t from_ms, int64_t to_ms, std::string_view after_key,
       const std::function<bool(std::string_view key, const HistoryRecord&)>& fn,
@@ -148,6 +162,15 @@ class Store {
   absl::Status PutSilence(const SilenceRecord& silence);
   absl::Status DeleteSilence(std::string_view id);
   absl::StatusOr<std::vector<SilenceRecord>> Silences();
+  // Notifications: written with transitions (Commit) or alone (Enqueue);
+  // visited in seq order; updated after a failed attempt; removed once
+  // delivered or expired.
+  absl::Status Enqueue(std::vector<OutboxRecord> records);
+  absl::Status ScanOutbox(const std::function<bool(const OutboxRecord&)>& fn);
+  absl::Status UpdateOutbox(const OutboxRecord& record);
+  absl::Status RemoveOutbox(uint64_t seq);
+  uint64_t OutboxPending() const { return outbox_pending_.load(); }
+
   // A consistent, openable copy of the whole database at `dir` (which must not
   // exist; its parent is created).
   absl::Status Checkpoint(const std::string& dir);
@@ -179,6 +202,9 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> next_event_seq_{1};
   std::atomic<uint32_t> history_seq_{0};
+  std::atomic<uint64_t> next_outbox_seq_{1};
+  std::atomic<uint64_t> outbox_pending_{0};
+  void PutOutbox(rocksdb::WriteBatch* batch, OutboxRecord* record);
 };
 
 }  // namespace gralarm

@@ -229,6 +229,8 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
                         double value, uint32_t ts) {
   const int64_t now = clock_->NowMs();
   const bool was_active = rs.active;
+  const bool silenced_before = rs.silenced;
+  const bool held_before = rs.held;
   const bool now_active = rs.state.level != Level::kOk || rs.nodata;
   // Re-count the alert under its new severity.
   if (was_active) {
@@ -275,17 +277,53 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     rs.active = false;
     rs.held = false;
   }
+  if (now_active) {
+    w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
+  } else if (was_active) {
+    // The alert as it ended: severity and peak as they were.
+    RuleState ended = rs;
+    ended.active = true;
+    ParseLevel(from, &ended.state.level);
+    ended.nodata = from == "nodata";
+    ended.silenced = silenced_before;
+    ended.held = held_before;  // never notified as firing: no resolve either
+    w.notify = Notifications(ended, path, /*resolved=*/true, value, now);
+  }
   w.state_key = Store::StateKey(rs.rule->spec.id, path);
   w.state = EncodeState(rs);
   rs.dirty = false;
   transitions_[TargetIndex(to)].fetch_add(1);
-  if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
+  const bool notified = !w.notify.empty();
+  absl::Status commit = store_->Commit(std::move(w));
+  if (commit.ok() && notified && notify_hook_) notify_hook_();
+  if (absl::Status s = commit; !s.ok()) {
     uint64_t suppressed = 0;
     if (store_error_log_.Allow(&suppressed)) {
       spdlog::error("{} (transition {} {} {} -> {} not persisted)", s.message(),
                     rs.rule->spec.id, path, from, to);
     }
   }
+}
+
+std::vector<OutboxRecord> AlertEngine::Notifications(const RuleState& rs,
+                                                     std::string_view path,
+                                                     bool resolved,
+                                                     double value,
+                                                     int64_t now) {
+  std::vector<OutboxRecord> out;
+  if (rs.silenced || rs.held) return out;
+  for (const std::string& channel : rs.rule->channels) {
+    OutboxRecord r;
+    r.channel = channel;
+    r.status = resolved ? "resolved" : "firing";
+    r.alert = ToRecord(rs, path, now);
+    r.alert.last_value = value;
+    r.ends_ms = resolved ? now : 0;
+    r.created_ms = now;
+    r.next_attempt_ms = now;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void AlertEngine::EndAlert(RuleState& rs, std::string_view path,
@@ -335,8 +373,13 @@ void AlertEngine::Tick() {
                                 rs.state.last_ts,
                                 now};
           w.put_alert = ToRecord(rs, path, entry->last_arrival_ms);
+          w.notify = Notifications(rs, path, /*resolved=*/false,
+                                   rs.state.last_value, now);
+          const bool notified = !w.notify.empty();
           if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
             spdlog::error("{}", s.message());
+          } else if (notified && notify_hook_) {
+            notify_hook_();
           }
         }
         if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) continue;

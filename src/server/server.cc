@@ -148,6 +148,8 @@ absl::Status Server::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
+  notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
+  engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
   {
     absl::MutexLock lock(&config_mu_);
     if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) return s;
@@ -171,9 +173,9 @@ absl::Status Server::Start() {
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
        {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
-       {"/",
-        [](const HttpRequest&) {
-          return HttpResponse{200, "text/html; charset=utf-8", std::string(IndexHtml())};
+       {"/", [](const HttpRequest&) {
+          return HttpResponse{200, "text/html; charset=utf-8",
+                              std::string(IndexHtml())};
         }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
@@ -196,6 +198,7 @@ absl::Status Server::Start() {
   ingest_address_ = sockets->address;
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
+  notifier_->Start();
   spdlog::info(
       "gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
       kVersion, ingest_address_, workers, config_->api.listen, http_->port());
@@ -212,6 +215,7 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         "at the next restart");
   }
   engine_->SetConfig(config);
+  notifier_->SetConfig(config);
   {
     absl::MutexLock lock(&config_mu_);
     config_ = config;
@@ -281,6 +285,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
     stopping_ = true;
   }
   maintenance_.join();
+  notifier_->Stop();
   if (absl::Status s = engine_->Flush(); !s.ok()) {
     spdlog::error("{}", s.message());
   }
@@ -295,6 +300,8 @@ StatsSnapshot Server::Snapshot() {
     s.series_tracked = c.series_tracked;
     s.alerts_active = c.alerts_active;
     for (int i = 0; i < 5; ++i) s.transitions[i] = c.transitions[i];
+    s.outbox_pending = store_->OutboxPending();
+    for (const auto& [key, n] : notifier_->Counts()) s.notifications[key] = n;
   }
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) s.AddIngest(w->counters());

@@ -175,13 +175,24 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
     AddSample(&transitions, {{"to", kSeverities[i]}},
               static_cast<double>(s.transitions[i]));
   }
+  auto notifications = Family("notifications_total",
+                              "Notification deliveries, by channel and result "
+                              "(delivered, failed attempt, expired).",
+                              MetricType::Counter);
+  for (const auto& [key, n] : s.notifications) {
+    AddSample(&notifications, {{"channel", key.first}, {"result", key.second}},
+              static_cast<double>(n));
+  }
+  auto outbox = Family("outbox_pending", "Notifications waiting in the outbox.",
+                       MetricType::Gauge);
+  AddSample(&outbox, {}, static_cast<double>(s.outbox_pending));
   auto build = Family("build_info", "Always 1; the version is a label.",
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f :
-       {&received, &invalid, &connections, &refused, &forwarded, &dropped,
-        &queued, &up, &rules, &tracked, &active, &transitions, &build}) {
+  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded,
+                  &dropped, &queued, &up, &rules, &tracked, &active,
+                  &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);

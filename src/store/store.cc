@@ -160,6 +160,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                     &store->db_);
   if (!s.ok())
     return FromRocks(s, StrCat("cannot open store ", path, " (store.path)"));
+  // Notifications waiting from before, and where their numbering goes on.
+  {
+    std::unique_ptr<rocksdb::Iterator> ob(
+        store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(kOutbox)));
+    uint64_t pending = 0;
+    for (ob->SeekToFirst(); ob->Valid(); ob->Next()) {
+      ++pending;
+      if (ob->key().size() == 8) {
+        store->next_outbox_seq_ = GetBigEndian(ob->key().ToStringView(), 8) + 1;
+      }
+    }
+    store->outbox_pending_ = pending;
+  }
   // Events are numbered on from the last one written.
   std::unique_ptr<rocksdb::Iterator> it(
       store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(kEvents)));
@@ -194,8 +207,11 @@ absl::Status Store::Commit(TransitionWrite w) {
     batch.Put(cf(kHistory), key, HistoryToJson(*w.history).dump());
   }
   if (!w.state_key.empty()) batch.Put(cf(kSeriesState), w.state_key, w.state);
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
-                   "store: commit transition");
+  for (OutboxRecord& r : w.notify) PutOutbox(&batch, &r);
+  absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                             "store: commit transition");
+  if (s.ok()) outbox_pending_ += w.notify.size();
+  return s;
 }
 
 absl::Status Store::SaveStates(
@@ -446,6 +462,77 @@ absl::Status Store::Checkpoint(const std::string& dir) {
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   return FromRocks(checkpoint->CreateCheckpoint(dir),
                    StrCat("backup to ", dir));
+}
+
+namespace {
+
+json OutboxToJson(const OutboxRecord& r) {
+  return json{{"seq", r.seq},           {"channel", r.channel},
+              {"status", r.status},     {"alert", AlertToJson(r.alert)},
+              {"ends_ms", r.ends_ms},   {"created_ms", r.created_ms},
+              {"attempts", r.attempts}, {"next_attempt_ms", r.next_attempt_ms}};
+}
+
+OutboxRecord OutboxFromJson(const json& j) {
+  OutboxRecord r;
+  r.seq = j.value("seq", uint64_t{0});
+  r.channel = j.value("channel", "");
+  r.status = j.value("status", "");
+  if (j.contains("alert") && j["alert"].is_object())
+    r.alert = AlertFromJson(j["alert"]);
+  r.ends_ms = j.value("ends_ms", int64_t{0});
+  r.created_ms = j.value("created_ms", int64_t{0});
+  r.attempts = j.value("attempts", 0);
+  r.next_attempt_ms = j.value("next_attempt_ms", int64_t{0});
+  return r;
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string key;
+  PutBigEndian(&key, seq, 8);
+  return key;
+}
+
+}  // namespace
+
+void Store::PutOutbox(rocksdb::WriteBatch* batch, OutboxRecord* record) {
+  record->seq = next_outbox_seq_.fetch_add(1);
+  batch->Put(cf(kOutbox), SeqKey(record->seq), OutboxToJson(*record).dump());
+}
+
+absl::Status Store::Enqueue(std::vector<OutboxRecord> records) {
+  if (records.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (OutboxRecord& r : records) PutOutbox(&batch, &r);
+  absl::Status s =
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "store: outbox");
+  if (s.ok()) outbox_pending_ += records.size();
+  return s;
+}
+
+absl::Status Store::ScanOutbox(
+    const std::function<bool(const OutboxRecord&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kOutbox)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    json j = ParseStored(it->value());
+    if (j.is_object() && !fn(OutboxFromJson(j))) break;
+  }
+  return FromRocks(it->status(), "store: outbox");
+}
+
+absl::Status Store::UpdateOutbox(const OutboxRecord& record) {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kOutbox),
+                            SeqKey(record.seq), OutboxToJson(record).dump()),
+                   "store: outbox");
+}
+
+absl::Status Store::RemoveOutbox(uint64_t seq) {
+  absl::Status s =
+      FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kOutbox), SeqKey(seq)),
+                "store: outbox");
+  if (s.ok() && outbox_pending_ > 0) --outbox_pending_;
+  return s;
 }
 
 }  // namespace gralarm
