@@ -15,7 +15,7 @@ packages=(
   # real peers for tests, demo and benchmarks
   graphite-carbon python3-whisper carbon-c-relay prometheus
   python3 python3-pytest curl procps
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core prometheus-alertmanager
 )
 
 missing=()
