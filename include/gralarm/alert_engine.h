@@ -134,8 +134,8 @@ class AlertEngine {
 
   struct CompiledSilence {
     SilenceRecord record;
-    Glob rule;
-    Glob series;
+    std::optional<Glob> rule;    // none: any rule
+    std::optional<Glob> series;  // none: any series
   };
   // True when a silence in force at `now` matches the rule and series.
   bool Silenced(const RuleState& rs, std::string_view path, int64_t now) const;

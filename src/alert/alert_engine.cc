@@ -48,13 +48,23 @@ std::shared_ptr<const Config> AlertEngine::config() const {
 void AlertEngine::SetSilences(const std::vector<SilenceRecord>& silences) {
   auto compiled = std::make_shared<std::vector<CompiledSilence>>();
   for (const SilenceRecord& x : silences) {
-    auto rule = Glob::Compile(x.rule.empty() ? "*" : x.rule);
-    auto series = Glob::Compile(x.series.empty() ? "*" : x.series);
-    if (!rule.ok() || !series.ok()) {
+    CompiledSilence c{x, std::nullopt, std::nullopt};
+    bool usable = true;
+    for (auto [text, out] :
+         {std::pair{&x.rule, &c.rule}, std::pair{&x.series, &c.series}}) {
+      if (text->empty()) continue;  // an empty field matches everything
+      auto g = Glob::Compile(*text);
+      if (!g.ok()) {
+        usable = false;
+        break;
+      }
+      *out = std::move(*g);
+    }
+    if (!usable) {
       spdlog::warn("silence {}: unusable pattern, ignored", x.id);
       continue;
     }
-    compiled->push_back({x, std::move(*rule), std::move(*series)});
+    compiled->push_back(std::move(c));
   }
   {
     absl::MutexLock lock(&rules_mu_);
@@ -93,7 +103,10 @@ bool AlertEngine::Silenced(const RuleState& rs, std::string_view path,
   const std::string_view name = NameOf(path);
   for (const CompiledSilence& x : *silences) {
     if (now < x.record.starts_at_ms || now >= x.record.ends_at_ms) continue;
-    if (x.rule.Matches(rs.rule->spec.id) && x.series.Matches(name)) return true;
+    if ((!x.rule || x.rule->Matches(rs.rule->spec.id)) &&
+        (!x.series || x.series->Matches(name))) {
+      return true;
+    }
   }
   return false;
 }

@@ -285,3 +285,87 @@ TEST_F(AlertEngineTest, ASilenceMarksMatchingAlertsWhileItIsInForce) {
 
 }  // namespace
 }  // namespace gralarm
+
+namespace gralarm {
+namespace {
+
+size_t OutboxSize(Store* store) {
+  size_t n = 0;
+  EXPECT_TRUE(
+      store->ScanOutbox([&](const OutboxRecord&) { return ++n, true; }).ok());
+  return n;
+}
+
+TEST_F(AlertEngineTest, TransitionsQueueOneNotificationPerChannel) {
+  Open(TestConfig(R"([[notify.channels]]
+name = "a"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+[[notify.channels]]
+name = "b"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+)"));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "channels": ["a", "b"]})"}));
+  Point("x.a", 100, 5);  // raise
+  EXPECT_EQ(OutboxSize(store_.get()), 2u);
+  Point("x.a", 110, 0);  // clear
+  std::vector<OutboxRecord> queued;
+  ASSERT_TRUE(store_
+                  ->ScanOutbox([&](const OutboxRecord& r) {
+                    queued.push_back(r);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(queued.size(), 4u);
+  EXPECT_EQ(queued[0].status, "firing");
+  EXPECT_EQ(queued[2].status, "resolved");
+  EXPECT_EQ(queued[2].alert.severity,
+            Level::kWarning);  // as it was when it ended
+  EXPECT_EQ(store_->OutboxPending(), 4u);
+}
+
+TEST_F(AlertEngineTest,
+       HeldAlertIsQueuedWhenItsPeriodOpensAndSilencedOneNever) {
+  Open(TestConfig(R"([[notify.channels]]
+name = "a"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+[schedules.daytime]
+from = "08:00"
+to = "22:00"
+timezone = "Europe/Madrid"
+)"));
+  engine_->SetRules(Rules(*config_, {R"({"id": "day", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "schedule": "daytime", "channels": ["a"]})",
+                                     R"({"id": "quiet", "pattern": "q.*",
+      "thresholds": {"warning": 1}, "channels": ["a"]})"}));
+  SilenceRecord x;
+  x.id = "s";
+  x.rule = "quiet";
+  x.starts_at_ms = 0;
+  x.ends_at_ms = kStart + 24 * 3600 * 1000;
+  ASSERT_TRUE(store_->PutSilence(x).ok());
+  engine_->SetSilences(*store_->Silences());
+  clock_.Set(kStart + 3 * 3600 * 1000);  // 04:00 in Madrid: closed
+  Point("x.a", 100, 5);
+  Point("q.a", 100, 5);
+  EXPECT_EQ(engine_->ActiveAlerts().size(), 2u);
+  EXPECT_EQ(OutboxSize(store_.get()), 0u);  // held, and silenced
+  clock_.Set(kStart + 7 * 3600 * 1000);     // 08:00 local: open
+  engine_->Tick();
+  std::vector<OutboxRecord> queued;
+  ASSERT_TRUE(store_
+                  ->ScanOutbox([&](const OutboxRecord& r) {
+                    queued.push_back(r);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].alert.series, "x.a");
+  EXPECT_EQ(queued[0].status, "firing");
+}
+
+}  // namespace
+}  // namespace gralarm
