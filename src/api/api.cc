@@ -124,6 +124,33 @@ bool GlobParam(const std::map<std::string, std::string>& q, const char* key,
   return true;
 }
 
+// The filters shared by the history and event lists.
+struct Filters {
+  size_t limit = kDefaultLimit;
+  std::optional<Glob> series;
+  int64_t from = 0;
+  int64_t to = INT64_MAX;
+  std::string rule;
+  std::string severity;
+};
+
+bool ParseFilters(const std::map<std::string, std::string>& q, Filters* f,
+                  HttpResponse* error) {
+  if (!Limit(q, &f->limit, error)) return false;
+  if (!GlobParam(q, "series", &f->series, error)) return false;
+  for (auto [key, out] :
+       {std::pair{"from", &f->from}, std::pair{"to", &f->to}}) {
+    std::string text = Param(q, key);
+    if (!text.empty() && !ParseTimeParam(text, out)) {
+      *error = BadParam(key, "must be RFC 3339 or epoch seconds");
+      return false;
+    }
+  }
+  f->rule = Param(q, "rule");
+  f->severity = Param(q, "severity");
+  return true;
+}
+
 std::string_view NameOf(std::string_view series) {
   return series.substr(0, series.find(';'));
 }
@@ -580,21 +607,14 @@ HttpResponse Request::Alerts() {
 }
 
 HttpResponse Request::History() {
-  size_t limit;
+  Filters f;
   HttpResponse error;
-  if (!Limit(q_, &limit, &error)) return error;
-  std::optional<Glob> series;
-  if (!GlobParam(q_, "series", &series, &error)) return error;
-  int64_t from = 0, to = INT64_MAX;
-  if (std::string f = Param(q_, "from");
-      !f.empty() && !ParseTimeParam(f, &from)) {
-    return BadParam("from", "must be RFC 3339 or epoch seconds");
-  }
-  if (std::string t = Param(q_, "to"); !t.empty() && !ParseTimeParam(t, &to)) {
-    return BadParam("to", "must be RFC 3339 or epoch seconds");
-  }
-  const std::string severity = Param(q_, "severity");
-  const std::string rule = Param(q_, "rule");
+  if (!ParseFilters(q_, &f, &error)) return error;
+  const size_t limit = f.limit;
+  const std::optional<Glob>& series = f.series;
+  const int64_t from = f.from, to = f.to;
+  const std::string& rule = f.rule;
+  const std::string& severity = f.severity;
   const std::string format = Param(q_, "format");
   if (!format.empty() && format != "json" && format != "csv") {
     return BadParam("format", "must be json or csv");
@@ -611,7 +631,8 @@ HttpResponse Request::History() {
   std::string last_key;
   bool more = false;
   absl::Status s = b_->store()->ScanHistory(
-      from, to, after, [&](std::string_view key, const HistoryRecord& h) {
+      from, to, after,
+      [&](std::string_view key, const HistoryRecord& h) {
         const std::string sev =
             h.nodata ? "nodata" : std::string(LevelName(h.severity));
         if (!rule.empty() && h.rule_id != rule) return true;
@@ -656,21 +677,14 @@ HttpResponse Request::History() {
 }
 
 HttpResponse Request::Events() {
-  size_t limit;
+  Filters f;
   HttpResponse error;
-  if (!Limit(q_, &limit, &error)) return error;
-  std::optional<Glob> series;
-  if (!GlobParam(q_, "series", &series, &error)) return error;
-  int64_t from = 0, to = INT64_MAX;
-  if (std::string f = Param(q_, "from");
-      !f.empty() && !ParseTimeParam(f, &from)) {
-    return BadParam("from", "must be RFC 3339 or epoch seconds");
-  }
-  if (std::string t = Param(q_, "to"); !t.empty() && !ParseTimeParam(t, &to)) {
-    return BadParam("to", "must be RFC 3339 or epoch seconds");
-  }
-  const std::string rule = Param(q_, "rule");
-  const std::string severity = Param(q_, "severity");
+  if (!ParseFilters(q_, &f, &error)) return error;
+  const size_t limit = f.limit;
+  const std::optional<Glob>& series = f.series;
+  const int64_t from = f.from, to = f.to;
+  const std::string& rule = f.rule;
+  const std::string& severity = f.severity;
   uint64_t after = 0;
   if (std::string c = Param(q_, "cursor"); !c.empty()) {
     char* end = nullptr;
