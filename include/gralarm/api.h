@@ -9,6 +9,7 @@
 #include "gralarm/alert_engine.h"
 #include "gralarm/config.h"
 #include "gralarm/http_server.h"
+#include "gralarm/record_json.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
@@ -44,9 +45,6 @@ class Api {
 
 // {"error": {"code": "invalid_argument", "message": ..., "field": ...}}, 400.
 HttpResponse FieldErrorResponse(const absl::Status& status);
-
-// RFC 3339 UTC with milliseconds ("2026-11-26T15:00:00.000Z").
-std::string Rfc3339Millis(int64_t ms);
 
 // Parses RFC 3339 or epoch seconds into milliseconds since the epoch.
 bool ParseTimeParam(std::string_view text, int64_t* ms);

@@ -31,6 +31,12 @@ inline int InvalidReasonIndex(LineVerdict v) {
 // The label value of an invalid verdict ("fields", "value", ...).
 std::string_view InvalidReasonName(int index);
 
+// The metric name of a series path: the path without ";tag=value..." (what
+// rules match and hash rings hash).
+inline std::string_view MetricName(std::string_view path) {
+  return path.substr(0, path.find(';'));
+}
+
 struct LineParserOptions {
   size_t max_line_bytes = 4096;
   bool allow_nan = false;

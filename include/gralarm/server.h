@@ -16,8 +16,8 @@
 #include "gralarm/forwarder.h"
 #include "gralarm/http_server.h"
 #include "gralarm/ingest_worker.h"
-#include "gralarm/notifier.h"
 #include "gralarm/listener.h"
+#include "gralarm/notifier.h"
 #include "gralarm/stats.h"
 #include "gralarm/store.h"
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/hash/hash.h"
+#include "gralarm/line_parser.h"
 #include "gralarm/schedule.h"
 #include "gralarm/strings.h"
 
@@ -16,10 +17,6 @@ int TargetIndex(std::string_view to) {
   Level l = Level::kOk;
   ParseLevel(to, &l);
   return static_cast<int>(l);
-}
-
-std::string_view NameOf(std::string_view path) {
-  return path.substr(0, path.find(';'));
 }
 
 }  // namespace
@@ -100,7 +97,7 @@ bool AlertEngine::Silenced(const RuleState& rs, std::string_view path,
     silences = silences_;
   }
   if (!silences) return false;
-  const std::string_view name = NameOf(path);
+  const std::string_view name = MetricName(path);
   for (const CompiledSilence& x : *silences) {
     if (now < x.record.starts_at_ms || now >= x.record.ends_at_ms) continue;
     if ((!x.rule || x.rule->Matches(rs.rule->spec.id)) &&
@@ -143,7 +140,7 @@ void AlertEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
 void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
                           SeriesEntry* entry) {
   RuleSet::Matches matches;
-  rules.Match(NameOf(path), &matches);
+  rules.Match(MetricName(path), &matches);
   std::vector<RuleState> next;
   next.reserve(matches.size());
   for (uint32_t index : matches) {

@@ -9,6 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gralarm/glob.h"
+#include "gralarm/line_parser.h"
+#include "gralarm/record_json.h"
 #include "gralarm/rule.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/strings.h"
@@ -16,11 +18,6 @@
 namespace gralarm {
 
 using nlohmann::json;
-
-std::string Rfc3339Millis(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
 
 bool ParseTimeParam(std::string_view text, int64_t* ms) {
   if (text.empty()) return false;
@@ -151,10 +148,6 @@ bool ParseFilters(const std::map<std::string, std::string>& q, Filters* f,
   return true;
 }
 
-std::string_view NameOf(std::string_view series) {
-  return series.substr(0, series.find(';'));
-}
-
 json RuleJson(const Rule& r) {
   json j = json::parse(RuleSpecToJson(r.spec));
   j["source"] = r.spec.source == RuleSource::kFile ? "file" : "api";
@@ -168,42 +161,6 @@ json TemplateJson(const TemplateSpec& t) {
   j["source"] = t.source == RuleSource::kFile ? "file" : "api";
   j["read_only"] = t.source == RuleSource::kFile;
   return j;
-}
-
-json AlertJson(const AlertRecord& a) {
-  return json{{"rule_id", a.rule_id},
-              {"rule_name", a.rule_name},
-              {"series", a.series},
-              {"severity", a.SeverityName()},
-              {"value", a.value},
-              {"since", Rfc3339Millis(a.since_ms)},
-              {"last_value", a.last_value},
-              {"last_seen", Rfc3339Millis(a.last_seen_ms)},
-              {"labels", a.labels},
-              {"silenced", a.silenced}};
-}
-
-json HistoryJson(const HistoryRecord& h) {
-  return json{
-      {"rule_id", h.rule_id},
-      {"rule_name", h.rule_name},
-      {"series", h.series},
-      {"peak_severity", LevelName(h.peak)},
-      {"severity", h.nodata ? "nodata" : std::string(LevelName(h.severity))},
-      {"start", Rfc3339Millis(h.start_ms)},
-      {"end", Rfc3339Millis(h.end_ms)},
-      {"last_value", h.last_value},
-      {"labels", h.labels}};
-}
-
-json EventJson(const EventRecord& e) {
-  return json{{"rule_id", e.rule_id},
-              {"series", e.series},
-              {"from", e.from},
-              {"to", e.to},
-              {"value", e.value},
-              {"ts", e.ts},
-              {"at", Rfc3339Millis(e.at_ms)}};
 }
 
 json SilenceJson(const SilenceRecord& x) {
@@ -595,7 +552,7 @@ HttpResponse Request::Alerts() {
     if (!cursor.empty() && key(a) <= cursor) continue;
     if (!severity.empty() && a.SeverityName() != severity) continue;
     if (!rule.empty() && a.rule_id != rule) continue;
-    if (series && !series->Matches(NameOf(a.series))) continue;
+    if (series && !series->Matches(MetricName(a.series))) continue;
     if (items.size() == limit) {
       next = items.back()["rule_id"].get<std::string>() + '\x1f' +
              items.back()["series"].get<std::string>();
@@ -640,7 +597,7 @@ HttpResponse Request::History() {
             severity != LevelName(h.peak)) {
           return true;
         }
-        if (series && !series->Matches(NameOf(h.series))) return true;
+        if (series && !series->Matches(MetricName(h.series))) return true;
         if (page.size() == limit) {
           more = true;
           return false;
@@ -651,7 +608,7 @@ HttpResponse Request::History() {
       },
       [&](std::string_view rule_id, std::string_view series_path) {
         return (rule.empty() || rule_id == rule) &&
-               (!series || series->Matches(NameOf(series_path)));
+               (!series || series->Matches(MetricName(series_path)));
       });
   if (!s.ok()) return Internal(s);
   const std::string next = more ? absl::WebSafeBase64Escape(last_key) : "";
@@ -698,7 +655,7 @@ HttpResponse Request::Events() {
     if (e.at_ms < from || e.at_ms > to) return true;
     if (!rule.empty() && e.rule_id != rule) return true;
     if (!severity.empty() && e.to != severity) return true;
-    if (series && !series->Matches(NameOf(e.series))) return true;
+    if (series && !series->Matches(MetricName(e.series))) return true;
     if (items.size() == limit) {
       more = true;
       return false;
@@ -793,7 +750,7 @@ HttpResponse Request::DeleteSilence(const std::string& id) {
 HttpResponse Request::Match() {
   const std::string metric = Param(q_, "metric");
   if (metric.empty()) return BadParam("metric", "is required");
-  const std::string_view name = NameOf(metric);
+  const std::string_view name = MetricName(metric);
   auto rules = b_->engine()->rules();
   RuleSet::Matches m;
   rules->Match(name, &m);

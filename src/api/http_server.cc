@@ -135,10 +135,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     spdlog::debug("http: {}", message);
     return 1;
   };
-  // Ingest comes first: the threads answering operators run at a lower priority,
-  // so a long history query takes idle CPU, not the ingest loops'.
+  // Ingest comes first: the threads answering operators run at a lower
+  // priority, so a long history query takes idle CPU, not the ingest loops'.
   callbacks.init_thread = [](const mg_context*, int thread_type) -> void* {
-    if (thread_type == 1) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    if (thread_type == 1)
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     return nullptr;
   };
   server->ctx_ = mg_start(&callbacks, server.get(), mg_options);

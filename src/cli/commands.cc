@@ -7,10 +7,11 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "absl/time/time.h"
 #include "gralarm/cli.h"
 #include "gralarm/config.h"
+#include "gralarm/line_parser.h"
 #include "gralarm/log.h"
+#include "gralarm/record_json.h"
 #include "gralarm/router.h"
 #include "gralarm/rule.h"
 #include "gralarm/rule_set.h"
@@ -124,9 +125,7 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
   }
   const auto& dests = (*config)->forward.destinations;
   auto print = [&](const std::string& metric) {
-    std::string_view name = metric;
-    name =
-        name.substr(0, name.find(';'));  // rings hash the name without its tags
+    const std::string_view name = MetricName(metric);  // rings and rules use it
     int targets[kMaxFanout];
     int n = (*router)->Route(name, targets);
     std::vector<std::string> names;
@@ -156,11 +155,6 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
   return kExitOk;
 }
 
-std::string Rfc3339(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
-
 // Prints what the store holds, as JSON lines: {"alert": ...}, {"history": ...},
 // {"event": ...}.
 int Alerts(const Args& args, std::ostream& out, std::ostream& err) {
@@ -186,37 +180,15 @@ int Alerts(const Args& args, std::ostream& out, std::ostream& err) {
   }
   using nlohmann::json;
   for (const AlertRecord& a : *alerts) {
-    json j = {{"rule_id", a.rule_id},
-              {"rule_name", a.rule_name},
-              {"series", a.series},
-              {"severity", a.SeverityName()},
-              {"value", a.value},
-              {"since", Rfc3339(a.since_ms)},
-              {"last_value", a.last_value},
-              {"last_seen", Rfc3339(a.last_seen_ms)},
-              {"labels", a.labels},
-              {"silenced", a.silenced},
-              {"held", a.held}};
+    json j = AlertJson(a);
+    j["held"] = a.held;  // notification held until its schedule opens
     out << json{{"alert", j}}.dump() << "\n";
   }
   for (const HistoryRecord& h : *history) {
-    json j = {{"rule_id", h.rule_id},
-              {"rule_name", h.rule_name},
-              {"series", h.series},
-              {"peak_severity", LevelName(h.peak)},
-              {"severity", h.nodata ? "nodata" : LevelName(h.severity)},
-              {"start", Rfc3339(h.start_ms)},
-              {"end", Rfc3339(h.end_ms)},
-              {"last_value", h.last_value},
-              {"labels", h.labels}};
-    out << json{{"history", j}}.dump() << "\n";
+    out << json{{"history", HistoryJson(h)}}.dump() << "\n";
   }
   for (const EventRecord& e : *events) {
-    json j = {{"rule_id", e.rule_id},  {"series", e.series},
-              {"from", e.from},        {"to", e.to},
-              {"value", e.value},      {"ts", e.ts},
-              {"at", Rfc3339(e.at_ms)}};
-    out << json{{"event", j}}.dump() << "\n";
+    out << json{{"event", EventJson(e)}}.dump() << "\n";
   }
   return kExitOk;
 }

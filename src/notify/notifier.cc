@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "gralarm/log.h"
+#include "gralarm/record_json.h"
 #include "gralarm/router.h"
 #include "gralarm/strings.h"
 
@@ -23,11 +24,6 @@ namespace gralarm {
 namespace {
 
 using nlohmann::json;
-
-std::string Rfc3339(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
-                          absl::UTCTimeZone());
-}
 
 json Labels(const OutboxRecord& r) {
   json labels = json::object();
@@ -63,14 +59,14 @@ size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
   const json labels = Labels(r);
-  json alert = {
-      {"status", r.status},
-      {"labels", labels},
-      {"annotations", Annotations(r)},
-      {"startsAt", Rfc3339(r.alert.since_ms)},
-      {"endsAt", r.ends_ms > 0 ? Rfc3339(r.ends_ms) : "0001-01-01T00:00:00Z"},
-      {"generatorURL", GeneratorUrl(config)},
-      {"fingerprint", Fingerprint(labels)}};
+  json alert = {{"status", r.status},
+                {"labels", labels},
+                {"annotations", Annotations(r)},
+                {"startsAt", Rfc3339Millis(r.alert.since_ms)},
+                {"endsAt", r.ends_ms > 0 ? Rfc3339Millis(r.ends_ms)
+                                         : "0001-01-01T00:00:00Z"},
+                {"generatorURL", GeneratorUrl(config)},
+                {"fingerprint", Fingerprint(labels)}};
   json group = {{"alertname", r.alert.rule_id}};
   return json{{"version", "4"},
               {"groupKey", StrCat("{}:{alertname=\"", r.alert.rule_id, "\"}")},
@@ -88,9 +84,9 @@ std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
 std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
   json alert = {{"labels", Labels(r)},
                 {"annotations", Annotations(r)},
-                {"startsAt", Rfc3339(r.alert.since_ms)},
+                {"startsAt", Rfc3339Millis(r.alert.since_ms)},
                 {"generatorURL", GeneratorUrl(config)}};
-  if (r.ends_ms > 0) alert["endsAt"] = Rfc3339(r.ends_ms);
+  if (r.ends_ms > 0) alert["endsAt"] = Rfc3339Millis(r.ends_ms);
   return json::array({alert}).dump();
 }
 

@@ -289,12 +289,19 @@ TEST_F(AlertEngineTest, ASilenceMarksMatchingAlertsWhileItIsInForce) {
 namespace gralarm {
 namespace {
 
-size_t OutboxSize(Store* store) {
-  size_t n = 0;
-  EXPECT_TRUE(
-      store->ScanOutbox([&](const OutboxRecord&) { return ++n, true; }).ok());
-  return n;
+// The outbox's records, in delivery order.
+std::vector<OutboxRecord> Outbox(Store* store) {
+  std::vector<OutboxRecord> out;
+  EXPECT_TRUE(store
+                  ->ScanOutbox([&](const OutboxRecord& r) {
+                    out.push_back(r);
+                    return true;
+                  })
+                  .ok());
+  return out;
 }
+
+size_t OutboxSize(Store* store) { return Outbox(store).size(); }
 
 TEST_F(AlertEngineTest, TransitionsQueueOneNotificationPerChannel) {
   Open(TestConfig(R"([[notify.channels]]
@@ -311,13 +318,7 @@ url = "http://127.0.0.1:1/"
   Point("x.a", 100, 5);  // raise
   EXPECT_EQ(OutboxSize(store_.get()), 2u);
   Point("x.a", 110, 0);  // clear
-  std::vector<OutboxRecord> queued;
-  ASSERT_TRUE(store_
-                  ->ScanOutbox([&](const OutboxRecord& r) {
-                    queued.push_back(r);
-                    return true;
-                  })
-                  .ok());
+  const std::vector<OutboxRecord> queued = Outbox(store_.get());
   ASSERT_EQ(queued.size(), 4u);
   EXPECT_EQ(queued[0].status, "firing");
   EXPECT_EQ(queued[2].status, "resolved");
@@ -355,13 +356,7 @@ timezone = "Europe/Madrid"
   EXPECT_EQ(OutboxSize(store_.get()), 0u);  // held, and silenced
   clock_.Set(kStart + 7 * 3600 * 1000);     // 08:00 local: open
   engine_->Tick();
-  std::vector<OutboxRecord> queued;
-  ASSERT_TRUE(store_
-                  ->ScanOutbox([&](const OutboxRecord& r) {
-                    queued.push_back(r);
-                    return true;
-                  })
-                  .ok());
+  const std::vector<OutboxRecord> queued = Outbox(store_.get());
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].alert.series, "x.a");
   EXPECT_EQ(queued[0].status, "firing");
