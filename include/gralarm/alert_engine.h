@@ -71,7 +71,15 @@ class AlertEngine {
   // false when no rule of `rules` matches the series, so that callers may skip
   // it until the rules change.
   bool Offer(const RuleSet& rules, std::string_view path, std::string_view name,
-             uint32_t ts, double value);
+             uint32_t ts, double value) {
+    return Offer(rules, path, name, ts, value, PathHash(path));
+  }
+  // The same, for a caller that already has PathHash(path).
+  bool Offer(const RuleSet& rules, std::string_view path, std::string_view name,
+             uint32_t ts, double value, uint64_t path_hash);
+
+  // The hash the engine places a series by.
+  static uint64_t PathHash(std::string_view path);
 
   // Periodic work, about once a second: no-data checks and alerts whose
   // schedule opened.
@@ -117,7 +125,7 @@ class AlertEngine {
   };
   static constexpr size_t kShards = 64;
 
-  Shard& ShardOf(std::string_view path);
+  Shard& ShardOf(uint64_t path_hash) { return shards_[path_hash % kShards]; }
   // Re-matches an entry against `rules`, keeping the states of rules that still
   // match and ending the alerts of those that do not.
   void Rebuild(const RuleSet& rules, std::string_view path, SeriesEntry* entry);

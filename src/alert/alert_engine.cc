@@ -113,8 +113,8 @@ void AlertEngine::SetConfig(std::shared_ptr<const Config> config) {
   config_ = std::move(config);
 }
 
-AlertEngine::Shard& AlertEngine::ShardOf(std::string_view path) {
-  return shards_[absl::HashOf(AbslView(path)) % kShards];
+uint64_t AlertEngine::PathHash(std::string_view path) {
+  return absl::HashOf(AbslView(path));
 }
 
 void AlertEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
@@ -171,13 +171,14 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
 }
 
 bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
-                        std::string_view name, uint32_t ts, double value) {
+                        std::string_view name, uint32_t ts, double value,
+                        uint64_t path_hash) {
   const int64_t now = clock_->NowMs();
   // One store a second at most: loops share this line only that often.
   if (now - last_point_ms_.load(std::memory_order_relaxed) >= 1000) {
     last_point_ms_.store(now, std::memory_order_relaxed);
   }
-  Shard& shard = ShardOf(path);
+  Shard& shard = ShardOf(path_hash);
   absl::MutexLock lock(&shard.mu);
   auto it = shard.series.find(AbslView(path));
   SeriesEntry* entry;
@@ -455,7 +456,7 @@ absl::Status AlertEngine::Restore() {
   absl::Status s =
       store_->LoadStates([&](std::string_view rule_id, std::string_view path,
                              std::string_view bytes) {
-        Shard& shard = ShardOf(path);
+        Shard& shard = ShardOf(PathHash(path));
         absl::MutexLock lock(&shard.mu);
         auto it = shard.series.find(AbslView(path));
         if (it == shard.series.end()) {

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "gralarm/line_splitter.h"
 #include "gralarm/net_address.h"
@@ -322,10 +321,10 @@ void IngestWorker::HandleLine(std::string_view line, Proto proto,
       unmatched_.clear();
     }
     if (!rules_->rules().empty()) {
-      const uint64_t hash = absl::HashOf(AbslView(parsed.path));
+      const uint64_t hash = AlertEngine::PathHash(parsed.path);
       if (!unmatched_.contains(hash) &&
           !engine_->Offer(*rules_, parsed.path, parsed.name, parsed.timestamp,
-                          parsed.value)) {
+                          parsed.value, hash)) {
         if (unmatched_.size() >= kMaxUnmatched) unmatched_.clear();
         unmatched_.insert(hash);
       }
