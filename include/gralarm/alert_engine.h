@@ -81,9 +81,21 @@ class AlertEngine {
   // The hash the engine places a series by.
   static uint64_t PathHash(std::string_view path);
 
-  // Periodic work, about once a second: no-data checks and alerts whose
-  // schedule opened.
+  // Periodic work, about once a second: no-data checks, alerts whose schedule
+  // opened or whose silence ended (notified now), and reminders: an alert
+  // still active is notified again every repeat_interval_s of each of its
+  // channels (except alertmanager channels, which the Notifier re-sends every
+  // minute), counted from its last notification. A reminder that fell due
+  // while gralarm was stopped is sent at the next interval.
   void Tick();
+
+  // An active alert that may be notified now (neither silenced nor held), and
+  // its rule's channels.
+  struct Notifiable {
+    AlertRecord alert;
+    std::vector<std::string> channels;
+  };
+  std::vector<Notifiable> NotifiableAlerts() const;
   // Persists the counters and values that changed since the last flush.
   absl::Status Flush();
 
@@ -112,6 +124,7 @@ class AlertEngine {
     Level peak = Level::kOk;
     int64_t since_ms = 0;
     double raise_value = 0;
+    int64_t notified_ms = 0;  // a firing notification was last queued then
   };
   struct SeriesEntry {
     uint64_t generation = 0;
@@ -156,6 +169,14 @@ class AlertEngine {
   std::vector<OutboxRecord> Notifications(const RuleState& rs,
                                           std::string_view path, bool resolved,
                                           double value, int64_t now);
+  // Queues a firing notification for an active alert that became notifiable
+  // (its period opened or its silence ended); `why` names the event's `from`.
+  void NotifyNow(RuleState& rs, std::string_view path, const SeriesEntry& entry,
+                 std::string_view why, int64_t now);
+  // Appends the reminders due between the previous tick and `now`.
+  void Reminders(const RuleState& rs, std::string_view path,
+                 const SeriesEntry& entry, const Config& config, int64_t now,
+                 std::vector<OutboxRecord>* out) const;
   std::function<void()> notify_hook_;
 
   Store* const store_;
@@ -171,6 +192,7 @@ class AlertEngine {
   std::atomic<int64_t> last_point_ms_{
       0};                         // any point at all, for the no-data guard
   int64_t guard_resumed_ms_ = 0;  // Tick() only
+  int64_t last_tick_ms_ = 0;      // Tick() only; 0 before the first
   bool guard_paused_ = false;     // Tick() only
   std::atomic<uint64_t> series_tracked_{0};
   std::atomic<uint64_t> rule_series_{0};

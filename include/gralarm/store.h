@@ -37,6 +37,9 @@ struct AlertRecord {
   bool silenced = false;
   // Notifications for it are held because its rule's schedule is closed.
   bool held = false;
+  // When a firing notification was last queued for it (0: never); reminders
+  // count from here.
+  int64_t notified_ms = 0;
 
   // "warning", "major", "critical", or "nodata" while flagged no-data.
   std::string SeverityName() const;
@@ -87,6 +90,10 @@ struct OutboxRecord {
   std::string channel;  // a [[notify.channels]] name
   std::string status;   // "firing" or "resolved"
   AlertRecord alert;    // the alert as it was at the transition
+  // Set when the alert's severity label changed from this one (say "warning"
+  // on an escalation to "critical"): receivers are told that label set ended,
+  // since Alertmanager identifies an alert by its labels.
+  std::string replaces;
   int64_t ends_ms = 0;  // for "resolved": when it ended
   int64_t created_ms = 0;
   int attempts = 0;

@@ -80,13 +80,77 @@ void AlertEngine::RefreshSilenced(RuleState& rs, std::string_view path,
                                   const SeriesEntry& entry, int64_t now) {
   if (!rs.active || rs.silenced == Silenced(rs, path, now)) return;
   // A silence began or ended: the alert is tracked as before; only its
-  // notification follows the flag.
+  // notification follows the flag. An alert still active when its silence
+  // ends is notified then.
   rs.silenced = !rs.silenced;
+  if (!rs.silenced && !rs.held) {
+    NotifyNow(rs, path, entry, "silenced", now);
+    return;
+  }
   if (absl::Status s =
           store_->PutAlert(ToRecord(rs, path, entry.last_arrival_ms));
       !s.ok()) {
     spdlog::error("{}", s.message());
   }
+}
+
+void AlertEngine::NotifyNow(RuleState& rs, std::string_view path,
+                            const SeriesEntry& entry, std::string_view why,
+                            int64_t now) {
+  TransitionWrite w;
+  w.event = EventRecord{
+      0,     rs.rule->spec.id,    std::string(path), std::string(why),
+      "due", rs.state.last_value, rs.state.last_ts,  now};
+  w.notify =
+      Notifications(rs, path, /*resolved=*/false, rs.state.last_value, now);
+  const bool notified = !w.notify.empty();
+  if (notified) {
+    rs.notified_ms = now;
+    for (OutboxRecord& r : w.notify) r.alert.notified_ms = now;
+  }
+  w.put_alert = ToRecord(rs, path, entry.last_arrival_ms);
+  if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
+    spdlog::error("{}", s.message());
+  } else if (notified && notify_hook_) {
+    notify_hook_();
+  }
+}
+
+void AlertEngine::Reminders(const RuleState& rs, std::string_view path,
+                            const SeriesEntry& entry, const Config& config,
+                            int64_t now, std::vector<OutboxRecord>* out) const {
+  if (!rs.active || rs.silenced || rs.held || rs.notified_ms <= 0) return;
+  const int64_t base = rs.notified_ms;
+  const int64_t before = std::max(last_tick_ms_, base);
+  for (const std::string& name : rs.rule->channels) {
+    const ChannelOptions* c = config.FindChannel(name);
+    if (c == nullptr || c->type == "alertmanager" || c->repeat_interval_s <= 0)
+      continue;
+    const int64_t interval = c->repeat_interval_s * 1000;
+    if ((now - base) / interval <= (before - base) / interval) continue;
+    OutboxRecord r;
+    r.channel = name;
+    r.status = "firing";
+    r.alert = ToRecord(rs, path, entry.last_arrival_ms);
+    r.created_ms = now;
+    r.next_attempt_ms = now;
+    out->push_back(std::move(r));
+  }
+}
+
+std::vector<AlertEngine::Notifiable> AlertEngine::NotifiableAlerts() const {
+  std::vector<Notifiable> out;
+  for (const Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [path, entry] : shard.series) {
+      for (const RuleState& rs : entry->rules) {
+        if (!rs.active || rs.silenced || rs.held) continue;
+        out.push_back(
+            {ToRecord(rs, path, entry->last_arrival_ms), rs.rule->channels});
+      }
+    }
+  }
+  return out;
 }
 
 bool AlertEngine::Silenced(const RuleState& rs, std::string_view path,
@@ -232,6 +296,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.labels = rs.rule->labels;
   a.held = rs.held;
   a.silenced = rs.silenced;
+  a.notified_ms = rs.notified_ms;
   return a;
 }
 
@@ -267,6 +332,15 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
   rs.silenced = now_active && Silenced(rs, path, now);
   if (now_active) {
     rs.peak = std::max(rs.peak, rs.state.level);
+    w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
+    if (!w.notify.empty()) {
+      // The severity label changed: the label set receivers knew ends.
+      if (was_active && rs.notified_ms > 0) {
+        for (OutboxRecord& r : w.notify) r.replaces = std::string(from);
+      }
+      rs.notified_ms = now;
+      for (OutboxRecord& r : w.notify) r.alert.notified_ms = now;
+    }
     w.put_alert = ToRecord(rs, path, now);
     CountActive(rs, +1);
   } else if (was_active) {
@@ -287,10 +361,7 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     w.history = std::move(h);
     rs.active = false;
     rs.held = false;
-  }
-  if (now_active) {
-    w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
-  } else if (was_active) {
+    rs.notified_ms = 0;
     // The alert as it ended: severity and peak as they were.
     RuleState ended = rs;
     ended.active = true;
@@ -365,6 +436,8 @@ void AlertEngine::Tick() {
     guard_resumed_ms_ = now;
     spdlog::info("points arrive again: no-data checks resume");
   }
+  if (last_tick_ms_ == 0) last_tick_ms_ = now;
+  std::vector<OutboxRecord> reminders;
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
     for (auto& [path, entry] : shard.series) {
@@ -374,25 +447,9 @@ void AlertEngine::Tick() {
             ScheduleOpen(*cfg, rs.rule->schedule, now)) {
           // The period opened: the alert is due for notification now.
           rs.held = false;
-          TransitionWrite w;
-          w.event = EventRecord{0,
-                                rs.rule->spec.id,
-                                path,
-                                "held",
-                                "due",
-                                rs.state.last_value,
-                                rs.state.last_ts,
-                                now};
-          w.put_alert = ToRecord(rs, path, entry->last_arrival_ms);
-          w.notify = Notifications(rs, path, /*resolved=*/false,
-                                   rs.state.last_value, now);
-          const bool notified = !w.notify.empty();
-          if (absl::Status s = store_->Commit(std::move(w)); !s.ok()) {
-            spdlog::error("{}", s.message());
-          } else if (notified && notify_hook_) {
-            notify_hook_();
-          }
+          NotifyNow(rs, path, *entry, "held", now);
         }
+        Reminders(rs, path, *entry, *cfg, now, &reminders);
         if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) continue;
         const int64_t quiet_since =
             std::max(entry->last_arrival_ms, guard_resumed_ms_);
@@ -408,6 +465,13 @@ void AlertEngine::Tick() {
         }
       }
     }
+  }
+  last_tick_ms_ = now;
+  if (reminders.empty()) return;
+  if (absl::Status s = store_->Enqueue(std::move(reminders)); !s.ok()) {
+    spdlog::error("{} (reminders not queued)", s.message());
+  } else if (notify_hook_) {
+    notify_hook_();
   }
 }
 
@@ -481,6 +545,7 @@ absl::Status AlertEngine::Restore() {
             rs.raise_value = a->second.value;
             rs.held = a->second.held;
             rs.silenced = a->second.silenced;
+            rs.notified_ms = a->second.notified_ms;
             CountActive(rs, +1);
             by_key.erase(a);
           }

@@ -25,20 +25,20 @@ namespace {
 
 using nlohmann::json;
 
-json Labels(const OutboxRecord& r) {
+// `severity` is the alert's own, or the one of a label set it replaced.
+json Labels(const AlertRecord& a, const std::string& severity) {
   json labels = json::object();
-  for (const auto& [k, v] : r.alert.labels) labels[k] = v;
-  labels["alertname"] = r.alert.rule_id;
-  labels["severity"] = r.alert.SeverityName();
-  labels["series"] = r.alert.series;
+  for (const auto& [k, v] : a.labels) labels[k] = v;
+  labels["alertname"] = a.rule_id;
+  labels["severity"] = severity;
+  labels["series"] = a.series;
   return labels;
 }
 
-json Annotations(const OutboxRecord& r) {
-  return json{{"summary",
-               StrCat(r.alert.rule_name, ": ", r.alert.series, " is ",
-                      r.alert.SeverityName(), " (", r.alert.last_value, ")")},
-              {"value", StrCat(r.alert.last_value)}};
+json Annotations(const AlertRecord& a, const std::string& severity) {
+  return json{{"summary", StrCat(a.rule_name, ": ", a.series, " is ", severity,
+                                 " (", a.last_value, ")")},
+              {"value", StrCat(a.last_value)}};
 }
 
 std::string GeneratorUrl(const Config& c) {
@@ -55,39 +55,82 @@ std::string Fingerprint(const json& labels) {
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
+std::string AlertmanagerUrl(const ChannelOptions& c) {
+  std::string url = c.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/api/v2/alerts";
+}
+
 }  // namespace
 
 std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
-  const json labels = Labels(r);
-  json alert = {{"status", r.status},
-                {"labels", labels},
-                {"annotations", Annotations(r)},
+  const std::string severity = r.alert.SeverityName();
+  const json labels = Labels(r.alert, severity);
+  auto alert = [&](const std::string& status, const std::string& sev,
+                   int64_t ends_ms) {
+    const json l = Labels(r.alert, sev);
+    return json{{"status", status},
+                {"labels", l},
+                {"annotations", Annotations(r.alert, sev)},
                 {"startsAt", Rfc3339Millis(r.alert.since_ms)},
-                {"endsAt", r.ends_ms > 0 ? Rfc3339Millis(r.ends_ms)
-                                         : "0001-01-01T00:00:00Z"},
+                {"endsAt",
+                 ends_ms > 0 ? Rfc3339Millis(ends_ms) : "0001-01-01T00:00:00Z"},
                 {"generatorURL", GeneratorUrl(config)},
-                {"fingerprint", Fingerprint(labels)}};
+                {"fingerprint", Fingerprint(l)}};
+  };
+  json alerts = json::array({alert(r.status, severity, r.ends_ms)});
+  json common_labels = labels;
+  if (!r.replaces.empty()) {
+    alerts.push_back(alert("resolved", r.replaces, r.created_ms));
+    common_labels.erase("severity");
+  }
   json group = {{"alertname", r.alert.rule_id}};
-  return json{{"version", "4"},
-              {"groupKey", StrCat("{}:{alertname=\"", r.alert.rule_id, "\"}")},
-              {"truncatedAlerts", 0},
-              {"status", r.status},
-              {"receiver", r.channel},
-              {"groupLabels", group},
-              {"commonLabels", labels},
-              {"commonAnnotations", Annotations(r)},
-              {"externalURL", GeneratorUrl(config)},
-              {"alerts", json::array({alert})}}
+  return json{
+      {"version", "4"},
+      {"groupKey", StrCat("{}:{alertname=\"", r.alert.rule_id, "\"}")},
+      {"truncatedAlerts", 0},
+      {"status", r.status},
+      {"receiver", r.channel},
+      {"groupLabels", group},
+      {"commonLabels", common_labels},
+      {"commonAnnotations",
+       r.replaces.empty() ? Annotations(r.alert, severity) : json::object()},
+      {"externalURL", GeneratorUrl(config)},
+      {"alerts", std::move(alerts)}}
       .dump();
 }
 
-std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
-  json alert = {{"labels", Labels(r)},
-                {"annotations", Annotations(r)},
-                {"startsAt", Rfc3339Millis(r.alert.since_ms)},
+namespace {
+
+json AlertmanagerAlert(const AlertRecord& a, const std::string& severity,
+                       int64_t ends_ms, const Config& config) {
+  json alert = {{"labels", Labels(a, severity)},
+                {"annotations", Annotations(a, severity)},
+                {"startsAt", Rfc3339Millis(a.since_ms)},
                 {"generatorURL", GeneratorUrl(config)}};
-  if (r.ends_ms > 0) alert["endsAt"] = Rfc3339Millis(r.ends_ms);
-  return json::array({alert}).dump();
+  if (ends_ms > 0) alert["endsAt"] = Rfc3339Millis(ends_ms);
+  return alert;
+}
+
+}  // namespace
+
+std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
+  json alerts = json::array(
+      {AlertmanagerAlert(r.alert, r.alert.SeverityName(), r.ends_ms, config)});
+  if (!r.replaces.empty()) {
+    alerts.push_back(
+        AlertmanagerAlert(r.alert, r.replaces, r.created_ms, config));
+  }
+  return alerts.dump();
+}
+
+std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
+                                const Config& config) {
+  json alerts = json::array();
+  for (const AlertRecord& a : active) {
+    alerts.push_back(AlertmanagerAlert(a, a.SeverityName(), 0, config));
+  }
+  return alerts.dump();
 }
 
 Notifier::Notifier(Store* store, std::shared_ptr<const Config> config,
@@ -127,14 +170,25 @@ std::map<std::pair<std::string, std::string>, uint64_t> Notifier::Counts()
   return counts_;
 }
 
-void Notifier::Count(const std::string& channel, const char* result) {
+void Notifier::Count(const std::string& channel, const char* result,
+                     uint64_t n) {
   absl::MutexLock lock(&mu_);
-  ++counts_[{channel, result}];
+  counts_[{channel, result}] += n;
 }
 
 void Notifier::Run() {
   while (true) {
-    const int64_t next = Pass();
+    int64_t next = Pass();
+    if (active_ && clock_->NowMs() >= next_resend_ms_) {
+      std::shared_ptr<const Config> config;
+      {
+        absl::MutexLock lock(&mu_);
+        config = config_;
+      }
+      Resend(*config);
+      next_resend_ms_ = clock_->NowMs() + kResendMs;
+    }
+    next = std::min(next, next_resend_ms_);
     const int64_t wait_ms =
         std::clamp<int64_t>(next - clock_->NowMs(), 10, 1000);
     absl::MutexLock lock(&mu_);
@@ -283,13 +337,50 @@ bool Notifier::Deliver(const OutboxRecord& r, const Config& config,
     return false;
   }
   const bool am = c.type == "alertmanager";
-  std::string url = c.url;
-  if (am) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    url += "/api/v2/alerts";
+  return Post(am ? AlertmanagerUrl(c) : c.url,
+              am ? AlertmanagerPayload(r, config) : WebhookPayload(r, config),
+              c.timeout_ms, error);
+}
+
+void Notifier::Resend(const Config& config) {
+  bool any = false;
+  for (const ChannelOptions& c : config.channels)
+    any = any || c.type == "alertmanager";
+  if (!any) return;
+  std::map<std::string, std::vector<AlertRecord>> by_channel;
+  for (AlertEngine::Notifiable& n : active_()) {
+    for (const std::string& name : n.channels) {
+      const ChannelOptions* c = config.FindChannel(name);
+      if (c != nullptr && c->type == "alertmanager")
+        by_channel[name].push_back(n.alert);
+    }
   }
-  const std::string body =
-      am ? AlertmanagerPayload(r, config) : WebhookPayload(r, config);
+  for (const auto& [name, alerts] : by_channel) {
+    const ChannelOptions& c = *config.FindChannel(name);
+    for (size_t i = 0; i < alerts.size(); i += kResendBatch) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+      }
+      const size_t n = std::min(kResendBatch, alerts.size() - i);
+      std::vector<AlertRecord> batch(alerts.begin() + i,
+                                     alerts.begin() + i + n);
+      std::string error;
+      if (Post(AlertmanagerUrl(c), AlertmanagerPayload(batch, config),
+               c.timeout_ms, &error)) {
+        Count(name, "resent", n);
+      } else {
+        Count(name, "failed", n);
+        spdlog::warn("re-sending {} active alerts to channel {} failed ({})",
+                     alerts.size(), name, error);
+        break;
+      }
+    }
+  }
+}
+
+bool Notifier::Post(const std::string& url, const std::string& body,
+                    int64_t timeout_ms, std::string* error) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {
     *error = "curl_easy_init failed";
@@ -301,7 +392,7 @@ bool Notifier::Deliver(const OutboxRecord& r, const Config& config,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout_ms));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
   CURLcode res = curl_easy_perform(curl);

@@ -150,6 +150,8 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
+  notifier_->SetActiveSource(
+      [e = engine_.get()] { return e->NotifiableAlerts(); });
   {
     absl::MutexLock lock(&config_mu_);
     if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) return s;

@@ -56,7 +56,8 @@ json AlertToJson(const AlertRecord& a) {
               {"last_seen_ms", a.last_seen_ms},
               {"labels", a.labels},
               {"silenced", a.silenced},
-              {"held", a.held}};
+              {"held", a.held},
+              {"notified_ms", a.notified_ms}};
 }
 
 AlertRecord AlertFromJson(const json& j) {
@@ -74,6 +75,7 @@ AlertRecord AlertFromJson(const json& j) {
   a.labels = j.value("labels", std::map<std::string, std::string>{});
   a.silenced = j.value("silenced", false);
   a.held = j.value("held", false);
+  a.notified_ms = j.value("notified_ms", int64_t{0});
   return a;
 }
 
@@ -470,7 +472,8 @@ json OutboxToJson(const OutboxRecord& r) {
   return json{{"seq", r.seq},           {"channel", r.channel},
               {"status", r.status},     {"alert", AlertToJson(r.alert)},
               {"ends_ms", r.ends_ms},   {"created_ms", r.created_ms},
-              {"attempts", r.attempts}, {"next_attempt_ms", r.next_attempt_ms}};
+              {"attempts", r.attempts}, {"next_attempt_ms", r.next_attempt_ms},
+              {"replaces", r.replaces}};
 }
 
 OutboxRecord OutboxFromJson(const json& j) {
@@ -484,6 +487,7 @@ OutboxRecord OutboxFromJson(const json& j) {
   r.created_ms = j.value("created_ms", int64_t{0});
   r.attempts = j.value("attempts", 0);
   r.next_attempt_ms = j.value("next_attempt_ms", int64_t{0});
+  r.replaces = j.value("replaces", "");
   return r;
 }
 

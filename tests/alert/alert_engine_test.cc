@@ -362,5 +362,120 @@ timezone = "Europe/Madrid"
   EXPECT_EQ(queued[0].status, "firing");
 }
 
+const char kChannels[] = R"([[notify.channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+repeat_interval_s = 3600
+[[notify.channels]]
+name = "am"
+type = "alertmanager"
+url = "http://127.0.0.1:1/"
+)";
+
+TEST_F(AlertEngineTest, StillActiveAlertIsRemindedEveryRepeatInterval) {
+  Open(TestConfig(kChannels));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1, "critical": 10},
+      "channels": ["hook", "am"]})"}));
+  engine_->Tick();
+  Point("x.a", 100, 5);  // raise: one record a channel
+  ASSERT_EQ(OutboxSize(store_.get()), 2u);
+  const int64_t raised = clock_.NowMs();
+  for (int64_t t = raised + 60000; t < raised + 3 * 3600 * 1000 + 1000;
+       t += 60000) {
+    clock_.Set(t);
+    engine_->Tick();
+  }
+  // Reminders at +1 h, +2 h and +3 h, to the webhook only: alertmanager
+  // channels are re-sent by the Notifier instead.
+  const std::vector<OutboxRecord> queued = Outbox(store_.get());
+  ASSERT_EQ(queued.size(), 5u);
+  for (size_t i = 2; i < 5; ++i) {
+    EXPECT_EQ(queued[i].channel, "hook");
+    EXPECT_EQ(queued[i].status, "firing");
+    EXPECT_EQ(queued[i].created_ms, raised + 3600 * 1000 * (i - 1));
+  }
+  // An escalation is notified, and the next reminder counts from it.
+  clock_.Set(raised + 3 * 3600 * 1000 + 1800 * 1000);
+  engine_->Tick();
+  Point("x.a", 110, 50);  // critical
+  EXPECT_EQ(OutboxSize(store_.get()), 7u);
+  const int64_t later = clock_.NowMs();
+  clock_.Set(later + 3599 * 1000);
+  engine_->Tick();
+  EXPECT_EQ(OutboxSize(store_.get()), 7u);
+  clock_.Set(later + 3601 * 1000);
+  engine_->Tick();
+  EXPECT_EQ(OutboxSize(store_.get()), 8u);
+  // Nothing once it cleared.
+  Point("x.a", 120, 0);
+  const size_t after_clear = OutboxSize(store_.get());  // + 2 resolved
+  EXPECT_EQ(after_clear, 10u);
+  clock_.Set(later + 5 * 3600 * 1000);
+  engine_->Tick();
+  EXPECT_EQ(OutboxSize(store_.get()), after_clear);
+}
+
+TEST_F(AlertEngineTest, RemindersCountFromTheLastNotificationAcrossAReopen) {
+  Open(TestConfig(kChannels));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
+  engine_->Tick();
+  Point("x.a", 100, 5);
+  const int64_t raised = clock_.NowMs();
+  ASSERT_TRUE(engine_->Flush().ok());
+  Open(config_);
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  clock_.Set(raised + 1800 * 1000);
+  engine_->Tick();
+  EXPECT_EQ(OutboxSize(store_.get()), 1u);
+  clock_.Set(raised + 3600 * 1000);
+  engine_->Tick();
+  EXPECT_EQ(OutboxSize(store_.get()), 2u);
+}
+
+TEST_F(AlertEngineTest, EscalationEndsTheLabelSetOfTheOldSeverity) {
+  Open(TestConfig(kChannels));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1, "critical": 10}, "channels": ["am"]})"}));
+  Point("x.a", 100, 5);   // warning
+  Point("x.a", 110, 50);  // critical
+  Point("x.a", 120, 0);   // ok
+  const std::vector<OutboxRecord> queued = Outbox(store_.get());
+  ASSERT_EQ(queued.size(), 3u);
+  EXPECT_EQ(queued[0].replaces, "");
+  EXPECT_EQ(queued[1].alert.SeverityName(), "critical");
+  EXPECT_EQ(queued[1].replaces, "warning");
+  EXPECT_EQ(queued[2].status, "resolved");
+  EXPECT_EQ(queued[2].alert.SeverityName(), "critical");
+  EXPECT_EQ(queued[2].replaces, "");
+}
+
+TEST_F(AlertEngineTest, AlertStillActiveWhenItsSilenceEndsIsNotifiedThen) {
+  Open(TestConfig(kChannels));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
+  SilenceRecord x;
+  x.id = "s";
+  x.starts_at_ms = 0;
+  x.ends_at_ms = kStart + 3600 * 1000;
+  ASSERT_TRUE(store_->PutSilence(x).ok());
+  engine_->SetSilences(*store_->Silences());
+  engine_->Tick();
+  Point("x.a", 100, 5);
+  clock_.Set(kStart + 3599 * 1000);
+  engine_->Tick();  // silenced: neither notified nor reminded
+  EXPECT_EQ(OutboxSize(store_.get()), 0u);
+  clock_.Set(kStart + 3600 * 1000);
+  engine_->Tick();
+  const std::vector<OutboxRecord> queued = Outbox(store_.get());
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].status, "firing");
+  EXPECT_EQ(engine_->NotifiableAlerts().size(), 1u);
+}
+
 }  // namespace
 }  // namespace gralarm

@@ -1,6 +1,6 @@
 """A breach sent through gralarm appears in a real Alertmanager (Debian's
 prometheus-alertmanager) with the right labels, and is resolved there after the series
-clears."""
+clears. When it escalates, the alert under the old severity label ends there at once."""
 
 import json
 import subprocess
@@ -36,13 +36,18 @@ def test_breach_shows_in_alertmanager_and_resolves(tmp_path):
     g = Gralarm(str(tmp_path), [LineSink().address],
                 sections=f'[rules]\nfiles = ["{rules}"]\n{channel}').start()
     ts = int(time.time()) - 60
-    send_tcp(g.port, f"cgnat.mad1.ethtrunk3.util_pct 97.5 {ts}\n".encode())
 
     def firing():
         return [a for a in alertmanager_alerts(am_port)
                 if a["labels"].get("alertname") == "cgnat-util"]
 
-    wait_until(lambda: len(firing()) == 1, 30, what="the alert in Alertmanager")
+    send_tcp(g.port, f"cgnat.mad1.ethtrunk3.util_pct 80 {ts - 10}\n".encode())
+    wait_until(lambda: len(firing()) == 1, 30, what="the warning in Alertmanager")
+    assert firing()[0]["labels"]["severity"] == "warning"
+    send_tcp(g.port, f"cgnat.mad1.ethtrunk3.util_pct 97.5 {ts}\n".encode())
+    # The warning ends (Alertmanager lists only alerts not yet ended), the critical fires.
+    wait_until(lambda: [a["labels"]["severity"] for a in firing()] == ["critical"], 30,
+               what="the escalation in Alertmanager")
     alert = firing()[0]
     assert alert["labels"] == {"alertname": "cgnat-util", "severity": "critical",
                                "series": "cgnat.mad1.ethtrunk3.util_pct",
