@@ -58,10 +58,12 @@ def write_rules(path, count, series, seed=42):
                     f'thresholds = {{ warning = 1e15, critical = 1e16 }}\n')
 
 
-def history_queries(api_port, stop, stats, repeat):
+def history_queries(api_port, stop, stats, repeat, quiet=None):
     """Queries the whole seeded history (a series filter that matches nothing makes a
     query scan all of it): once, or again and again until `stop` is set with
-    `repeat`; records each query's seconds."""
+    `repeat`; records each query's (start, end). With `quiet` (a list), each query is
+    preceded by a window of the previous query's length without one, recorded there:
+    the pairs compare ingest with and without a query at nearly the same moment."""
     import urllib.request
     url = f"http://127.0.0.1:{api_port}/api/v1/history?series=nothing.matches.*&limit=1000"
     metrics = f"http://127.0.0.1:{api_port}/metrics"
@@ -73,13 +75,41 @@ def history_queries(api_port, stop, stats, repeat):
                float(line.split()[-1]) > 100000 for line in text.splitlines()):
             break
         time.sleep(0.01)
+    if quiet is not None:
+        time.sleep(1.0)  # past the start, when series first meet the rules
+    length = 1.0
     while not stop.is_set():
+        if quiet is not None:
+            q0 = time.time()
+            time.sleep(length)
+            quiet.append((q0, time.time()))
         t0 = time.time()
         with urllib.request.urlopen(url, timeout=120) as r:
             r.read()
         stats.append((t0, time.time()))
+        length = stats[-1][1] - t0
         if not repeat:
             return
+
+
+def lines_at(timeline, t):
+    """Lines at the sink at time t, interpolated over the timeline."""
+    for (t0, n0), (t1, n1) in zip(timeline, timeline[1:]):
+        if t0 <= t <= t1:
+            return n0 + (n1 - n0) * (t - t0) / max(t1 - t0, 1e-9)
+    return timeline[-1][1] if t > timeline[-1][0] else timeline[0][1]
+
+
+def paired_rates(timeline, last, quiet, queries):
+    """[(rate in the quiet window, rate in the query window right after it)] for
+    pairs that end while lines still flow."""
+    pairs = []
+    for (q0, q1), (a, b) in zip(quiet, queries):
+        if b > last - 0.2:
+            break
+        pairs.append(((lines_at(timeline, q1) - lines_at(timeline, q0)) / (q1 - q0),
+                      (lines_at(timeline, b) - lines_at(timeline, a)) / (b - a)))
+    return pairs
 
 
 def window_rates(timeline, windows):
@@ -147,12 +177,13 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines,
                             rules, series, api_port)
         import threading
-        stop, query_seconds = threading.Event(), []
+        stop, query_seconds, quiet = threading.Event(), [], []
         querier = None
         if queries:
             querier = threading.Thread(target=history_queries,
                                        args=(api_port, stop, query_seconds,
-                                             queries == "continuous"))
+                                             queries != "once",
+                                             quiet if queries == "paired" else None))
             querier.start()
         time.sleep(0.5)  # let the relay connect to the sink
         gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
@@ -176,8 +207,10 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
             if rules:
                 label += f" ({rules} rules)"
             if queries:
-                label += (f" + {'continuous history queries' if queries == 'continuous' else 'a history query'}"
-                          f" over {history} entries")
+                what = {"continuous": "continuous history queries",
+                        "paired": "history queries, each after a quiet window",
+                        "once": "a history query"}[queries]
+                label += f" + {what} over {history} entries"
         result = {"relay": label,
                 "connections": connections, "lines": lines,
                 "delivered": got["lines"], "lost": lines - got["lines"],
@@ -185,9 +218,14 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         if queries:
             result["queries"] = len(query_seconds)
             result["query_seconds"] = [round(b - a, 2) for a, b in query_seconds]
-            inside, outside = window_rates(got["timeline"], query_seconds)
-            result["rate_during_query"] = inside
-            result["rate_outside_query"] = outside
+            if queries == "paired":
+                result["pairs"] = [[round(x), round(y)] for x, y in
+                                   paired_rates(got["timeline"], got["last"], quiet,
+                                                query_seconds)]
+            else:
+                inside, outside = window_rates(got["timeline"], query_seconds)
+                result["rate_during_query"] = inside
+                result["rate_outside_query"] = outside
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -209,13 +247,22 @@ def main():
                          "gralarm once more while a full-history API query runs")
     ap.add_argument("--continuous-queries", action="store_true",
                     help="with --history: query again and again, not once")
+    ap.add_argument("--queries-only", action="store_true",
+                    help="with --history: only the run with queries (no carbon-c-relay, "
+                         "no gralarm run without queries)")
+    ap.add_argument("--paired-queries", action="store_true",
+                    help="with --history: alternate a quiet window and a query of the same "
+                         "length for the whole run, and compare each pair's ingest rates")
     args = ap.parse_args()
     results = []
     for connections in args.connections:
         for _ in range(args.repeat):
             runs = [("carbon-c-relay", None), ("gralarm", None)]
+            if args.history and args.queries_only:
+                runs = []
             if args.history:
-                runs.append(("gralarm", "continuous" if args.continuous_queries else "once"))
+                runs.append(("gralarm", "paired" if args.paired_queries else
+                             "continuous" if args.continuous_queries else "once"))
             for kind, queries in runs:
                 r = run_once(kind, args.build, args.lines, args.series, connections,
                              args.workers, args.rules, args.history, queries)
@@ -236,9 +283,10 @@ def main():
                 if key.startswith("gralarm"):
                     key = "gralarm+queries" if "history" in key else "gralarm"
                 best[key] = max(best.get(key, 0), r["rate"])
-        ratio = best["gralarm"] / best["carbon-c-relay"]
-        print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
-        if "gralarm+queries" in best:
+        if "gralarm" in best and "carbon-c-relay" in best:
+            ratio = best["gralarm"] / best["carbon-c-relay"]
+            print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
+        if "gralarm+queries" in best and "gralarm" in best:
             drop = 1 - best["gralarm+queries"] / best["gralarm"]
             print(f"{connections} connection(s): ingest rate with the history query running: "
                   f"{drop * 100:.1f}% lower")
@@ -248,6 +296,16 @@ def main():
                 print(f"  same run: {inside:,} lines/s while the query ran "
                       f"({r['query_seconds']} s), {outside:,} lines/s outside it: "
                       f"{(1 - inside / outside) * 100:.1f}% lower")
+        pairs = [p for r in results if r["connections"] == connections
+                 for p in r.get("pairs", [])]
+        if pairs:
+            drops = sorted(1 - y / x for x, y in pairs)
+            print(f"  {len(pairs)} pairs (quiet window, then a query of the same length): "
+                  f"ingest lower during the query by a median of "
+                  f"{drops[len(drops) // 2] * 100:.1f}% (per pair: "
+                  f"{', '.join(f'{d * 100:.1f}%' for d in drops)}); totals "
+                  f"{sum(x for x, _ in pairs) / len(pairs):,.0f} vs "
+                  f"{sum(y for _, y in pairs) / len(pairs):,.0f} lines/s")
     lost = sum(r["lost"] for r in results if r["relay"].startswith("gralarm"))
     print(f"gralarm lines lost: {lost}")
     return 0

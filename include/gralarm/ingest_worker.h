@@ -17,15 +17,16 @@
 #include "gralarm/forwarder.h"
 #include "gralarm/line_parser.h"
 #include "gralarm/log.h"
+#include "gralarm/pickle_decoder.h"
 #include "gralarm/stats.h"
 
 namespace gralarm {
 
-// One ingest event loop on its own thread. It accepts plaintext TCP connections
-// and UDP datagrams from sockets it is handed, validates every line, and
-// appends each valid one to the per-destination batches it hands to the
-// Forwarder once per loop iteration. A connection lives its whole life on one
-// worker.
+// One ingest event loop on its own thread. It accepts plaintext TCP
+// connections, UDP datagrams and pickle connections from sockets it is handed,
+// validates every line (a pickled point is made a line first), and appends each
+// valid one to the per-destination batches it hands to the Forwarder once per
+// loop iteration. A connection lives its whole life on one worker.
 class IngestWorker {
  public:
   // `open_connections` is shared by all workers to enforce
@@ -38,9 +39,14 @@ class IngestWorker {
   IngestWorker(const IngestWorker&) = delete;
   IngestWorker& operator=(const IngestWorker&) = delete;
 
-  // Takes ownership of the descriptors (either may be -1) and starts the
+  // Takes ownership of the descriptors (any may be -1) and starts the
   // thread.
-  void Start(int tcp_fd, int udp_fd);
+  void Start(int tcp_fd, int udp_fd, int pickle_fd = -1);
+
+  // Pickle bytes one loop holds in unfinished frames, all connections
+  // together; past it the connection that adds to it is closed, so slow
+  // senders of large frames cannot exhaust memory.
+  static constexpr size_t kMaxPicklePendingBytes = 64 << 20;
 
   // Stops accepting, reads what clients already sent, closes every connection,
   // hands the last batches to the forwarder and joins the thread.
@@ -61,6 +67,8 @@ class IngestWorker {
   static void OnWakeSwap(uv_async_t* async);
   void Configure(Forwarder* forwarder, std::shared_ptr<const Config> config);
   static void OnConnection(uv_stream_t* server, int status);
+  static void OnPickleConnection(uv_stream_t* server, int status);
+  static void Accept(uv_stream_t* server, int status, bool pickle);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
@@ -74,6 +82,9 @@ class IngestWorker {
   // Handles the carried partial line when its connection ends.
   void FinishStream(Connection* c, bool clean_eof);
   void HandleLine(std::string_view line, Proto proto, const std::string& peer);
+  // Decodes one pickle frame and handles each point as a line.
+  void HandlePickleFrame(std::string_view frame, const std::string& peer);
+  void CountPickleInvalid(PickleError error, const std::string& peer);
   void CountInvalid(LineVerdict verdict, std::string_view line,
                     const std::string& peer);
   void CloseConnection(Connection* c);
@@ -81,7 +92,7 @@ class IngestWorker {
   void DrainSocket(Connection* c);
   // At stop: accepts the connections still waiting in the listen backlog and
   // reads what they already sent.
-  void DrainBacklog();
+  void DrainBacklog(uv_tcp_t* server, bool pickle);
   // Hands the batches and counters of this loop iteration over.
   void Flush();
 
@@ -109,12 +120,15 @@ class IngestWorker {
 
   uv_loop_t loop_{};
   uv_tcp_t tcp_server_{};
+  uv_tcp_t pickle_server_{};
   uv_udp_t udp_{};
   uv_async_t stop_async_{};
   uv_check_t check_{};
   uv_timer_t idle_timer_{};
   bool has_tcp_ = false;
   bool has_udp_ = false;
+  bool has_pickle_ = false;
+  size_t pickle_pending_bytes_ = 0;
   std::thread thread_;
   bool started_ = false;
 
@@ -130,6 +144,7 @@ class IngestWorker {
   // Counts of the current iteration, added to counters_ by Flush().
   uint64_t pending_received_[kNumProtos] = {};
   uint64_t pending_invalid_[kNumInvalidReasons] = {};
+  uint64_t pending_pickle_invalid_[kNumPickleErrors] = {};
 
   IngestCounters counters_;
   LogLimiter invalid_log_{10, std::chrono::seconds(60)};

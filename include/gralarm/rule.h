@@ -97,6 +97,9 @@ struct RuleFile {
 
 // Parses a rule file; errors are "file:line:col: message" lines.
 absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path);
+// The same for a rule file's text; `path` names it in errors.
+absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
+                                       const std::string& path);
 
 class Store;
 class RuleSet;

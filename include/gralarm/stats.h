@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gralarm/line_parser.h"
+#include "gralarm/pickle_decoder.h"
 
 namespace gralarm {
 
@@ -29,6 +30,7 @@ struct alignas(64) IngestCounters {
   std::atomic<uint64_t> lines_invalid[kNumInvalidReasons] = {};
   std::atomic<int64_t> connections[kNumProtos] = {};
   std::atomic<uint64_t> connections_refused = 0;
+  std::atomic<uint64_t> pickle_frames_invalid[kNumPickleErrors] = {};
 };
 
 // Counters of one destination; written by the ingest loops and the forward
@@ -46,6 +48,7 @@ struct StatsSnapshot {
   uint64_t lines_invalid[kNumInvalidReasons] = {};
   int64_t connections[kNumProtos] = {};
   uint64_t connections_refused = 0;
+  uint64_t pickle_frames_invalid[kNumPickleErrors] = {};
   struct Destination {
     std::string name;  // "host:port" or "host:port=instance"
     uint64_t points_forwarded = 0;

@@ -55,7 +55,12 @@ absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path) {
     return absl::NotFoundError(StrCat(path, ":1:1: cannot open rule file"));
   std::stringstream text;
   text << in.rdbuf();
-  toml::parse_result parsed = toml::parse(text.str(), path);
+  return ParseRuleFile(text.str(), path);
+}
+
+absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
+                                       const std::string& path) {
+  toml::parse_result parsed = toml::parse(text, path);
   if (!parsed) {
     return absl::InvalidArgumentError(StrCat(
         Where(path, parsed.error().source()), parsed.error().description()));

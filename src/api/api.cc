@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gralarm/glob.h"
+#include "gralarm/idle_priority.h"
 #include "gralarm/line_parser.h"
 #include "gralarm/record_json.h"
 #include "gralarm/rule.h"
@@ -587,29 +588,32 @@ HttpResponse Request::History() {
   std::vector<HistoryRecord> page;
   std::string last_key;
   bool more = false;
-  absl::Status s = b_->store()->ScanHistory(
-      from, to, after,
-      [&](std::string_view key, const HistoryRecord& h) {
-        const std::string sev =
-            h.nodata ? "nodata" : std::string(LevelName(h.severity));
-        if (!rule.empty() && h.rule_id != rule) return true;
-        if (!severity.empty() && severity != sev &&
-            severity != LevelName(h.peak)) {
+  absl::Status s;
+  RunAtIdlePriority([&] {
+    s = b_->store()->ScanHistory(
+        from, to, after,
+        [&](std::string_view key, const HistoryRecord& h) {
+          const std::string sev =
+              h.nodata ? "nodata" : std::string(LevelName(h.severity));
+          if (!rule.empty() && h.rule_id != rule) return true;
+          if (!severity.empty() && severity != sev &&
+              severity != LevelName(h.peak)) {
+            return true;
+          }
+          if (series && !series->Matches(MetricName(h.series))) return true;
+          if (page.size() == limit) {
+            more = true;
+            return false;
+          }
+          page.push_back(h);
+          last_key = std::string(key);
           return true;
-        }
-        if (series && !series->Matches(MetricName(h.series))) return true;
-        if (page.size() == limit) {
-          more = true;
-          return false;
-        }
-        page.push_back(h);
-        last_key = std::string(key);
-        return true;
-      },
-      [&](std::string_view rule_id, std::string_view series_path) {
-        return (rule.empty() || rule_id == rule) &&
-               (!series || series->Matches(MetricName(series_path)));
-      });
+        },
+        [&](std::string_view rule_id, std::string_view series_path) {
+          return (rule.empty() || rule_id == rule) &&
+                 (!series || series->Matches(MetricName(series_path)));
+        });
+  });
   if (!s.ok()) return Internal(s);
   const std::string next = more ? absl::WebSafeBase64Escape(last_key) : "";
   if (format == "csv") {
@@ -651,18 +655,21 @@ HttpResponse Request::Events() {
   json items = json::array();
   uint64_t last = 0;
   bool more = false;
-  absl::Status s = b_->store()->ScanEvents(after, [&](const EventRecord& e) {
-    if (e.at_ms < from || e.at_ms > to) return true;
-    if (!rule.empty() && e.rule_id != rule) return true;
-    if (!severity.empty() && e.to != severity) return true;
-    if (series && !series->Matches(MetricName(e.series))) return true;
-    if (items.size() == limit) {
-      more = true;
-      return false;
-    }
-    items.push_back(EventJson(e));
-    last = e.seq;
-    return true;
+  absl::Status s;
+  RunAtIdlePriority([&] {
+    s = b_->store()->ScanEvents(after, [&](const EventRecord& e) {
+      if (e.at_ms < from || e.at_ms > to) return true;
+      if (!rule.empty() && e.rule_id != rule) return true;
+      if (!severity.empty() && e.to != severity) return true;
+      if (series && !series->Matches(MetricName(e.series))) return true;
+      if (items.size() == limit) {
+        more = true;
+        return false;
+      }
+      items.push_back(EventJson(e));
+      last = e.seq;
+      return true;
+    });
   });
   if (!s.ok()) return Internal(s);
   return Page(std::move(items), more ? std::to_string(last) : "");

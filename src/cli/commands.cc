@@ -29,8 +29,9 @@ constexpr char kUsage[] =
 
 Usage:
   gralarm serve [-c FILE] [--log-level LEVEL]
-      Run the proxy: plaintext on ingest.listen (TCP and UDP), forwarding to
-      forward.destinations, HTTP (/healthz, /metrics) on api.listen.
+      Run the proxy: plaintext on ingest.listen (TCP and UDP), pickle on
+      ingest.pickle_listen, forwarding to forward.destinations, HTTP (the
+      JSON API, the web page, /healthz, /metrics) on api.listen.
       SIGTERM/SIGINT: stop accepting, deliver queued points (up to 8 s), exit 0.
       SIGHUP: reload FILE; a file that does not parse is reported and the
       running configuration stays in force.

@@ -32,6 +32,8 @@ struct IngestWorker::Connection {
   explicit Connection(size_t max_line_bytes) : splitter(max_line_bytes) {}
   std::string peer;
   LineSplitter splitter;
+  bool pickle = false;
+  PickleFramer framer;
   bool closing = false;
   uint64_t last_active_ms = 0;
 };
@@ -90,7 +92,7 @@ void IngestWorker::OnWakeSwap(uv_async_t* async) {
 
 IngestWorker::~IngestWorker() { Stop(); }
 
-void IngestWorker::Start(int tcp_fd, int udp_fd) {
+void IngestWorker::Start(int tcp_fd, int udp_fd, int pickle_fd) {
   uv_loop_init(&loop_);
   loop_.data = this;
   uv_async_init(&loop_, &stop_async_, &IngestWorker::OnWakeStop);
@@ -112,6 +114,14 @@ void IngestWorker::Start(int tcp_fd, int udp_fd) {
     uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_server_), 1024,
               &IngestWorker::OnConnection);
     has_tcp_ = true;
+  }
+  if (pickle_fd >= 0) {
+    uv_tcp_init(&loop_, &pickle_server_);
+    pickle_server_.data = this;
+    uv_tcp_open(&pickle_server_, pickle_fd);
+    uv_listen(reinterpret_cast<uv_stream_t*>(&pickle_server_), 1024,
+              &IngestWorker::OnPickleConnection);
+    has_pickle_ = true;
   }
   if (udp_fd >= 0) {
     uv_udp_init(&loop_, &udp_);
@@ -137,8 +147,12 @@ void IngestWorker::Stop() {
 void IngestWorker::OnWakeStop(uv_async_t* async) {
   auto* self = static_cast<IngestWorker*>(async->data);
   if (self->has_tcp_) {
-    self->DrainBacklog();
+    self->DrainBacklog(&self->tcp_server_, /*pickle=*/false);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->tcp_server_), nullptr);
+  }
+  if (self->has_pickle_) {
+    self->DrainBacklog(&self->pickle_server_, /*pickle=*/true);
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->pickle_server_), nullptr);
   }
   if (self->has_udp_) {
     uv_udp_recv_stop(&self->udp_);
@@ -159,9 +173,9 @@ void IngestWorker::OnWakeStop(uv_async_t* async) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->swap_async_), nullptr);
 }
 
-void IngestWorker::DrainBacklog() {
+void IngestWorker::DrainBacklog(uv_tcp_t* server, bool pickle) {
   uv_os_fd_t listen_fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_server_), &listen_fd) != 0)
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(server), &listen_fd) != 0)
     return;
   now_ = WallSeconds();
   while (true) {
@@ -172,6 +186,22 @@ void IngestWorker::DrainBacklog() {
     if (fd < 0) break;
     const std::string peer =
         SockaddrToString(reinterpret_cast<sockaddr*>(&peer_addr));
+    if (pickle) {
+      PickleFramer framer;
+      bool ok = true;
+      ssize_t n;
+      while (ok && (n = recv(fd, read_buf_.data(), read_buf_.size(),
+                             MSG_DONTWAIT)) > 0) {
+        ok = framer.Feed(
+            read_buf_.data(), static_cast<size_t>(n),
+            [&](std::string_view frame) { HandlePickleFrame(frame, peer); });
+      }
+      if (!ok) CountPickleInvalid(PickleError::kTooLarge, peer);
+      if (ok && framer.pending() > 0)
+        CountPickleInvalid(PickleError::kMalformed, peer);
+      close(fd);
+      continue;
+    }
     LineSplitter splitter(max_line_bytes_);
     auto on_line = [&](std::string_view line) {
       HandleLine(line, Proto::kTcp, peer);
@@ -206,10 +236,19 @@ void IngestWorker::DrainSocket(Connection* c) {
 }
 
 void IngestWorker::OnConnection(uv_stream_t* server, int status) {
+  Accept(server, status, /*pickle=*/false);
+}
+
+void IngestWorker::OnPickleConnection(uv_stream_t* server, int status) {
+  Accept(server, status, /*pickle=*/true);
+}
+
+void IngestWorker::Accept(uv_stream_t* server, int status, bool pickle) {
   auto* self = static_cast<IngestWorker*>(server->data);
   if (status != 0) return;
   auto* c = new Connection(self->max_line_bytes_);
   c->worker = self;
+  c->pickle = pickle;
   uv_tcp_init(&self->loop_, &c->handle);
   c->handle.data = c;
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->handle)) != 0) {
@@ -236,8 +275,9 @@ void IngestWorker::OnConnection(uv_stream_t* server, int status) {
              [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
     return;
   }
-  self->counters_.connections[static_cast<int>(Proto::kTcp)].fetch_add(
-      1, std::memory_order_relaxed);
+  self->counters_
+      .connections[static_cast<int>(pickle ? Proto::kPickle : Proto::kTcp)]
+      .fetch_add(1, std::memory_order_relaxed);
   c->last_active_ms = uv_now(&self->loop_);
   self->connections_.push_front(c);
   c->self = self->connections_.begin();
@@ -269,6 +309,29 @@ void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread,
 }
 
 void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
+  if (c->pickle) {
+    if (c->closing) return;
+    const size_t before = c->framer.pending();
+    const bool ok = c->framer.Feed(data, n, [&](std::string_view frame) {
+      HandlePickleFrame(frame, c->peer);
+    });
+    pickle_pending_bytes_ += c->framer.pending();
+    pickle_pending_bytes_ -= before;
+    if (!ok) {
+      CountPickleInvalid(PickleError::kTooLarge, c->peer);
+      spdlog::warn("closing pickle connection from {}: frame over {} bytes",
+                   c->peer, kMaxPickleFrameBytes);
+      CloseConnection(c);
+    } else if (pickle_pending_bytes_ > kMaxPicklePendingBytes) {
+      spdlog::warn(
+          "closing pickle connection from {}: unfinished frames of all "
+          "clients hold over {} bytes",
+          c->peer, kMaxPicklePendingBytes);
+      CountPickleInvalid(PickleError::kLimit, c->peer);
+      CloseConnection(c);
+    }
+    return;
+  }
   c->splitter.Feed(
       data, n,
       [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
@@ -278,6 +341,12 @@ void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
 }
 
 void IngestWorker::FinishStream(Connection* c, bool clean_eof) {
+  if (c->pickle) {
+    // A frame cut short by the end of the stream is dropped.
+    if (!c->closing && c->framer.pending() > 0)
+      CountPickleInvalid(PickleError::kMalformed, c->peer);
+    return;
+  }
   c->splitter.Finish(
       clean_eof,
       [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
@@ -350,6 +419,56 @@ void IngestWorker::HandleLine(std::string_view line, Proto proto,
   dirty_ = true;
 }
 
+void IngestWorker::HandlePickleFrame(std::string_view frame,
+                                     const std::string& peer) {
+  std::vector<PicklePoint> points;
+  if (PickleError e = DecodePickle(frame, &points); e != PickleError::kNone) {
+    CountPickleInvalid(e, peer);
+    return;
+  }
+  // A field with a separator in it would make another line: refused here.
+  auto clean = [](std::string_view field) {
+    for (char ch : field) {
+      const auto b = static_cast<unsigned char>(ch);
+      if (b <= 0x20 || b == 0x7f) return false;
+    }
+    return true;
+  };
+  std::string line;
+  for (const PicklePoint& p : points) {
+    if (!p.shape_ok) {
+      CountInvalid(LineVerdict::kFields,
+                   "(pickle element not (path, (ts, value)))", peer);
+    } else if (!clean(p.path)) {
+      CountInvalid(LineVerdict::kPath, p.path, peer);
+    } else if (!clean(p.value)) {
+      CountInvalid(LineVerdict::kValue, p.value, peer);
+    } else if (!clean(p.timestamp)) {
+      CountInvalid(LineVerdict::kTimestamp, p.timestamp, peer);
+    } else {
+      line.assign(p.path);
+      line += ' ';
+      line += p.value;
+      line += ' ';
+      line += p.timestamp;
+      HandleLine(line, Proto::kPickle, peer);
+    }
+  }
+}
+
+void IngestWorker::CountPickleInvalid(PickleError error,
+                                      const std::string& peer) {
+  ++pending_pickle_invalid_[static_cast<int>(error)];
+  dirty_ = true;
+  uint64_t suppressed = 0;
+  if (invalid_log_.Allow(&suppressed)) {
+    spdlog::warn(
+        "invalid pickle frame from {} ({}): dropped{}", peer,
+        PickleErrorName(static_cast<int>(error)),
+        suppressed > 0 ? fmt::format(" ({} more not logged)", suppressed) : "");
+  }
+}
+
 void IngestWorker::CountInvalid(LineVerdict verdict, std::string_view line,
                                 const std::string& peer) {
   const int reason = InvalidReasonIndex(verdict);
@@ -367,10 +486,12 @@ void IngestWorker::CountInvalid(LineVerdict verdict, std::string_view line,
 void IngestWorker::CloseConnection(Connection* c) {
   if (c->closing) return;
   c->closing = true;
+  pickle_pending_bytes_ -= c->framer.pending();
   connections_.erase(c->self);
   open_connections_->fetch_sub(1);
-  counters_.connections[static_cast<int>(Proto::kTcp)].fetch_sub(
-      1, std::memory_order_relaxed);
+  counters_
+      .connections[static_cast<int>(c->pickle ? Proto::kPickle : Proto::kTcp)]
+      .fetch_sub(1, std::memory_order_relaxed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->handle),
            [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }
@@ -405,6 +526,13 @@ void IngestWorker::Flush() {
       counters_.lines_invalid[i].fetch_add(pending_invalid_[i],
                                            std::memory_order_relaxed);
       pending_invalid_[i] = 0;
+    }
+  }
+  for (int i = 0; i < kNumPickleErrors; ++i) {
+    if (pending_pickle_invalid_[i] != 0) {
+      counters_.pickle_frames_invalid[i].fetch_add(pending_pickle_invalid_[i],
+                                                   std::memory_order_relaxed);
+      pending_pickle_invalid_[i] = 0;
     }
   }
 }

@@ -165,6 +165,16 @@ absl::Status Server::Start() {
   auto sockets =
       OpenListenSockets(config_->ingest.listen, workers, /*with_udp=*/true);
   if (!sockets.ok()) return sockets.status();
+  ListenSockets pickle;
+  if (!config_->ingest.pickle_listen.empty()) {
+    auto p = OpenListenSockets(config_->ingest.pickle_listen, workers,
+                               /*with_udp=*/false);
+    if (!p.ok()) {
+      CloseListenSockets(&*sockets);
+      return p.status();
+    }
+    pickle = std::move(*p);
+  }
   HttpServer::Options http_options;
   http_options.listen = config_->api.listen;
   auto http = HttpServer::Start(
@@ -181,6 +191,7 @@ absl::Status Server::Start() {
         }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
+    CloseListenSockets(&pickle);
     return http.status();
   }
   http_ = std::move(*http);
@@ -195,26 +206,29 @@ absl::Status Server::Start() {
     }
   }
   for (int i = 0; i < workers; ++i) {
-    workers_[i]->Start(sockets->tcp_fds[i], sockets->udp_fds[i]);
+    workers_[i]->Start(sockets->tcp_fds[i], sockets->udp_fds[i],
+                       pickle.tcp_fds.empty() ? -1 : pickle.tcp_fds[i]);
   }
   ingest_address_ = sockets->address;
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
   notifier_->Start();
   spdlog::info(
-      "gralarm {} listening on {} (tcp+udp, {} loops), api on {} (port {})",
-      kVersion, ingest_address_, workers, config_->api.listen, http_->port());
+      "gralarm {} listening on {} (tcp+udp, {} loops){}, api on {} (port {})",
+      kVersion, ingest_address_, workers,
+      pickle.address.empty() ? "" : StrCat(", pickle on ", pickle.address),
+      config_->api.listen, http_->port());
   return absl::OkStatus();
 }
 
 void Server::Reload(std::shared_ptr<const Config> config) {
   if (config->ingest.listen != config_->ingest.listen ||
+      config->ingest.pickle_listen != config_->ingest.pickle_listen ||
       config->ingest.workers != config_->ingest.workers ||
       config->api.listen != config_->api.listen) {
     spdlog::warn(
-        "reload: ingest.listen, ingest.workers and api.listen changes take "
-        "effect "
-        "at the next restart");
+        "reload: ingest.listen, ingest.pickle_listen, ingest.workers and "
+        "api.listen changes take effect at the next restart");
   }
   engine_->SetConfig(config);
   notifier_->SetConfig(config);

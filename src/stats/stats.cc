@@ -26,6 +26,10 @@ void StatsSnapshot::AddIngest(const IngestCounters& c) {
     lines_invalid[i] += c.lines_invalid[i].load(std::memory_order_relaxed);
   }
   connections_refused += c.connections_refused.load(std::memory_order_relaxed);
+  for (int i = 0; i < kNumPickleErrors; ++i) {
+    pickle_frames_invalid[i] +=
+        c.pickle_frames_invalid[i].load(std::memory_order_relaxed);
+  }
 }
 
 void StatsSnapshot::AddDestination(std::string name,
@@ -128,6 +132,14 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                         "Client connections refused at ingest.max_connections.",
                         MetricType::Counter);
   AddSample(&refused, {}, static_cast<double>(s.connections_refused));
+  auto pickle = Family("pickle_frames_invalid_total",
+                       "Pickle frames dropped whole, by reason (opcode, "
+                       "malformed, limit, too_large).",
+                       MetricType::Counter);
+  for (int i = 0; i < kNumPickleErrors; ++i) {
+    AddSample(&pickle, {{"reason", std::string(PickleErrorName(i))}},
+              static_cast<double>(s.pickle_frames_invalid[i]));
+  }
 
   auto forwarded =
       Family("points_forwarded_total", "Points written to a destination.",
@@ -190,7 +202,8 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f : {&received, &invalid, &connections, &refused, &forwarded,
+  for (auto* f : {&received, &invalid, &connections, &refused, &pickle,
+                  &forwarded,
                   &dropped, &queued, &up, &rules, &tracked, &active,
                   &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));
