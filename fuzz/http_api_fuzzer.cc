@@ -19,14 +19,16 @@ namespace {
 class FuzzBackend : public gralarm::ApiBackend {
  public:
   FuzzBackend() {
-    const std::string dir =
-        std::filesystem::temp_directory_path() /
-        ("gralarm-fuzz-http-" + std::to_string(getpid()));
+    const std::string dir = std::filesystem::temp_directory_path() /
+                            ("gralarm-fuzz-http-" + std::to_string(getpid()));
     std::filesystem::remove_all(dir);
+    static std::string to_remove;
+    to_remove = dir;
+    std::atexit([] { std::filesystem::remove_all(to_remove); });
     config_ = *gralarm::ParseConfig("", "fuzz.toml");
     store_ = std::move(*gralarm::Store::Open(dir));
-    engine_ = std::make_unique<gralarm::AlertEngine>(store_.get(), &clock_,
-                                                     config_);
+    engine_ =
+        std::make_unique<gralarm::AlertEngine>(store_.get(), &clock_, config_);
     (void)ReloadRules();
   }
   std::shared_ptr<const gralarm::Config> config() override { return config_; }
@@ -71,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view rest = in.substr(nl + 1);
     const size_t nl2 = rest.find('\n');
     r.authorization = std::string(rest.substr(0, nl2));
-    if (nl2 != std::string_view::npos) r.body = std::string(rest.substr(nl2 + 1));
+    if (nl2 != std::string_view::npos)
+      r.body = std::string(rest.substr(nl2 + 1));
   }
   (void)gralarm::ParseQuery(r.query);
   const gralarm::HttpResponse response = api->Handle(r);

@@ -4,7 +4,7 @@
 // is header-only and exception-free here, as in config.cc.
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
-#include <toml++/toml.h>
+#include "gralarm/toml.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>

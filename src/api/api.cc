@@ -47,7 +47,7 @@ HttpResponse FieldErrorResponse(const absl::Status& status) {
              {{"code", "invalid_argument"},
               {"message", std::string(status.message())},
               {"field", FieldOf(status)}}}};
-  return HttpResponse{400, "application/json", j.dump()};
+  return HttpResponse{400, "application/json", JsonText(j)};
 }
 
 namespace {
@@ -56,7 +56,7 @@ constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
 
 HttpResponse Json(int status, const json& j) {
-  return HttpResponse{status, "application/json", j.dump()};
+  return HttpResponse{status, "application/json", JsonText(j)};
 }
 
 HttpResponse BadParam(std::string_view name, std::string_view message) {
@@ -176,9 +176,10 @@ json SilenceJson(const SilenceRecord& x) {
 
 // RFC 4180: a field with a comma, quote or line break is quoted, quotes
 // doubled.
-std::string CsvField(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos)
-    return std::string(v);
+// A CSV field, quoted when needed, in valid UTF-8 (the body's charset).
+std::string CsvField(std::string_view raw) {
+  const std::string v = ValidUtf8(raw);
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
   std::string out = "\"";
   for (char c : v) {
     if (c == '"') out += '"';
@@ -219,10 +220,12 @@ std::string Token(const Config& c) {
   return token;
 }
 
-// Splits "/api/v1/a/b/c" into {"a", "b", "c"}.
+// Splits "/api/v1/a/b/c" into {"a", "b", "c"}; any other path into {}.
 std::vector<std::string> PathParts(std::string_view path) {
   std::vector<std::string> parts;
-  path.remove_prefix(std::string_view("/api/v1/").size());
+  constexpr std::string_view kPrefix = "/api/v1/";
+  if (!path.starts_with(kPrefix)) return parts;  // answered 404
+  path.remove_prefix(kPrefix.size());
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
@@ -626,8 +629,8 @@ HttpResponse Request::History() {
           CsvField(h.rule_id), ",", CsvField(h.rule_name), ",",
           CsvField(h.series), ",", j["peak_severity"].get<std::string>(), ",",
           j["severity"].get<std::string>(), ",", j["start"].get<std::string>(),
-          ",", j["end"].get<std::string>(), ",", j["last_value"].dump(), ",",
-          CsvField(j["labels"].dump()), "\r\n");
+          ",", j["end"].get<std::string>(), ",", JsonText(j["last_value"]), ",",
+          CsvField(JsonText(j["labels"])), "\r\n");
     }
     HttpResponse r{200, "text/csv; charset=utf-8", std::move(csv)};
     return r;

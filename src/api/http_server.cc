@@ -9,6 +9,7 @@
 
 #include "gralarm/log.h"
 #include "gralarm/net_address.h"
+#include "gralarm/record_json.h"
 #include "gralarm/strings.h"
 
 namespace gralarm {
@@ -101,7 +102,7 @@ std::map<std::string, std::string> ParseQuery(std::string_view query) {
 HttpResponse JsonError(int status, std::string_view code,
                        std::string_view message) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
-  return HttpResponse{status, "application/json", j.dump()};
+  return HttpResponse{status, "application/json", JsonText(j)};
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(

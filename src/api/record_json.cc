@@ -6,6 +6,16 @@ namespace gralarm {
 
 using nlohmann::json;
 
+std::string JsonText(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string ValidUtf8(std::string_view text) {
+  // JsonText() applies exactly this rule; reuse it on a string value.
+  const std::string quoted = JsonText(nlohmann::json(std::string(text)));
+  return nlohmann::json::parse(quoted).get<std::string>();
+}
+
 std::string Rfc3339Millis(int64_t ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
                           absl::UTCTimeZone());

@@ -183,13 +183,13 @@ int Alerts(const Args& args, std::ostream& out, std::ostream& err) {
   for (const AlertRecord& a : *alerts) {
     json j = AlertJson(a);
     j["held"] = a.held;  // notification held until its schedule opens
-    out << json{{"alert", j}}.dump() << "\n";
+    out << JsonText(json{{"alert", j}}) << "\n";
   }
   for (const HistoryRecord& h : *history) {
-    out << json{{"history", HistoryJson(h)}}.dump() << "\n";
+    out << JsonText(json{{"history", HistoryJson(h)}}) << "\n";
   }
   for (const EventRecord& e : *events) {
-    out << json{{"event", EventJson(e)}}.dump() << "\n";
+    out << JsonText(json{{"event", EventJson(e)}}) << "\n";
   }
   return kExitOk;
 }

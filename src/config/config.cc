@@ -4,7 +4,7 @@
 #define TOML_EXCEPTIONS 0
 #include "gralarm/config.h"
 
-#include <toml++/toml.h>
+#include "gralarm/toml.h"
 
 #include <algorithm>
 #include <fstream>

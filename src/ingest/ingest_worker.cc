@@ -1,5 +1,6 @@
 #include "gralarm/ingest_worker.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,6 +133,8 @@ void IngestWorker::Start(int tcp_fd, int udp_fd, int pickle_fd) {
   }
   started_ = true;
   thread_ = std::thread([this] {
+    // "gralarm-in-N" in top -H, perf and gdb.
+    pthread_setname_np(pthread_self(), StrCat("gralarm-in-", id_).c_str());
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   });

@@ -97,7 +97,7 @@ std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
        r.replaces.empty() ? Annotations(r.alert, severity) : json::object()},
       {"externalURL", GeneratorUrl(config)},
       {"alerts", std::move(alerts)}}
-      .dump();
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -121,7 +121,7 @@ std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
     alerts.push_back(
         AlertmanagerAlert(r.alert, r.replaces, r.created_ms, config));
   }
-  return alerts.dump();
+  return JsonText(alerts);
 }
 
 std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
@@ -130,7 +130,7 @@ std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
   for (const AlertRecord& a : active) {
     alerts.push_back(AlertmanagerAlert(a, a.SeverityName(), 0, config));
   }
-  return alerts.dump();
+  return JsonText(alerts);
 }
 
 Notifier::Notifier(Store* store, std::shared_ptr<const Config> config,

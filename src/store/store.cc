@@ -126,9 +126,22 @@ EventRecord EventFromJson(const json& j) {
   return e;
 }
 
+// Records are stored as CBOR, which keeps every byte of a series name
+// (names need not be UTF-8, and JSON text would refuse or alter them). Values
+// written as JSON text by earlier versions start with '{' and still read.
+std::string Encode(const json& j) {
+  std::string out;
+  json::to_cbor(j, out);
+  return out;
+}
+
 json ParseStored(const rocksdb::Slice& s) {
-  return json::parse(s.data(), s.data() + s.size(), nullptr,
-                     /*allow_exceptions=*/false);
+  if (!s.empty() && s[0] == '{') {
+    return json::parse(s.data(), s.data() + s.size(), nullptr,
+                       /*allow_exceptions=*/false);
+  }
+  return json::from_cbor(s.data(), s.data() + s.size(), /*strict=*/true,
+                         /*allow_exceptions=*/false);
 }
 
 }  // namespace
@@ -196,17 +209,17 @@ absl::Status Store::Commit(TransitionWrite w) {
   w.event.seq = next_event_seq_.fetch_add(1);
   std::string event_key;
   PutBigEndian(&event_key, w.event.seq, 8);
-  batch.Put(cf(kEvents), event_key, EventToJson(w.event).dump());
+  batch.Put(cf(kEvents), event_key, Encode(EventToJson(w.event)));
   const std::string alert_key = StateKey(w.event.rule_id, w.event.series);
   if (w.put_alert)
-    batch.Put(cf(kAlerts), alert_key, AlertToJson(*w.put_alert).dump());
+    batch.Put(cf(kAlerts), alert_key, Encode(AlertToJson(*w.put_alert)));
   if (w.delete_alert) batch.Delete(cf(kAlerts), alert_key);
   if (w.history) {
     std::string key;
     PutBigEndian(&key, static_cast<uint64_t>(w.history->end_ms), 8);
     PutBigEndian(&key, history_seq_.fetch_add(1), 4);
     key += alert_key;
-    batch.Put(cf(kHistory), key, HistoryToJson(*w.history).dump());
+    batch.Put(cf(kHistory), key, Encode(HistoryToJson(*w.history)));
   }
   if (!w.state_key.empty()) batch.Put(cf(kSeriesState), w.state_key, w.state);
   for (OutboxRecord& r : w.notify) PutOutbox(&batch, &r);
@@ -410,7 +423,7 @@ absl::Status Store::PutSilence(const SilenceRecord& x) {
             {"created_by", x.created_by},
             {"comment", x.comment}};
   return FromRocks(
-      db_->Put(rocksdb::WriteOptions(), cf(kSilences), x.id, j.dump()),
+      db_->Put(rocksdb::WriteOptions(), cf(kSilences), x.id, Encode(j)),
       "store: put silence");
 }
 
@@ -446,7 +459,7 @@ absl::StatusOr<std::vector<SilenceRecord>> Store::Silences() {
 absl::Status Store::PutAlert(const AlertRecord& alert) {
   return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kAlerts),
                             StateKey(alert.rule_id, alert.series),
-                            AlertToJson(alert).dump()),
+                            Encode(AlertToJson(alert))),
                    "store: put alert");
 }
 
@@ -501,7 +514,7 @@ std::string SeqKey(uint64_t seq) {
 
 void Store::PutOutbox(rocksdb::WriteBatch* batch, OutboxRecord* record) {
   record->seq = next_outbox_seq_.fetch_add(1);
-  batch->Put(cf(kOutbox), SeqKey(record->seq), OutboxToJson(*record).dump());
+  batch->Put(cf(kOutbox), SeqKey(record->seq), Encode(OutboxToJson(*record)));
 }
 
 absl::Status Store::Enqueue(std::vector<OutboxRecord> records) {
@@ -527,7 +540,7 @@ absl::Status Store::ScanOutbox(
 
 absl::Status Store::UpdateOutbox(const OutboxRecord& record) {
   return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kOutbox),
-                            SeqKey(record.seq), OutboxToJson(record).dump()),
+                            SeqKey(record.seq), Encode(OutboxToJson(record))),
                    "store: outbox");
 }
 

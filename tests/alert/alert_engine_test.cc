@@ -140,6 +140,31 @@ TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
   (void)before;
 }
 
+// Series names are bytes: any byte from 0x21 up, UTF-8 or not.
+TEST_F(AlertEngineTest, ASeriesNameThatIsNotUtf8IsStoredAndRestoredExactly) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  const std::string path = "if.\xff\xfe\xc3.util";
+  Point(path, 100, 95);
+  Point(path, 110, 95);
+  ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
+  ASSERT_TRUE(engine_->Flush().ok());
+  auto stored = store_->ActiveAlerts();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].series, path);
+  Open(config_);
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  auto active = engine_->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].series, path);
+  Point(path, 120, 10);  // clears into history, name intact
+  auto history = store_->History(0, kStart + 3600 * 1000);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].series, path);
+}
+
 TEST_F(AlertEngineTest, ActiveAlertKeepsItsSinceAcrossAReopen) {
   engine_->SetRules(Rules(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);

@@ -76,6 +76,22 @@ TEST(Config, SyntaxErrorIsReportedWithFileLineAndColumn) {
   EXPECT_THAT(ErrorOf("[ingest]\nlisten = \n"), HasSubstr("g.toml:2:"));
 }
 
+// toml++ 3.3.0 reached __builtin_unreachable() on these (UBSan aborts the
+// sanitizer build without the fix in gralarm/toml.h).
+TEST(Config, NonAsciiCharactersWhereWhitespaceGoesAreParseErrors) {
+  for (const char* c :
+       {"\u00e9", "\u00a1", "\u00f1", "\u0403", "\u2c50", "\u3001"}) {
+    EXPECT_THAT(ErrorOf(std::string(c) + " = 1\n"), HasSubstr("g.toml:1:1:"));
+    EXPECT_THAT(ErrorOf(std::string("[ingest]\nlisten = \"a:1\" ") + c),
+                HasSubstr("g.toml:2:"));
+  }
+  // In comments they are fine.
+  auto ok = ParseConfig(
+      "# caf\u00e9 \u3001\n[ingest]\nlisten = \"127.0.0.1:1\" # \u00f1\n",
+      "g.toml");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
 TEST(Config, UnknownKeyIsReportedWhereItStands) {
   EXPECT_THAT(ErrorOf("[ingest]\nlisten = \"127.0.0.1:1\"\nmax_lines = 3\n"),
               HasSubstr("g.toml:3:1: unknown key \"max_lines\" in [ingest]"));
