@@ -16,6 +16,7 @@
 #include "gralarm/config.h"
 #include "gralarm/log.h"
 #include "gralarm/router.h"
+#include "gralarm/spool.h"
 #include "gralarm/stats.h"
 
 namespace gralarm {
@@ -28,13 +29,25 @@ struct Chunk {
   // the peer may not have read it. Not counted as forwarded a second time.
   bool replay = false;
   std::chrono::steady_clock::time_point sent_at{};
+  // Read back from the spool; the chunk that ends a spool segment releases it
+  // once written.
+  int64_t spool_segment = -1;
+  bool spool_segment_end = false;
 };
 
 // One carbon-cache line receiver: a bounded memory queue that any thread may
-// append to, drained by one TCP connection owned by the forward loop.
+// append to, drained by one TCP connection owned by the forward loop, and a
+// disk spool behind it (when forward.spool_max_bytes > 0).
 //
-// Nothing is lost silently: a point is written, waits in the queue, or is
-// counted in points_dropped (queue overflow drops the oldest points). When a
+// Points go to the spool instead of memory while the destination is not
+// connected, while the memory queue is full, and while the spool holds
+// anything (so that order is kept); the forward loop reads the spool back,
+// oldest first, once the memory queue is empty. At shutdown what is still in
+// memory is put at the head of the spool for the next start.
+//
+// Nothing is lost silently: a point is written, waits in the queue or the
+// spool, or is counted in points_dropped (without a spool, queue overflow
+// drops the oldest points; past spool_max_bytes, the oldest spooled). When a
 // connection breaks, the bytes written in the last moments (kReplayBytes /
 // kReplayAge) are queued again, since the peer may have died before reading
 // them; carbon-cache stores a repeated (series, timestamp) once, so a replay
@@ -45,7 +58,7 @@ class Destination {
   static constexpr std::chrono::seconds kReplayAge{60};
 
   Destination(const DestinationOptions& options, const ForwardOptions& forward,
-              uv_loop_t* loop);
+              uv_loop_t* loop, std::shared_ptr<Spool> spool = nullptr);
   ~Destination();
   Destination(const Destination&) = delete;
   Destination& operator=(const Destination&) = delete;
@@ -67,8 +80,9 @@ class Destination {
   // True once draining finished: everything delivered and the connection
   // closed.
   bool drained() const { return drained_; }
-  // Gives up: counts what is left as dropped (reason shutdown) and closes
-  // handles. Returns the number of points that were left.
+  // Gives up: puts what is left in memory at the head of the spool (or, with
+  // none, counts it as dropped, reason shutdown) and closes handles. Returns
+  // the number of points that were dropped.
   uint64_t Abandon();
 
  private:
@@ -86,6 +100,12 @@ class Destination {
   void ConnectionLost(std::string_view why);
   void RequeueUnconfirmed();
   void TrimReplay();
+  // Appends to the spool; false when it cannot (the caller keeps the points in
+  // memory). mu_ held.
+  bool SpoolLocked(std::string_view bytes, uint32_t points)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves spooled chunks into the empty memory queue. mu_ held.
+  void UnspoolLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   static void OnResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
   static void OnConnect(uv_connect_t* req, int status);
@@ -102,12 +122,14 @@ class Destination {
   const int64_t reconnect_min_ms_;
   const int64_t reconnect_max_ms_;
   uv_loop_t* const loop_;
+  const std::shared_ptr<Spool> spool_;
   DestinationCounters counters_;
 
   absl::Mutex mu_;
   std::deque<Chunk> queue_ ABSL_GUARDED_BY(mu_);
   int64_t queued_points_ ABSL_GUARDED_BY(mu_) = 0;
   LogLimiter drop_log_{1, std::chrono::seconds(10)};
+  LogLimiter spool_log_{1, std::chrono::seconds(10)};
 
   // Forward loop state.
   State state_ = State::kIdle;

@@ -35,7 +35,10 @@ class HttpServer {
 
   struct Options {
     std::string listen = "127.0.0.1:2080";
-    int threads = 4;
+    // civetweb answers one connection per thread: enough that a few slow or
+    // stuck clients leave others served; each waits at most
+    // request_timeout_ms for a request.
+    int threads = 16;
     size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   };
 

@@ -19,8 +19,8 @@ inline constexpr int kNumProtos = 3;
 std::string_view ProtoName(int proto);
 
 // Why a point was dropped on its way to a destination, the `reason` label.
-enum class DropReason : int { kQueueFull = 0, kShutdown = 1 };
-inline constexpr int kNumDropReasons = 2;
+enum class DropReason : int { kQueueFull = 0, kShutdown = 1, kSpoolFull = 2 };
+inline constexpr int kNumDropReasons = 3;
 std::string_view DropReasonName(int reason);
 
 // Counters one ingest loop writes (relaxed atomics, added once per read batch)
@@ -39,6 +39,7 @@ struct alignas(64) DestinationCounters {
   std::atomic<uint64_t> points_forwarded = 0;
   std::atomic<uint64_t> points_dropped[kNumDropReasons] = {};
   std::atomic<int64_t> queue_points = 0;
+  std::atomic<int64_t> spool_bytes = 0;
   std::atomic<bool> up = false;
 };
 
@@ -54,6 +55,7 @@ struct StatsSnapshot {
     uint64_t points_forwarded = 0;
     uint64_t points_dropped[kNumDropReasons] = {};
     int64_t queue_points = 0;
+    int64_t spool_bytes = 0;
     bool up = false;
   };
   std::vector<Destination> destinations;

@@ -123,7 +123,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                               "num_threads",
                               threads.c_str(),
                               "request_timeout_ms",
-                              "10000",
+                              "5000",
                               "enable_keep_alive",
                               "yes",
                               "keep_alive_timeout_ms",

@@ -11,6 +11,8 @@ namespace {
 constexpr size_t kMaxWriteBytes = 4 << 20;
 constexpr size_t kMaxWriteChunks = 512;
 constexpr uint64_t kConnectTimeoutMs = 5000;
+// Read back from the spool at a time, once the memory queue is empty.
+constexpr size_t kUnspoolBytes = 4 << 20;
 
 uint64_t Jitter(uint64_t delay_ms) {
   thread_local std::minstd_rand rng(std::random_device{}());
@@ -22,7 +24,8 @@ uint64_t Jitter(uint64_t delay_ms) {
 }  // namespace
 
 Destination::Destination(const DestinationOptions& options,
-                         const ForwardOptions& forward, uv_loop_t* loop)
+                         const ForwardOptions& forward, uv_loop_t* loop,
+                         std::shared_ptr<Spool> spool)
     : options_(options),
       name_(options.instance.empty() ? StrCat(options.host, ":", options.port)
                                      : StrCat(options.host, ":", options.port,
@@ -30,14 +33,68 @@ Destination::Destination(const DestinationOptions& options,
       capacity_points_(forward.queue_points),
       reconnect_min_ms_(forward.reconnect_min_ms),
       reconnect_max_ms_(forward.reconnect_max_ms),
-      loop_(loop) {}
+      loop_(loop),
+      spool_(std::move(spool)) {
+  if (spool_) {
+    counters_.spool_bytes.store(static_cast<int64_t>(spool_->bytes()),
+                                std::memory_order_relaxed);
+  }
+}
 
 Destination::~Destination() = default;
+
+bool Destination::SpoolLocked(std::string_view bytes, uint32_t points) {
+  uint64_t dropped = 0;
+  absl::Status s = spool_->Append(bytes, points, &dropped);
+  counters_.spool_bytes.store(static_cast<int64_t>(spool_->bytes()),
+                              std::memory_order_relaxed);
+  if (dropped > 0) {
+    counters_.points_dropped[static_cast<int>(DropReason::kSpoolFull)]
+        .fetch_add(dropped, std::memory_order_relaxed);
+  }
+  uint64_t suppressed = 0;
+  if ((!s.ok() || dropped > 0) && spool_log_.Allow(&suppressed)) {
+    if (s.ok()) {
+      spdlog::warn(
+          "destination {}: spool over forward.spool_max_bytes, dropped its {} "
+          "oldest points ({} more drop events since the last report)",
+          name_, dropped, suppressed);
+    } else {
+      spdlog::error(
+          "destination {}: {}; points stay in memory ({} more errors since "
+          "the last report)",
+          name_, s.message(), suppressed);
+    }
+  }
+  return s.ok();
+}
+
+void Destination::UnspoolLocked() {
+  std::vector<SpooledChunk> chunks;
+  if (absl::Status s = spool_->Read(kUnspoolBytes, &chunks); !s.ok()) {
+    uint64_t suppressed = 0;
+    if (spool_log_.Allow(&suppressed))
+      spdlog::error("destination {}: {}", name_, s.message());
+  }
+  for (SpooledChunk& c : chunks) {
+    queued_points_ += c.points;
+    Chunk chunk{std::move(c.bytes), c.points, false, {}};
+    chunk.spool_segment = c.segment;
+    chunk.spool_segment_end = c.segment_end;
+    queue_.push_back(std::move(chunk));
+  }
+  counters_.spool_bytes.store(static_cast<int64_t>(spool_->bytes()),
+                              std::memory_order_relaxed);
+}
 
 void Destination::Enqueue(std::string bytes, uint32_t points) {
   uint64_t dropped = 0;
   {
     absl::MutexLock lock(&mu_);
+    if (spool_ && (!up() || !spool_->empty() ||
+                   queued_points_ + points > capacity_points_)) {
+      if (SpoolLocked(bytes, points)) return;
+    }
     queue_.push_back(Chunk{std::move(bytes), points, false, {}});
     queued_points_ += points;
     while (queued_points_ > capacity_points_ && queue_.size() > 1) {
@@ -180,6 +237,8 @@ void Destination::Pump() {
   size_t bytes = 0;
   {
     absl::MutexLock lock(&mu_);
+    // A retiring forwarder (reload, shutdown) leaves the spool to the next.
+    if (queue_.empty() && spool_ && !draining_) UnspoolLocked();
     while (!queue_.empty() && inflight_.size() < kMaxWriteChunks &&
            bytes < kMaxWriteBytes) {
       bytes += queue_.front().bytes.size();
@@ -227,6 +286,13 @@ void Destination::OnWrite(uv_write_t* req, int status) {
   const auto now = std::chrono::steady_clock::now();
   for (Chunk& c : self->inflight_) {
     if (!c.replay) points += c.points;
+    if (c.spool_segment_end) {
+      self->spool_->Release(c.spool_segment);
+      c.spool_segment_end = false;
+      self->counters_.spool_bytes.store(
+          static_cast<int64_t>(self->spool_->bytes()),
+          std::memory_order_relaxed);
+    }
     c.replay = true;
     c.sent_at = now;
     self->sent_bytes_ += c.bytes.size();
@@ -321,8 +387,37 @@ void Destination::BeginDrain() {
 uint64_t Destination::Abandon() {
   closing_handles_ = true;
   uint64_t left = 0;
+  // Oldest first: written but unconfirmed, being written, then queued.
+  std::vector<std::pair<std::string, uint32_t>> keep;
   {
     absl::MutexLock lock(&mu_);
+    if (spool_) {
+      for (Chunk& c : sent_) keep.emplace_back(std::move(c.bytes), c.points);
+      for (Chunk& c : inflight_)
+        keep.emplace_back(std::move(c.bytes), c.points);
+      for (Chunk& c : queue_) keep.emplace_back(std::move(c.bytes), c.points);
+      uint64_t points = 0;
+      for (const auto& [bytes, n] : keep) points += n;
+      if (absl::Status s = spool_->Prepend(keep); s.ok()) {
+        if (points > 0) {
+          spdlog::info(
+              "destination {}: {} points kept in the spool for the next "
+              "start",
+              name_, points);
+        }
+        queue_.clear();
+        inflight_.clear();
+        sent_.clear();
+      } else {
+        spdlog::error("destination {}: {}", name_, s.message());
+        // Put the bytes back for counting below.
+        size_t k = sent_.size();
+        for (Chunk& c : inflight_) c.bytes = std::move(keep[k++].first);
+        for (Chunk& c : queue_) c.bytes = std::move(keep[k++].first);
+      }
+      counters_.spool_bytes.store(static_cast<int64_t>(spool_->bytes()),
+                                  std::memory_order_relaxed);
+    }
     for (const Chunk& c : queue_) {
       if (!c.replay) left += c.points;
     }

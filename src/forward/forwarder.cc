@@ -1,21 +1,68 @@
 #include "gralarm/forwarder.h"
 
+#include <map>
+
 #include "gralarm/strings.h"
 
 namespace gralarm {
+namespace {
+
+// One Spool per directory in the process, shared by the forwarders of
+// successive configurations (SIGHUP builds a new forwarder beside the old).
+absl::StatusOr<std::shared_ptr<Spool>> SharedSpool(const std::string& dir,
+                                                   uint64_t max_bytes) {
+  static absl::Mutex mu;
+  static auto* spools = new std::map<std::string, std::weak_ptr<Spool>>();
+  absl::MutexLock lock(&mu);
+  if (auto open = (*spools)[dir].lock()) return open;
+  auto spool = Spool::Open(dir, max_bytes);
+  if (!spool.ok()) return spool.status();
+  std::shared_ptr<Spool> shared = std::move(*spool);
+  (*spools)[dir] = shared;
+  return shared;
+}
+
+// A destination's spool directory name: its "host:port[=instance]" with
+// anything but [A-Za-z0-9.-] made '_'.
+std::string SpoolDirName(const std::string& destination) {
+  std::string out = destination;
+  for (char& c : out) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
+      c = '_';
+  }
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
     const Config& config) {
   auto router = Router::Create(config.forward);
   if (!router.ok()) return router.status();
+  const std::string spool_root = config.forward.spool_dir.empty()
+                                     ? StrCat(config.store.path, "/spool")
+                                     : config.forward.spool_dir;
+  std::vector<std::shared_ptr<Spool>> spools;
+  for (const DestinationOptions& d : config.forward.destinations) {
+    spools.emplace_back();
+    if (config.forward.spool_max_bytes <= 0) continue;
+    const std::string name = d.instance.empty()
+                                 ? StrCat(d.host, ":", d.port)
+                                 : StrCat(d.host, ":", d.port, "=", d.instance);
+    auto s = SharedSpool(StrCat(spool_root, "/", SpoolDirName(name)),
+                         static_cast<uint64_t>(config.forward.spool_max_bytes));
+    if (!s.ok()) return s.status();
+    spools.back() = std::move(*s);
+  }
   std::unique_ptr<Forwarder> f(new Forwarder());
   if (int rc = uv_loop_init(&f->loop_); rc != 0) {
     return absl::InternalError(StrCat("uv_loop_init: ", uv_strerror(rc)));
   }
   f->router_ = std::move(*router);
-  for (const DestinationOptions& d : config.forward.destinations) {
-    f->destinations_.push_back(
-        std::make_unique<Destination>(d, config.forward, &f->loop_));
+  for (size_t i = 0; i < config.forward.destinations.size(); ++i) {
+    f->destinations_.push_back(std::make_unique<Destination>(
+        config.forward.destinations[i], config.forward, &f->loop_,
+        std::move(spools[i])));
   }
   uv_async_init(&f->loop_, &f->wake_, &Forwarder::OnWake);
   f->wake_.data = f.get();

@@ -1,5 +1,6 @@
 #include "gralarm/server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -140,8 +141,35 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
   return forwarder;
 }
 
+namespace {
+
+// Client connections, spool segments, RocksDB files and the API need file
+// descriptors: the soft limit goes up to the hard one, and a limit too low for
+// ingest.max_connections is said at start.
+void RaiseFileLimit(int64_t max_connections) {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+    getrlimit(RLIMIT_NOFILE, &r);
+  }
+  const int64_t needed = max_connections + 1024;
+  if (r.rlim_cur != RLIM_INFINITY &&
+      static_cast<int64_t>(r.rlim_cur) < needed) {
+    spdlog::warn(
+        "file descriptor limit {} is below ingest.max_connections ({}) plus "
+        "1024 for gralarm itself: connections past it will fail; raise it "
+        "(LimitNOFILE= in the systemd unit, ulimit -n)",
+        r.rlim_cur, max_connections);
+  }
+}
+
+}  // namespace
+
 absl::Status Server::Start() {
   const int workers = WorkerCount(*config_);
+  RaiseFileLimit(config_->ingest.max_connections);
   std::error_code ec;
   std::filesystem::create_directories(config_->store.path, ec);
   auto store = Store::Open(config_->store.path);

@@ -12,8 +12,8 @@ std::string_view ProtoName(int proto) {
 }
 
 std::string_view DropReasonName(int reason) {
-  static constexpr std::string_view kNames[kNumDropReasons] = {"queue_full",
-                                                               "shutdown"};
+  static constexpr std::string_view kNames[kNumDropReasons] = {
+      "queue_full", "shutdown", "spool_full"};
   return (reason >= 0 && reason < kNumDropReasons) ? kNames[reason] : "unknown";
 }
 
@@ -41,6 +41,7 @@ void StatsSnapshot::AddDestination(std::string name,
     d.points_dropped[i] = c.points_dropped[i].load(std::memory_order_relaxed);
   }
   d.queue_points = c.queue_points.load(std::memory_order_relaxed);
+  d.spool_bytes = c.spool_bytes.load(std::memory_order_relaxed);
   d.up = c.up.load(std::memory_order_relaxed);
   destinations.push_back(std::move(d));
 }
@@ -151,6 +152,9 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   auto queued = Family("forward_queue_points",
                        "Points waiting in a destination's memory queue.",
                        MetricType::Gauge);
+  auto spool = Family("spool_bytes",
+                      "Bytes in a destination's disk spool.",
+                      MetricType::Gauge);
   auto up = Family("destination_up", "1 while the destination is connected.",
                    MetricType::Gauge);
   for (const auto& d : s.destinations) {
@@ -164,6 +168,8 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
     }
     AddSample(&queued, {{"destination", d.name}},
               static_cast<double>(d.queue_points));
+    AddSample(&spool, {{"destination", d.name}},
+              static_cast<double>(d.spool_bytes));
     AddSample(&up, {{"destination", d.name}}, d.up ? 1.0 : 0.0);
   }
   auto rules = Family("rules", "Threshold rules in force.", MetricType::Gauge);
@@ -203,7 +209,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
   for (auto* f : {&received, &invalid, &connections, &refused, &pickle,
-                  &forwarded,
+                  &forwarded, &spool,
                   &dropped, &queued, &up, &rules, &tracked, &active,
                   &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));

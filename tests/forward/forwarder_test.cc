@@ -23,6 +23,7 @@ Config OneDestination(uint16_t port, int64_t queue_points = 1000000) {
   c.forward.queue_points = queue_points;
   c.forward.reconnect_min_ms = 10;
   c.forward.reconnect_max_ms = 50;
+  c.forward.spool_max_bytes = 0;  // memory queue only; see the spool tests
   return c;
 }
 

@@ -81,10 +81,12 @@ class Gralarm:
     """A `gralarm serve` process with its own config file in `workdir`."""
 
     def __init__(self, workdir, destinations, method="forward", replication=1,
-                 extra="", workers=2, carbon_interval_s=0, sections=""):
-        """`extra`: more [ingest] keys; `sections`: more whole sections (TOML)."""
+                 extra="", workers=2, carbon_interval_s=0, sections="", forward_extra=""):
+        """`extra`: more [ingest] keys; `forward_extra`: more [forward] keys;
+        `sections`: more whole sections (TOML)."""
         self.workdir = workdir
         self.sections = sections
+        self.forward_extra = forward_extra
         self.port = free_port()
         self.api_port = free_port()
         self.config_path = os.path.join(workdir, "gralarm.toml")
@@ -107,7 +109,8 @@ class Gralarm:
                     f'[store]\npath = "{os.path.join(self.workdir, "store")}"\n'
                     f'{self.sections}'
                     f'[forward]\nmethod = "{method}"\nreplication = {replication}\n'
-                    f'reconnect_min_ms = 50\nreconnect_max_ms = 500\n{dests}')
+                    f'reconnect_min_ms = 50\nreconnect_max_ms = 500\n{self.forward_extra}\n'
+                    f'{dests}')
 
     def start(self):
         self.log = open(self.log_path, "ab")

@@ -126,7 +126,8 @@ TEST(Server, InvalidLinesNeverCloseTheConnection) {
 TEST(Server, ADeadDestinationDoesNotHoldBackALiveOne) {
   TestSink live;
   const std::string dead = StrCat("127.0.0.1:", testing::UnusedPort());
-  Server server(ConfigFor({dead, live.address()}, "", "queue_points = 1000\n"));
+  Server server(ConfigFor({dead, live.address()}, "",
+                          "queue_points = 1000\nspool_max_bytes = 0\n"));
   ASSERT_TRUE(server.Start().ok());
   // Batches the live destination can keep up with; the dead one's queue
   // overflows.
@@ -147,6 +148,45 @@ TEST(Server, ADeadDestinationDoesNotHoldBackALiveOne) {
             4000u);
   EXPECT_EQ(s.destinations[1].points_forwarded, 5000u);
   server.Stop(std::chrono::milliseconds(200));
+}
+
+TEST(Server, ADeadDestinationsPointsWaitInItsSpoolAndArriveAfterARestart) {
+  TestSink live;
+  const uint16_t dead_port = testing::UnusedPort();
+  const std::string dead = StrCat("127.0.0.1:", dead_port);
+  auto config = ConfigFor({dead, live.address()}, "", "queue_points = 1000\n");
+  std::string expected;
+  {
+    Server server(config);
+    ASSERT_TRUE(server.Start().ok());
+    for (int b = 0; b < 5; ++b) {
+      std::string batch;
+      for (int i = 0; i < 1000; ++i)
+        batch += StrCat("both.", b * 1000 + i, " 1 1700000000\n");
+      expected += batch;
+      SendTcp(PortOf(server.ingest_address()), batch);
+      ASSERT_TRUE(live.WaitFor(
+          [&](TestSink* s) { return s->Lines().size() == (b + 1) * 1000u; }));
+    }
+    StatsSnapshot s = server.Snapshot();
+    EXPECT_FALSE(s.destinations[0].up);
+    EXPECT_EQ(s.destinations[0].queue_points, 0);
+    EXPECT_GT(s.destinations[0].spool_bytes, 5000 * 20);
+    for (uint64_t d : s.destinations[0].points_dropped) EXPECT_EQ(d, 0u);
+    server.Stop(std::chrono::milliseconds(200));
+  }
+  // The next start finds the spool and, once the destination is up, sends it
+  // all, in order.
+  TestSink revived(dead_port);
+  ASSERT_TRUE(revived.ok());
+  Server server(config);
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_TRUE(
+      revived.WaitFor([](TestSink* s) { return s->Lines().size() >= 5000; }));
+  EXPECT_EQ(revived.Data(), expected);
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return server.Snapshot().destinations[0].spool_bytes == 0; }));
+  server.Stop(std::chrono::seconds(5));
 }
 
 TEST(Server, ASeriesNoRuleMatchedIsEvaluatedOnceAReloadAddsOne) {
