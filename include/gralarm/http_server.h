@@ -35,10 +35,10 @@ class HttpServer {
 
   struct Options {
     std::string listen = "127.0.0.1:2080";
-    // civetweb answers one connection per thread: enough that a few slow or
-    // stuck clients leave others served; each waits at most
-    // request_timeout_ms for a request.
-    int threads = 16;
+    // civetweb gives each connection a thread while it reads the request and
+    // answers: this many slow or stuck clients at once can make others wait,
+    // each for at most 5 s (a request must arrive whole within that).
+    int threads = 32;
     size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   };
 
