@@ -113,7 +113,7 @@ void BM_MatchAndEvaluate(benchmark::State& state) {
   state.counters["rule_series"] = static_cast<double>(c.rule_series);
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_MatchAndEvaluate)->Arg(10000);
+BENCHMARK(BM_MatchAndEvaluate)->Arg(10000)->Arg(100000);
 
 }  // namespace
 }  // namespace gralarm

@@ -3,7 +3,7 @@
 same generated input, into the same counting sink, on this machine, in one run.
 
   bench/e2e.py --build build [--lines 5000000] [--series 100000] [--connections 1 8]
-               [--workers 2] [--repeat 1] [--rules 10000]
+               [--workers 2] [--repeat 1] [--rules 10000] [--loopback]
 
 For each relay and connection count: start gralarm-sink, start the relay forwarding to
 it, send the lines with gralarm-loadgen, and wait until the sink has them all (or went
@@ -159,8 +159,12 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
             subprocess.run([os.path.join(build, "bench", "gralarm-seed-history"), "--store",
                             os.path.join(workdir, "store"), "--entries", str(history)],
                            check=True, capture_output=True)
-        relay = start_relay(kind, build, workdir, relay_port, sink_port, workers, lines,
-                            rules, series, api_port)
+        relay = None
+        if kind == "loopback":
+            relay_port = sink_port  # the sender straight into the sink: the ceiling
+        else:
+            relay = start_relay(kind, build, workdir, relay_port, sink_port, workers,
+                                lines, rules, series, api_port)
         import threading
         stop, query_seconds, quiet = threading.Event(), [], []
         querier = None
@@ -181,11 +185,12 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         if querier:
             stop.set()
             querier.join()
-        relay.terminate()
-        try:
-            relay.wait(20)
-        except subprocess.TimeoutExpired:
-            relay.kill()
+        if relay:
+            relay.terminate()
+            try:
+                relay.wait(20)
+            except subprocess.TimeoutExpired:
+                relay.kill()
         seconds = max(got["last"] - sent["start"], 1e-9)
         label = kind
         if kind == "gralarm":
@@ -232,6 +237,9 @@ def main():
                          "gralarm once more while a full-history API query runs")
     ap.add_argument("--continuous-queries", action="store_true",
                     help="with --history: query again and again, not once")
+    ap.add_argument("--loopback", action="store_true",
+                    help="also send the same input straight into the sink: the loopback "
+                         "ceiling, and gralarm's fraction of it")
     ap.add_argument("--queries-only", action="store_true",
                     help="with --history: only the run with queries (no carbon-c-relay, "
                          "no gralarm run without queries)")
@@ -243,6 +251,8 @@ def main():
     for connections in args.connections:
         for _ in range(args.repeat):
             runs = [("carbon-c-relay", None), ("gralarm", None)]
+            if args.loopback:
+                runs.insert(0, ("loopback", None))
             if args.history and args.queries_only:
                 runs = []
             if args.history:
@@ -271,6 +281,9 @@ def main():
         if "gralarm" in best and "carbon-c-relay" in best:
             ratio = best["gralarm"] / best["carbon-c-relay"]
             print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
+        if "gralarm" in best and "loopback" in best:
+            print(f"{connections} connection(s): gralarm / loopback ceiling = "
+                  f"{best['gralarm'] / best['loopback']:.2f}")
         if "gralarm+queries" in best and "gralarm" in best:
             drop = 1 - best["gralarm+queries"] / best["gralarm"]
             print(f"{connections} connection(s): ingest rate with the history query running: "
