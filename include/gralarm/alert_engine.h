@@ -10,6 +10,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
@@ -126,15 +128,19 @@ class AlertEngine {
     double raise_value = 0;
     int64_t notified_ms = 0;  // a firing notification was last queued then
   };
+  // Most series match one rule: its state lives inside the entry (one
+  // allocation a series).
+  using RuleStates = absl::InlinedVector<RuleState, 1>;
   struct SeriesEntry {
     uint64_t generation = 0;
     int64_t last_arrival_ms = 0;
-    std::vector<RuleState> rules;
+    RuleStates rules;
   };
   struct Shard {
     mutable absl::Mutex mu;
-    absl::flat_hash_map<std::string, std::unique_ptr<SeriesEntry>> series
-        ABSL_GUARDED_BY(mu);
+    // A node map: one allocation holds a series' name and entry, and an
+    // entry stays where it is while the map grows.
+    absl::node_hash_map<std::string, SeriesEntry> series ABSL_GUARDED_BY(mu);
   };
   static constexpr size_t kShards = 64;
 

@@ -70,7 +70,8 @@ void AlertEngine::SetSilences(const std::vector<SilenceRecord>& silences) {
   const int64_t now = clock_->NowMs();
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    for (auto& [path, entry] : shard.series) {
+    for (auto& [path, entry_in_map] : shard.series) {
+      SeriesEntry* entry = &entry_in_map;
       for (RuleState& rs : entry->rules) RefreshSilenced(rs, path, *entry, now);
     }
   }
@@ -142,7 +143,8 @@ std::vector<AlertEngine::Notifiable> AlertEngine::NotifiableAlerts() const {
   std::vector<Notifiable> out;
   for (const Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry] : shard.series) {
+    for (const auto& [path, entry_in_map] : shard.series) {
+      const SeriesEntry* entry = &entry_in_map;
       for (const RuleState& rs : entry->rules) {
         if (!rs.active || rs.silenced || rs.held) continue;
         out.push_back(
@@ -190,8 +192,8 @@ void AlertEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.series.begin(); it != shard.series.end();) {
-      Rebuild(*rules, it->first, it->second.get());
-      if (it->second->rules.empty()) {
+      Rebuild(*rules, it->first, &it->second);
+      if (it->second.rules.empty()) {
         series_tracked_.fetch_sub(1);
         shard.series.erase(it++);
       } else {
@@ -205,7 +207,7 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
                           SeriesEntry* entry) {
   RuleSet::Matches matches;
   rules.Match(MetricName(path), &matches);
-  std::vector<RuleState> next;
+  RuleStates next;
   next.reserve(matches.size());
   for (uint32_t index : matches) {
     const auto& rule = rules.rules()[index];
@@ -250,13 +252,11 @@ bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
     RuleSet::Matches matches;
     rules.Match(name, &matches);
     if (matches.empty()) return false;
-    auto fresh = std::make_unique<SeriesEntry>();
-    entry = fresh.get();
-    shard.series.emplace(std::string(path), std::move(fresh));
+    entry = &shard.series.try_emplace(std::string(path)).first->second;
     series_tracked_.fetch_add(1);
     Rebuild(rules, path, entry);
   } else {
-    entry = it->second.get();
+    entry = &it->second;
     if (entry->generation < rules.generation()) Rebuild(rules, path, entry);
   }
   entry->last_arrival_ms = now;
@@ -440,7 +440,8 @@ void AlertEngine::Tick() {
   std::vector<OutboxRecord> reminders;
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    for (auto& [path, entry] : shard.series) {
+    for (auto& [path, entry_in_map] : shard.series) {
+      SeriesEntry* entry = &entry_in_map;
       for (RuleState& rs : entry->rules) {
         RefreshSilenced(rs, path, *entry, now);
         if (rs.active && rs.held &&
@@ -492,19 +493,28 @@ bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
 }
 
 absl::Status AlertEngine::Flush() {
+  // One write a shard: what is copied out at a time stays small (a copy of
+  // every state at once would cost as much memory again as the states).
+  absl::Status status;
   std::vector<std::pair<std::string, std::string>> dirty;
   for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (auto& [path, entry] : shard.series) {
-      for (RuleState& rs : entry->rules) {
-        if (!rs.dirty) continue;
-        rs.dirty = false;
-        dirty.emplace_back(Store::StateKey(rs.rule->spec.id, path),
-                           EncodeState(rs));
+    dirty.clear();
+    {
+      absl::MutexLock lock(&shard.mu);
+      for (auto& [path, entry_in_map] : shard.series) {
+        SeriesEntry* entry = &entry_in_map;
+        for (RuleState& rs : entry->rules) {
+          if (!rs.dirty) continue;
+          rs.dirty = false;
+          dirty.emplace_back(Store::StateKey(rs.rule->spec.id, path),
+                             EncodeState(rs));
+        }
       }
     }
+    if (dirty.empty()) continue;
+    if (absl::Status s = store_->SaveStates(dirty); !s.ok()) status = s;
   }
-  return store_->SaveStates(dirty);
+  return status;
 }
 
 absl::Status AlertEngine::Restore() {
@@ -524,17 +534,17 @@ absl::Status AlertEngine::Restore() {
         absl::MutexLock lock(&shard.mu);
         auto it = shard.series.find(AbslView(path));
         if (it == shard.series.end()) {
-          auto entry = std::make_unique<SeriesEntry>();
-          Rebuild(*rules, path, entry.get());
-          if (entry->rules.empty()) {
+          SeriesEntry entry;
+          Rebuild(*rules, path, &entry);
+          if (entry.rules.empty()) {
             stale.emplace_back(std::string(rule_id), std::string(path), "");
             return;
           }
-          entry->last_arrival_ms = now;
+          entry.last_arrival_ms = now;
           it = shard.series.emplace(std::string(path), std::move(entry)).first;
           series_tracked_.fetch_add(1);
         }
-        for (RuleState& rs : it->second->rules) {
+        for (RuleState& rs : it->second.rules) {
           if (rs.rule->spec.id != rule_id) continue;
           if (!DecodeState(bytes, &rs)) break;
           auto a = by_key.find(Store::StateKey(rule_id, path));
@@ -571,7 +581,8 @@ std::vector<AlertRecord> AlertEngine::ActiveAlerts() const {
   std::vector<AlertRecord> out;
   for (const Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry] : shard.series) {
+    for (const auto& [path, entry_in_map] : shard.series) {
+      const SeriesEntry* entry = &entry_in_map;
       for (const RuleState& rs : entry->rules) {
         if (rs.active)
           out.push_back(ToRecord(rs, path, entry->last_arrival_ms));
@@ -596,7 +607,8 @@ std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
   std::vector<SeriesView> out;
   for (const Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry] : shard.series) {
+    for (const auto& [path, entry_in_map] : shard.series) {
+      const SeriesEntry* entry = &entry_in_map;
       for (const RuleState& rs : entry->rules) {
         if (rs.rule->spec.id == rule_id) {
           out.push_back({path, rs.state, rs.nodata, entry->last_arrival_ms});
