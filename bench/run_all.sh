@@ -9,7 +9,7 @@ if [ ! -x "$build/gralarm" ] || [ ! -x "$build/bench/gralarm_bench" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build "$build" --parallel "$(nproc)"
 fi
-echo "## $(date -u +%F) gralarm $("$build/gralarm" --version) on $(nproc) cores"
+echo "## $(date -u +%F): $("$build/gralarm" --version) on $(nproc) cores"
 echo
 echo "### Micro-benchmarks: parser, hash rings, matcher (10,000 and 100,000 rules), match + evaluate"
 "$build/bench/gralarm_bench" --benchmark_min_time=0.5
