@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from bench_util import free_port, wait_port
+from bench_util import free_port, wait_port, write_gralarm_config
 
 
 class Receiver:
@@ -94,20 +94,13 @@ def main():
         sink = subprocess.Popen([os.path.join(args.build, "bench", "gralarm-sink"), "--port",
                                  str(sink_port), "--expect", "1000000000", "--idle-ms", "3600000"],
                                 stdout=subprocess.DEVNULL)
-        rules = os.path.join(work, "rules.toml")
-        with open(rules, "w") as f:
-            f.write('[[rules]]\nid = "cpu"\npattern = "lat.*.cpu"\n'
-                    'thresholds = { warning = 80, critical = 95 }\nchannels = ["hook"]\n')
-        conf = os.path.join(work, "gralarm.toml")
-        with open(conf, "w") as f:
-            f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\n'
-                    f'[api]\nlisten = "127.0.0.1:{api_port}"\n'
-                    f'[self_metrics]\ncarbon_interval_s = 0\n'
-                    f'[store]\npath = "{os.path.join(work, "store")}"\n'
-                    f'[rules]\nfiles = ["{rules}"]\n'
-                    f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n'
-                    f'[[notify.channels]]\nname = "hook"\ntype = "webhook"\n'
-                    f'url = "http://127.0.0.1:{receiver.port}/hook"\n')
+        conf = write_gralarm_config(
+            work, port, sink_port,
+            '[[rules]]\nid = "cpu"\npattern = "lat.*.cpu"\n'
+            'thresholds = { warning = 80, critical = 95 }\nchannels = ["hook"]\n',
+            api_port=api_port,
+            more=f'[[notify.channels]]\nname = "hook"\ntype = "webhook"\n'
+                 f'url = "http://127.0.0.1:{receiver.port}/hook"\n')
         gralarm = subprocess.Popen([os.path.join(args.build, "gralarm"), "serve", "-c", conf,
                                     "--log-level", "warn"])
         stop, achieved = threading.Event(), [0.0]

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from bench_util import free_port, wait_port
+from bench_util import free_port, wait_port, write_gralarm_config
 
 
 def rss_bytes(pid):
@@ -37,19 +37,10 @@ def run(build, series, with_rule):
         sink = subprocess.Popen([os.path.join(build, "bench", "gralarm-sink"), "--port",
                                  str(sink_port), "--expect", str(series), "--idle-ms", "10000"],
                                 stdout=subprocess.PIPE, text=True)
-        rules = os.path.join(work, "rules.toml")
-        with open(rules, "w") as f:
-            if with_rule:
-                f.write('[[rules]]\nid = "all"\npattern = "bench.*.value"\n'
-                        'thresholds = { warning = 1e15 }\n')
-        conf = os.path.join(work, "gralarm.toml")
-        with open(conf, "w") as f:
-            f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\n'
-                    f'[api]\nlisten = "127.0.0.1:{free_port()}"\n'
-                    f'[self_metrics]\ncarbon_interval_s = 0\n'
-                    f'[store]\npath = "{os.path.join(work, "store")}"\n'
-                    f'[rules]\nfiles = ["{rules}"]\n'
-                    f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n')
+        conf = write_gralarm_config(
+            work, port, sink_port,
+            '[[rules]]\nid = "all"\npattern = "bench.*.value"\n'
+            'thresholds = { warning = 1e15 }\n' if with_rule else "")
         g = subprocess.Popen([os.path.join(build, "gralarm"), "serve", "-c", conf,
                               "--log-level", "warn"])
         wait_port(port)
