@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 
 namespace gralarm {
 
@@ -16,15 +15,12 @@ class Clock {
   virtual int64_t NowMs() const = 0;
 };
 
-// The coarse wall clock: a read of the kernel's last tick (resolution a few
-// milliseconds), without touching the clock source. It is read for every
-// evaluated point.
 class RealClock final : public Clock {
  public:
   int64_t NowMs() const override {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 };
 
