@@ -76,7 +76,10 @@ class Destination {
   // Forward loop only.
   void Start();
   void Pump();
-  void BeginDrain();
+  // Delivers what is queued, and with `include_spool` what is spooled too
+  // (at shutdown; a forwarder retired by a reload leaves the spool to the
+  // next).
+  void BeginDrain(bool include_spool);
   // True once draining finished: everything delivered and the connection
   // closed.
   bool drained() const { return drained_; }
@@ -134,6 +137,7 @@ class Destination {
   // Forward loop state.
   State state_ = State::kIdle;
   bool draining_ = false;
+  bool drain_spool_ = false;
   bool drained_ = false;
   bool writing_ = false;
   bool closing_handles_ = false;
@@ -182,7 +186,9 @@ class Forwarder {
 
   // Delivers what is queued, waiting at most `timeout`; what is left is counted
   // as dropped (reason shutdown) and logged. Stops and joins the loop thread.
-  void Drain(std::chrono::milliseconds timeout);
+  // With `include_spool`, the spools are delivered too (at shutdown); what is
+  // left in them waits for the next start.
+  void Drain(std::chrono::milliseconds timeout, bool include_spool = false);
 
   void AddToSnapshot(StatsSnapshot* s);
 
@@ -202,6 +208,7 @@ class Forwarder {
   std::chrono::milliseconds tick_interval_{0};
   Ticker ticker_;
   std::chrono::steady_clock::time_point drain_deadline_{};
+  bool drain_spool_ = false;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<Destination>> destinations_;
   std::thread thread_;

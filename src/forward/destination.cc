@@ -238,7 +238,8 @@ void Destination::Pump() {
   {
     absl::MutexLock lock(&mu_);
     // A retiring forwarder (reload, shutdown) leaves the spool to the next.
-    if (queue_.empty() && spool_ && !draining_) UnspoolLocked();
+    if (queue_.empty() && spool_ && (!draining_ || drain_spool_))
+      UnspoolLocked();
     while (!queue_.empty() && inflight_.size() < kMaxWriteChunks &&
            bytes < kMaxWriteBytes) {
       bytes += queue_.front().bytes.size();
@@ -379,8 +380,9 @@ void Destination::OnTimer(uv_timer_t* timer) {
   if (self->state_ == State::kIdle) self->Connect();
 }
 
-void Destination::BeginDrain() {
+void Destination::BeginDrain(bool include_spool) {
   draining_ = true;
+  drain_spool_ = include_spool;
   Pump();
 }
 
@@ -433,6 +435,11 @@ uint64_t Destination::Abandon() {
         left, std::memory_order_relaxed);
     spdlog::error("destination {}: {} points not delivered before shutdown",
                   name_, left);
+  }
+  if (spool_ && !spool_->empty()) {
+    spdlog::info(
+        "destination {}: {} points wait in its spool for the next start", name_,
+        spool_->points());
   }
   if (state_ == State::kResolving)
     uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_req_));

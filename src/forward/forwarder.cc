@@ -121,9 +121,10 @@ void Forwarder::OnTick(uv_timer_t* timer) {
   for (auto& d : self->destinations_) d->Pump();
 }
 
-void Forwarder::Drain(std::chrono::milliseconds timeout) {
+void Forwarder::Drain(std::chrono::milliseconds timeout, bool include_spool) {
   if (!started_) return;
   drain_deadline_ = std::chrono::steady_clock::now() + timeout;
+  drain_spool_ = include_spool;
   uv_async_send(&stop_);
   thread_.join();
   started_ = false;
@@ -132,7 +133,7 @@ void Forwarder::Drain(std::chrono::milliseconds timeout) {
 void Forwarder::OnStop(uv_async_t* async) {
   auto* self = static_cast<Forwarder*>(async->data);
   uv_timer_stop(&self->tick_timer_);
-  for (auto& d : self->destinations_) d->BeginDrain();
+  for (auto& d : self->destinations_) d->BeginDrain(self->drain_spool_);
   uv_timer_start(&self->drain_timer_, &Forwarder::OnCheckDrain, 0, 20);
 }
 

@@ -323,7 +323,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   }
   // Not under mu_: a self-metrics tick on the forward loop takes mu_ for
   // Snapshot().
-  forwarder->Drain(drain_timeout);
+  forwarder->Drain(drain_timeout, /*include_spool=*/true);
   {
     absl::MutexLock lock(&maintenance_mu_);
     stopping_ = true;
