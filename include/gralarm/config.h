@@ -24,6 +24,10 @@ struct IngestOptions {
   int64_t idle_timeout_s = 600;
   // NaN/Inf values are forwarded when true, dropped and counted otherwise.
   bool allow_nan = false;
+  // Paths carbon-cache cannot decode (not strict UTF-8, or holding Unicode
+  // white space) are forwarded when true, dropped and counted (not_utf8)
+  // otherwise. Only for destinations that store names as bytes.
+  bool allow_non_utf8 = false;
   // Event loops serving ingest; 0 = number of cores.
   int64_t workers = 0;
 };

@@ -25,15 +25,27 @@ namespace gralarm {
 struct Chunk {
   std::string bytes;
   uint32_t points = 0;
-  // Already written once to a connection that then broke; sent again because
-  // the peer may not have read it. Not counted as forwarded a second time.
-  bool replay = false;
+  // Already counted in points_forwarded (confirmed once, then sent again
+  // after a broken connection); never counted a second time.
+  bool counted = false;
+  // Was written, unconfirmed, when the destination closed the connection: it
+  // may hold a line the destination refuses. Sent again only as a probe, alone
+  // on the connection (see Destination).
+  bool suspect = false;
+  // Written: when, and the connection's byte count at its end.
   std::chrono::steady_clock::time_point sent_at{};
+  uint64_t conn_end = 0;
+  // When the peer's TCP acknowledged every byte of it; zero until then.
+  std::chrono::steady_clock::time_point acked_at{};
   // Read back from the spool; the chunk that ends a spool segment releases it
   // once written.
   int64_t spool_segment = -1;
   bool spool_segment_end = false;
 };
+
+// The byte offset just past the n-th '\n' of `bytes` (bytes.size() when it
+// has fewer lines).
+size_t OffsetAfterLines(std::string_view bytes, uint32_t n);
 
 // One carbon-cache line receiver: a bounded memory queue that any thread may
 // append to, drained by one TCP connection owned by the forward loop, and a
@@ -45,17 +57,34 @@ struct Chunk {
 // oldest first, once the memory queue is empty. At shutdown what is still in
 // memory is put at the head of the spool for the next start.
 //
-// Nothing is lost silently: a point is written, waits in the queue or the
+// Nothing is lost silently: a point is delivered, waits in the queue or the
 // spool, or is counted in points_dropped (without a spool, queue overflow
-// drops the oldest points; past spool_max_bytes, the oldest spooled). When a
-// connection breaks, the bytes written in the last moments (kReplayBytes /
-// kReplayAge) are queued again, since the peer may have died before reading
-// them; carbon-cache stores a repeated (series, timestamp) once, so a replay
-// costs nothing but bandwidth.
+// drops the oldest points; past spool_max_bytes, the oldest spooled).
+//
+// Delivery. The plaintext protocol has no acknowledgement, so a chunk counts
+// as delivered (points_forwarded) once the peer's TCP has acknowledged all of
+// its bytes (SIOCOUTQ) and the connection has stayed up kSettle after that, or
+// once the peer closed its side after reading our FIN at drain. When a
+// connection breaks, the confirmed bytes of the last moments (kReplayBytes /
+// kReplayAge) are queued again, since a peer that died may not have stored
+// them (carbon-cache stores a repeated (series, timestamp) once, so a replay
+// costs only bandwidth), and so are the unconfirmed ones, marked suspect.
+//
+// A line the destination cannot take (carbon-cache closes the connection on
+// a line it cannot decode) must not wedge delivery by being replayed forever.
+// Suspect chunks are sent as probes: alone on the connection, each confirmed
+// before the next is written. The first probe holds every suspect line; each
+// probe the destination closes on is halved, so the offending line is found
+// in about log2(lines) probes, and a one-line probe it closes on twice is
+// dropped, counted (reason rejected) and logged. Later points wait behind the
+// probes, so order is kept.
 class Destination {
  public:
   static constexpr size_t kReplayBytes = 16 << 20;
   static constexpr std::chrono::seconds kReplayAge{60};
+  // How long a connection must stay up after the peer acknowledged a chunk for
+  // the chunk to count as delivered.
+  static constexpr std::chrono::milliseconds kSettle{250};
 
   Destination(const DestinationOptions& options, const ForwardOptions& forward,
               uv_loop_t* loop, std::shared_ptr<Spool> spool = nullptr);
@@ -102,7 +131,14 @@ class Destination {
   void ScheduleReconnect();
   void ConnectionLost(std::string_view why);
   void RequeueUnconfirmed();
+  // Settles a failed probe: halves the next one, or drops its one line on the
+  // second failure.
+  void ProbeFailed();
+  // Moves chunks the peer acknowledged kSettle ago to sent_, counting them.
+  void Confirm();
   void TrimReplay();
+  // Moves the first probe_limit_ suspect lines of the queue into inflight_.
+  void TakeProbeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends to the spool; false when it cannot (the caller keeps the points in
   // memory). mu_ held.
   bool SpoolLocked(std::string_view bytes, uint32_t points)
@@ -118,6 +154,7 @@ class Destination {
   static void OnClosed(uv_handle_t* handle);
   static void OnTimer(uv_timer_t* timer);
   static void OnConnectTimeout(uv_timer_t* timer);
+  static void OnConfirmTimer(uv_timer_t* timer);
 
   const DestinationOptions options_;
   const std::string name_;
@@ -150,10 +187,20 @@ class Destination {
   uv_shutdown_t shutdown_req_{};
   uv_timer_t retry_timer_{};
   uv_timer_t connect_timer_{};
+  uv_timer_t confirm_timer_{};
   std::vector<Chunk> inflight_;
   std::vector<uv_buf_t> bufs_;
-  std::deque<Chunk> sent_;  // written, kept for replay
+  std::deque<Chunk> unconfirmed_;  // written on this connection, in order
+  std::deque<Chunk> sent_;         // confirmed, kept for replay
   size_t sent_bytes_ = 0;
+  uint64_t conn_written_ = 0;  // bytes written on this connection
+  // Probing (see the class comment): a probe of probe_lines_ lines is in
+  // inflight_/unconfirmed_; the next takes at most probe_limit_ (0 = all).
+  bool probing_ = false;
+  uint32_t probe_lines_ = 0;
+  uint32_t probe_limit_ = 0;
+  int probe_strikes_ = 0;  // failures of the current one-line probe
+  LogLimiter probe_log_{1, std::chrono::seconds(10)};
   char read_buf_[512];
 };
 

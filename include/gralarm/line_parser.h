@@ -19,9 +19,10 @@ enum class LineVerdict : uint8_t {
   kNan,        // value is NaN or +-Inf and allow_nan is false
   kTooLong,    // longer than max_line_bytes
   kPath,       // empty path, a byte < 0x21 or 0x7f, or an empty segment
+  kNotUtf8,    // path is not UTF-8, or holds a Unicode space (see below)
 };
 
-inline constexpr int kNumInvalidReasons = 6;  // kFields .. kPath
+inline constexpr int kNumInvalidReasons = 7;  // kFields .. kNotUtf8
 
 // Index 0..kNumInvalidReasons-1 of an invalid verdict.
 inline int InvalidReasonIndex(LineVerdict v) {
@@ -40,7 +41,19 @@ inline std::string_view MetricName(std::string_view path) {
 struct LineParserOptions {
   size_t max_line_bytes = 4096;
   bool allow_nan = false;
+  // Graphite's carbon-cache (Python 3) decodes every line as strict UTF-8 and
+  // closes the connection on one it cannot decode, and splits fields on
+  // Unicode white space. Unless this is true, a path that is not strict UTF-8
+  // (overlong forms, surrogates and code points past U+10FFFF included) or
+  // that holds a code point Python's str.split() takes for white space
+  // (U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F,
+  // U+3000) is refused as kNotUtf8.
+  bool allow_non_utf8 = false;
 };
+
+// True when `text` is what carbon-cache can decode and split as one field:
+// strict UTF-8 with no Unicode white space (see allow_non_utf8).
+bool CarbonDecodable(std::string_view text);
 
 // A valid line, as views into the caller's buffer.
 struct ParsedLine {

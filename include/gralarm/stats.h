@@ -19,8 +19,15 @@ inline constexpr int kNumProtos = 3;
 std::string_view ProtoName(int proto);
 
 // Why a point was dropped on its way to a destination, the `reason` label.
-enum class DropReason : int { kQueueFull = 0, kShutdown = 1, kSpoolFull = 2 };
-inline constexpr int kNumDropReasons = 3;
+// kRejected: a line the destination closed the connection on twice (see
+// Destination).
+enum class DropReason : int {
+  kQueueFull = 0,
+  kShutdown = 1,
+  kSpoolFull = 2,
+  kRejected = 3
+};
+inline constexpr int kNumDropReasons = 4;
 std::string_view DropReasonName(int reason);
 
 // Counters one ingest loop writes (relaxed atomics, added once per read batch)

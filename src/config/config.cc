@@ -160,6 +160,7 @@ void ReadIngest(const toml::table& t, IngestOptions* o, Errors* errors) {
   r.Int("max_connections", &o->max_connections, 1, 1000000);
   r.Int("idle_timeout_s", &o->idle_timeout_s, 0, 86400 * 7);
   r.Bool("allow_nan", &o->allow_nan);
+  r.Bool("allow_non_utf8", &o->allow_non_utf8);
   r.Int("workers", &o->workers, 0, 256);
   r.Finish();
 }

@@ -1,7 +1,10 @@
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 
 #include <random>
 
+#include "absl/strings/escaping.h"
 #include "gralarm/forwarder.h"
 #include "gralarm/strings.h"
 
@@ -13,6 +16,10 @@ constexpr size_t kMaxWriteChunks = 512;
 constexpr uint64_t kConnectTimeoutMs = 5000;
 // Read back from the spool at a time, once the memory queue is empty.
 constexpr size_t kUnspoolBytes = 4 << 20;
+// How often a connection with unconfirmed bytes asks for its acknowledgements.
+constexpr uint64_t kConfirmTickMs = 50;
+// A line shown in a log message is cut to this many bytes.
+constexpr size_t kLoggedLineBytes = 200;
 
 uint64_t Jitter(uint64_t delay_ms) {
   thread_local std::minstd_rand rng(std::random_device{}());
@@ -22,6 +29,16 @@ uint64_t Jitter(uint64_t delay_ms) {
 }
 
 }  // namespace
+
+size_t OffsetAfterLines(std::string_view bytes, uint32_t n) {
+  size_t offset = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t nl = bytes.find('\n', offset);
+    if (nl == std::string_view::npos) return bytes.size();
+    offset = nl + 1;
+  }
+  return offset;
+}
 
 Destination::Destination(const DestinationOptions& options,
                          const ForwardOptions& forward, uv_loop_t* loop,
@@ -78,7 +95,9 @@ void Destination::UnspoolLocked() {
   }
   for (SpooledChunk& c : chunks) {
     queued_points_ += c.points;
-    Chunk chunk{std::move(c.bytes), c.points, false, {}};
+    Chunk chunk;
+    chunk.bytes = std::move(c.bytes);
+    chunk.points = c.points;
     chunk.spool_segment = c.segment;
     chunk.spool_segment_end = c.segment_end;
     queue_.push_back(std::move(chunk));
@@ -95,12 +114,15 @@ void Destination::Enqueue(std::string bytes, uint32_t points) {
                    queued_points_ + points > capacity_points_)) {
       if (SpoolLocked(bytes, points)) return;
     }
-    queue_.push_back(Chunk{std::move(bytes), points, false, {}});
+    Chunk chunk;
+    chunk.bytes = std::move(bytes);
+    chunk.points = points;
+    queue_.push_back(std::move(chunk));
     queued_points_ += points;
     while (queued_points_ > capacity_points_ && queue_.size() > 1) {
       const Chunk& oldest = queue_.front();
       queued_points_ -= oldest.points;
-      if (!oldest.replay) dropped += oldest.points;
+      if (!oldest.counted) dropped += oldest.points;
       queue_.pop_front();
     }
     if (queued_points_ > capacity_points_) {
@@ -108,13 +130,10 @@ void Destination::Enqueue(std::string bytes, uint32_t points) {
       Chunk& only = queue_.front();
       const uint32_t excess =
           static_cast<uint32_t>(queued_points_ - capacity_points_);
-      size_t cut = 0;
-      for (uint32_t i = 0; i < excess; ++i)
-        cut = only.bytes.find('\n', cut) + 1;
-      only.bytes.erase(0, cut);
+      only.bytes.erase(0, OffsetAfterLines(only.bytes, excess));
       only.points -= excess;
       queued_points_ -= excess;
-      if (!only.replay) dropped += excess;
+      if (!only.counted) dropped += excess;
     }
     counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
   }
@@ -136,6 +155,8 @@ void Destination::Start() {
   retry_timer_.data = this;
   uv_timer_init(loop_, &connect_timer_);
   connect_timer_.data = this;
+  uv_timer_init(loop_, &confirm_timer_);
+  confirm_timer_.data = this;
   Connect();
 }
 
@@ -201,6 +222,9 @@ void Destination::OnConnect(uv_connect_t* req, int status) {
   }
   self->state_ = State::kConnected;
   self->attempts_ = 0;
+  self->conn_written_ = 0;
+  uv_timer_start(&self->confirm_timer_, &Destination::OnConfirmTimer,
+                 kConfirmTickMs, kConfirmTickMs);
   uv_tcp_nodelay(self->tcp_, 1);
   uv_tcp_keepalive(self->tcp_, 1, 60);
   self->counters_.up.store(true, std::memory_order_relaxed);
@@ -222,6 +246,13 @@ void Destination::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
     return;  // carbon-cache sends nothing; ignore anything it does
   if (self->state_ == State::kShuttingDown && nread == UV_EOF) {
     // The peer read everything up to our FIN and closed: delivery is confirmed.
+    uint64_t points = 0;
+    for (const Chunk& c : self->unconfirmed_) {
+      if (!c.counted) points += c.points;
+    }
+    self->counters_.points_forwarded.fetch_add(points,
+                                               std::memory_order_relaxed);
+    self->unconfirmed_.clear();
     self->sent_.clear();
     self->sent_bytes_ = 0;
     self->drained_ = true;
@@ -233,19 +264,26 @@ void Destination::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 }
 
 void Destination::Pump() {
-  if (state_ != State::kConnected || writing_) return;
-  size_t bytes = 0;
+  if (state_ != State::kConnected || writing_ || probing_) return;
   {
     absl::MutexLock lock(&mu_);
     // A retiring forwarder (reload, shutdown) leaves the spool to the next.
     if (queue_.empty() && spool_ && (!draining_ || drain_spool_))
       UnspoolLocked();
-    while (!queue_.empty() && inflight_.size() < kMaxWriteChunks &&
-           bytes < kMaxWriteBytes) {
-      bytes += queue_.front().bytes.size();
-      queued_points_ -= queue_.front().points;
-      inflight_.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    if (!queue_.empty() && queue_.front().suspect) {
+      // A probe goes alone: what was written before it is confirmed first
+      // (the confirm timer pumps again).
+      if (!unconfirmed_.empty()) return;
+      TakeProbeLocked();
+    } else {
+      size_t bytes = 0;
+      while (!queue_.empty() && !queue_.front().suspect &&
+             inflight_.size() < kMaxWriteChunks && bytes < kMaxWriteBytes) {
+        bytes += queue_.front().bytes.size();
+        queued_points_ -= queue_.front().points;
+        inflight_.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
     counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
   }
@@ -276,6 +314,36 @@ void Destination::Pump() {
   }
 }
 
+void Destination::TakeProbeLocked() {
+  uint32_t lines = 0;
+  while (!queue_.empty() && queue_.front().suspect &&
+         (probe_limit_ == 0 || lines < probe_limit_)) {
+    Chunk& c = queue_.front();
+    if (probe_limit_ != 0 && lines + c.points > probe_limit_) {
+      // Split the chunk: its first lines make up the rest of the probe.
+      const uint32_t n = probe_limit_ - lines;
+      const size_t cut = OffsetAfterLines(c.bytes, n);
+      Chunk piece;
+      piece.bytes = c.bytes.substr(0, cut);
+      piece.points = n;
+      piece.counted = c.counted;
+      piece.suspect = true;
+      c.bytes.erase(0, cut);
+      c.points -= n;
+      queued_points_ -= n;
+      lines += n;
+      inflight_.push_back(std::move(piece));
+      break;
+    }
+    lines += c.points;
+    queued_points_ -= c.points;
+    inflight_.push_back(std::move(c));
+    queue_.pop_front();
+  }
+  probing_ = lines > 0;
+  probe_lines_ = lines;
+}
+
 void Destination::OnWrite(uv_write_t* req, int status) {
   auto* self = static_cast<Destination*>(req->data);
   self->writing_ = false;
@@ -283,10 +351,8 @@ void Destination::OnWrite(uv_write_t* req, int status) {
     self->ConnectionLost(uv_strerror(status));
     return;
   }
-  uint64_t points = 0;
   const auto now = std::chrono::steady_clock::now();
   for (Chunk& c : self->inflight_) {
-    if (!c.replay) points += c.points;
     if (c.spool_segment_end) {
       self->spool_->Release(c.spool_segment);
       c.spool_segment_end = false;
@@ -294,15 +360,68 @@ void Destination::OnWrite(uv_write_t* req, int status) {
           static_cast<int64_t>(self->spool_->bytes()),
           std::memory_order_relaxed);
     }
-    c.replay = true;
+    self->conn_written_ += c.bytes.size();
+    c.conn_end = self->conn_written_;
     c.sent_at = now;
-    self->sent_bytes_ += c.bytes.size();
-    self->sent_.push_back(std::move(c));
+    c.acked_at = {};
+    self->unconfirmed_.push_back(std::move(c));
   }
   self->inflight_.clear();
-  self->counters_.points_forwarded.fetch_add(points, std::memory_order_relaxed);
-  self->TrimReplay();
+  self->Confirm();
   self->Pump();
+}
+
+void Destination::OnConfirmTimer(uv_timer_t* timer) {
+  auto* self = static_cast<Destination*>(timer->data);
+  if (self->unconfirmed_.empty()) return;
+  self->Confirm();
+  self->Pump();
+}
+
+void Destination::Confirm() {
+  if (tcp_ == nullptr || unconfirmed_.empty()) return;
+  uv_os_fd_t fd;
+  int unacked = 0;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(tcp_), &fd) != 0 ||
+      ioctl(fd, SIOCOUTQ, &unacked) != 0) {
+    return;  // asked again at the next tick
+  }
+  const uint64_t acked = conn_written_ - static_cast<uint64_t>(unacked);
+  const auto now = std::chrono::steady_clock::now();
+  for (Chunk& c : unconfirmed_) {
+    if (c.conn_end > acked) break;
+    if (c.acked_at == std::chrono::steady_clock::time_point{}) c.acked_at = now;
+  }
+  uint64_t points = 0;
+  while (!unconfirmed_.empty()) {
+    Chunk& c = unconfirmed_.front();
+    if (c.acked_at == std::chrono::steady_clock::time_point{} ||
+        now - c.acked_at < kSettle) {
+      break;
+    }
+    if (!c.counted) points += c.points;
+    c.counted = true;
+    c.suspect = false;
+    sent_bytes_ += c.bytes.size();
+    sent_.push_back(std::move(c));
+    unconfirmed_.pop_front();
+  }
+  counters_.points_forwarded.fetch_add(points, std::memory_order_relaxed);
+  if (probing_ && unconfirmed_.empty() && inflight_.empty()) {
+    // The probe got through; the next one is as long (binary search).
+    probing_ = false;
+    probe_strikes_ = 0;
+    bool more;
+    {
+      absl::MutexLock lock(&mu_);
+      more = !queue_.empty() && queue_.front().suspect;
+    }
+    if (!more) {
+      probe_limit_ = 0;
+      spdlog::info("destination {}: every suspect line is delivered", name_);
+    }
+  }
+  TrimReplay();
 }
 
 void Destination::OnShutdown(uv_shutdown_t*, int) {
@@ -330,6 +449,7 @@ void Destination::ConnectionLost(std::string_view why) {
   }
   state_ = State::kClosing;
   uv_timer_stop(&connect_timer_);
+  uv_timer_stop(&confirm_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &Destination::OnClosed);
 }
 
@@ -344,12 +464,53 @@ void Destination::OnClosed(uv_handle_t* handle) {
   self->ScheduleReconnect();
 }
 
+void Destination::ProbeFailed() {
+  probing_ = false;
+  if (probe_lines_ > 1) {
+    probe_limit_ = probe_lines_ / 2;
+    probe_strikes_ = 0;
+    uint64_t suppressed = 0;
+    if (probe_log_.Allow(&suppressed)) {
+      spdlog::warn(
+          "destination {}: closed the connection again on {} suspect lines; "
+          "sending them in halves to find the line it refuses ({} more such "
+          "reports since the last)",
+          name_, probe_lines_, suppressed);
+    }
+    return;
+  }
+  if (++probe_strikes_ < 2) return;  // the same line once more
+  // The one line of the probe made the destination close twice: drop it.
+  probe_strikes_ = 0;
+  probe_limit_ = 0;
+  Chunk& line = unconfirmed_.empty() ? inflight_.front() : unconfirmed_.front();
+  const std::string shown = absl::CHexEscape(
+      AbslView(std::string_view(line.bytes).substr(0, kLoggedLineBytes)));
+  counters_.points_dropped[static_cast<int>(DropReason::kRejected)].fetch_add(
+      line.points, std::memory_order_relaxed);
+  spdlog::error(
+      "destination {}: dropped a line it closed the connection on twice "
+      "(points_dropped_total reason=rejected): \"{}\"",
+      name_, shown);
+  unconfirmed_.clear();
+  inflight_.clear();
+}
+
 void Destination::RequeueUnconfirmed() {
   TrimReplay();
-  if (sent_.empty() && inflight_.empty()) return;
+  // A probe is alone on its connection: the close was on one of its lines.
+  if (probing_ && unconfirmed_.size() + inflight_.size() > 0) ProbeFailed();
+  if (sent_.empty() && unconfirmed_.empty() && inflight_.empty()) return;
   absl::MutexLock lock(&mu_);
-  // Newest first at the front, so the oldest ends up first in line.
+  // Newest first at the front, so the oldest ends up first in line: the
+  // unconfirmed lines (suspect) behind the confirmed replay.
   for (auto it = inflight_.rbegin(); it != inflight_.rend(); ++it) {
+    it->suspect = true;
+    queued_points_ += it->points;
+    queue_.push_front(std::move(*it));
+  }
+  for (auto it = unconfirmed_.rbegin(); it != unconfirmed_.rend(); ++it) {
+    it->suspect = true;
     queued_points_ += it->points;
     queue_.push_front(std::move(*it));
   }
@@ -358,6 +519,7 @@ void Destination::RequeueUnconfirmed() {
     queue_.push_front(std::move(*it));
   }
   inflight_.clear();
+  unconfirmed_.clear();
   sent_.clear();
   sent_bytes_ = 0;
   counters_.queue_points.store(queued_points_, std::memory_order_relaxed);
@@ -395,6 +557,8 @@ uint64_t Destination::Abandon() {
     absl::MutexLock lock(&mu_);
     if (spool_) {
       for (Chunk& c : sent_) keep.emplace_back(std::move(c.bytes), c.points);
+      for (Chunk& c : unconfirmed_)
+        keep.emplace_back(std::move(c.bytes), c.points);
       for (Chunk& c : inflight_)
         keep.emplace_back(std::move(c.bytes), c.points);
       for (Chunk& c : queue_) keep.emplace_back(std::move(c.bytes), c.points);
@@ -409,11 +573,13 @@ uint64_t Destination::Abandon() {
         }
         queue_.clear();
         inflight_.clear();
+        unconfirmed_.clear();
         sent_.clear();
       } else {
         spdlog::error("destination {}: {}", name_, s.message());
         // Put the bytes back for counting below.
         size_t k = sent_.size();
+        for (Chunk& c : unconfirmed_) c.bytes = std::move(keep[k++].first);
         for (Chunk& c : inflight_) c.bytes = std::move(keep[k++].first);
         for (Chunk& c : queue_) c.bytes = std::move(keep[k++].first);
       }
@@ -421,14 +587,17 @@ uint64_t Destination::Abandon() {
                                   std::memory_order_relaxed);
     }
     for (const Chunk& c : queue_) {
-      if (!c.replay) left += c.points;
+      if (!c.counted) left += c.points;
     }
     queue_.clear();
     queued_points_ = 0;
     counters_.queue_points.store(0, std::memory_order_relaxed);
   }
+  for (const Chunk& c : unconfirmed_) {
+    if (!c.counted) left += c.points;
+  }
   for (const Chunk& c : inflight_) {
-    if (!c.replay) left += c.points;
+    if (!c.counted) left += c.points;
   }
   if (left > 0) {
     counters_.points_dropped[static_cast<int>(DropReason::kShutdown)].fetch_add(
@@ -453,6 +622,7 @@ uint64_t Destination::Abandon() {
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&connect_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&confirm_timer_), nullptr);
   return left;
 }
 

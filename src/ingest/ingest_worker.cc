@@ -57,7 +57,8 @@ void IngestWorker::Configure(Forwarder* forwarder,
   router_ = &forwarder->router();
   any_of_ = config_->forward.method == ForwardMethod::kAnyOf;
   parser_options_ = {static_cast<size_t>(config_->ingest.max_line_bytes),
-                     config_->ingest.allow_nan};
+                     config_->ingest.allow_nan,
+                     config_->ingest.allow_non_utf8};
   max_line_bytes_ = static_cast<size_t>(config_->ingest.max_line_bytes);
   for (Connection* c : connections_)
     c->splitter.set_max_line_bytes(max_line_bytes_);

@@ -12,13 +12,17 @@ inline bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 // Graphite path rules: no byte below 0x21, no DEL, no empty dot-separated
 // segment in the name part. Tags (after the first ';') only obey the byte rule.
-bool ValidPath(std::string_view path, std::string_view* name) {
+// Sets *non_ascii when a byte >= 0x80 occurs.
+bool ValidPath(std::string_view path, std::string_view* name, bool* non_ascii) {
   size_t semicolon = path.size();
+  unsigned char high = 0;
   for (size_t i = 0; i < path.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(path[i]);
     if (c < 0x21 || c == 0x7f) return false;
+    high |= c;
     if (c == ';' && semicolon == path.size()) semicolon = i;
   }
+  *non_ascii = (high & 0x80) != 0;
   std::string_view n = path.substr(0, semicolon);
   if (n.empty() || n.front() == '.' || n.back() == '.') return false;
   if (n.find("..") != std::string_view::npos) return false;
@@ -84,11 +88,52 @@ bool ParseTimestamp(std::string_view text, uint32_t now, uint32_t* out,
   return true;
 }
 
+// Code points Python's str.isspace() is true for, above ASCII.
+bool IsUnicodeSpace(uint32_t cp) {
+  return cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
 }  // namespace
+
+bool CarbonDecodable(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;  // continuation byte, overlong lead (c0, c1) or > f4
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    if (IsUnicodeSpace(cp)) return false;
+    p += extra + 1;
+  }
+  return true;
+}
 
 std::string_view InvalidReasonName(int index) {
   static constexpr std::string_view kNames[kNumInvalidReasons] = {
-      "fields", "value", "timestamp", "nan", "too_long", "path"};
+      "fields", "value", "timestamp", "nan", "too_long", "path", "not_utf8"};
   return (index >= 0 && index < kNumInvalidReasons) ? kNames[index] : "unknown";
 }
 
@@ -122,7 +167,10 @@ LineVerdict ParseLine(std::string_view line, uint32_t now,
   if (count != 3) return LineVerdict::kFields;
 
   std::string_view name;
-  if (!ValidPath(fields[0], &name)) return LineVerdict::kPath;
+  bool non_ascii = false;
+  if (!ValidPath(fields[0], &name, &non_ascii)) return LineVerdict::kPath;
+  if (non_ascii && !options.allow_non_utf8 && !CarbonDecodable(fields[0]))
+    return LineVerdict::kNotUtf8;
   double value = 0;
   if (!ParseDouble(fields[1], &value)) return LineVerdict::kValue;
   if (!options.allow_nan && !std::isfinite(value)) return LineVerdict::kNan;

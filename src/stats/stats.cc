@@ -13,7 +13,7 @@ std::string_view ProtoName(int proto) {
 
 std::string_view DropReasonName(int reason) {
   static constexpr std::string_view kNames[kNumDropReasons] = {
-      "queue_full", "shutdown", "spool_full"};
+      "queue_full", "shutdown", "spool_full", "rejected"};
   return (reason >= 0 && reason < kNumDropReasons) ? kNames[reason] : "unknown";
 }
 

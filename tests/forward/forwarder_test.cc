@@ -12,6 +12,7 @@ namespace {
 
 using testing::TestSink;
 using testing::UnusedPort;
+using testing::WaitUntil;
 
 Config OneDestination(uint16_t port, int64_t queue_points = 1000000) {
   Config c;
@@ -49,6 +50,39 @@ TEST(Forwarder, DeliversEveryLineInOrder) {
   EXPECT_EQ(sink.Data(), Lines(0, 10000));
   (*f)->Drain(std::chrono::seconds(5));
   EXPECT_EQ((*f)->destination(0).counters().points_forwarded.load(), 10000u);
+}
+
+TEST(Forwarder, ALineTheDestinationClosesOnIsDroppedAndDeliveryGoesOn) {
+  TestSink sink(0, 0, /*close_on=*/"poison");
+  ASSERT_TRUE(sink.ok());
+  auto f = Forwarder::Create(OneDestination(sink.port()));
+  ASSERT_TRUE(f.ok()) << f.status();
+  (*f)->Start();
+  for (int i = 0; i < 100; ++i) {
+    std::string chunk = Lines(i * 100, i * 100 + 100);
+    if (i == 37) chunk.insert(chunk.size() / 2, "poison.\xff 1 1700000000\n");
+    (*f)->Send(0, std::move(chunk), i == 37 ? 101 : 100);
+    (*f)->Wake();
+  }
+  Destination& d = (*f)->destination(0);
+  ASSERT_TRUE(WaitUntil([&] {
+    return d.counters().points_forwarded.load() == 10000u &&
+           d.counters()
+                   .points_dropped[static_cast<int>(DropReason::kRejected)]
+                   .load() == 1u;
+  }));
+  // Every good line arrived (some twice, as replays), the bad one never did.
+  std::set<std::string> lines;
+  for (const std::string& l : sink.Lines()) lines.insert(l);
+  EXPECT_EQ(lines.size(), 10000u);
+  EXPECT_EQ(lines.count("m.5000 5000 1700000000"), 1u);
+  // Found by halving: a few dozen connections, not a reconnect loop.
+  EXPECT_LT(sink.Connections(), 40u);
+  (*f)->Send(0, Lines(10000, 10001), 1);
+  (*f)->Wake();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return d.counters().points_forwarded.load() == 10001u; }));
+  (*f)->Drain(std::chrono::seconds(5));
 }
 
 TEST(Forwarder, FullQueueDropsTheOldestPointsAndCountsThem) {

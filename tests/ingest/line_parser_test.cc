@@ -116,6 +116,53 @@ INSTANTIATE_TEST_SUITE_P(
              std::string(49, 'a'), 1, 1700000000, true}),
     [](const auto& info) { return "Case" + std::to_string(info.index); });
 
+TEST(LineParser, RefusesPathsCarbonCacheCannotDecode) {
+  ParsedLine parsed;
+  for (const char* path : {
+           "if.eth\xff"
+           "0",                   // Latin-1 byte
+           "a.\xc3",              // cut short
+           "a.\xc0\xae",          // overlong '.'
+           "a.\xe0\x80\xaf",      // overlong
+           "a.\xed\xa0\x80",      // surrogate U+D800
+           "a.\xf4\x90\x80\x80",  // past U+10FFFF
+           "a.\xf5\x80\x80\x80",  // invalid lead byte
+           "a.\x80",              // lone continuation byte
+           "a.b\xc2\xa0"
+           "c",  // U+00A0, white space to Python
+           "a.b\xe2\x80\xa8"
+           "c",  // U+2028
+           "a.b\xe3\x80\x80"
+           "c",             // U+3000
+           "a.b;tag=\xff",  // the tags are decoded too
+       }) {
+    EXPECT_EQ(ParseLine(std::string(path) + " 1 1700000000", kNow, {}, &parsed),
+              LineVerdict::kNotUtf8)
+        << path;
+  }
+}
+
+TEST(LineParser, AcceptsUtf8NamesAndRawBytesWhenAllowed) {
+  ParsedLine parsed;
+  EXPECT_EQ(ParseLine("if.caf\xc3\xa9 1 1700000000", kNow, {}, &parsed),
+            LineVerdict::kOk);
+  EXPECT_EQ(ParseLine("a.\xf0\x9f\x93\x88.b 1 1700000000", kNow, {}, &parsed),
+            LineVerdict::kOk);
+  EXPECT_EQ(ParseLine("a.\xe2\x80\x8b 1 1700000000", kNow, {}, &parsed),
+            LineVerdict::kOk);  // U+200B is not white space to Python
+  LineParserOptions options;
+  options.allow_non_utf8 = true;
+  ASSERT_EQ(ParseLine("if.eth\xff"
+                      "0 1 1700000000",
+                      kNow, options, &parsed),
+            LineVerdict::kOk);
+  EXPECT_EQ(parsed.name,
+            "if.eth\xff"
+            "0");
+  EXPECT_EQ(InvalidReasonName(InvalidReasonIndex(LineVerdict::kNotUtf8)),
+            "not_utf8");
+}
+
 TEST(LineParser, RejectsNaNByDefault) {
   ParsedLine parsed;
   EXPECT_EQ(ParseLine("a 1 nan", kNow, {}, &parsed), LineVerdict::kTimestamp);

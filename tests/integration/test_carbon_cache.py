@@ -133,7 +133,9 @@ def test_invalid_lines_are_counted_by_reason_and_valid_ones_forwarded(tmp_path):
     for reason in ("fields", "value", "timestamp", "nan", "path", "too_long"):
         assert metric(m, "gralarm_lines_invalid_total", reason=reason) == \
             invalid.get(reason, 0), reason
-    assert metric(m, "gralarm_points_forwarded_total", destination=sink.address) == valid
+    # Forwarded means confirmed: acknowledged, and the connection stayed up.
+    wait_until(lambda: metric(gralarm.metrics(), "gralarm_points_forwarded_total",
+                              destination=sink.address) == valid, 10, what="forwarded count")
     assert len(sink.snapshot()) == valid
     rc, _ = gralarm.stop()
     assert rc == 0

@@ -21,11 +21,14 @@ namespace gralarm::testing {
 // and records every complete line (a partial line at the end of a connection is
 // lost, as in carbon-cache). With `reset_after_bytes` > 0, the first connection
 // is aborted (RST, unread data lost) once that many bytes were read, like a
-// receiver killed mid-stream.
+// receiver killed mid-stream. With `close_on` set, a line containing it makes
+// the sink close the connection, losing that line and what followed it in the
+// read, as carbon-cache does on a line it cannot decode.
 class TestSink {
  public:
-  explicit TestSink(uint16_t port = 0, size_t reset_after_bytes = 0)
-      : reset_after_bytes_(reset_after_bytes) {
+  explicit TestSink(uint16_t port = 0, size_t reset_after_bytes = 0,
+                    std::string close_on = "")
+      : reset_after_bytes_(reset_after_bytes), close_on_(std::move(close_on)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -112,6 +115,15 @@ class TestSink {
         if (reset && seen + keep >= reset_after_bytes_)
           keep = reset_after_bytes_ - seen;
         partial.append(buf, keep);
+        size_t bad =
+            close_on_.empty() ? std::string::npos : partial.find(close_on_);
+        if (bad != std::string::npos) {
+          const size_t line_start = partial.rfind('\n', bad);
+          std::lock_guard<std::mutex> lock(mu_);
+          if (line_start != std::string::npos)
+            data_.append(partial, 0, line_start + 1);
+          break;
+        }
         size_t complete = partial.rfind('\n');
         if (complete != std::string::npos) {
           std::lock_guard<std::mutex> lock(mu_);
@@ -130,6 +142,7 @@ class TestSink {
   }
 
   const size_t reset_after_bytes_;
+  const std::string close_on_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
