@@ -28,7 +28,7 @@ RUN bash tools/package.sh --no-install-deps
 FROM debian:bookworm-slim
 COPY --from=build /src/dist/ /tmp/dist/
 # The package's postinst creates the system user gralarm and /var/lib/gralarm;
-# Debian's image has a policy-rc.d, and no systemd, so nothing is started.
+# it starts the service only where systemd runs, which a build never does.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       /tmp/dist/gralarm_*.deb \

@@ -37,19 +37,19 @@ def _path_variants(path):
     return list(dict.fromkeys(variants))
 
 
-def owning_package(path):
-    """The installed package that ships path, or None."""
-    for p in _path_variants(path):
-        res = subprocess.run(["dpkg-query", "-S", p], capture_output=True, text=True)
-        if res.returncode != 0:
+def owning_packages(paths):
+    """{path: the installed package that ships it, or None}, in one dpkg-query."""
+    variants = {p: _path_variants(p) for p in paths}
+    every = sorted({v for vs in variants.values() for v in vs})
+    res = subprocess.run(["dpkg-query", "-S"] + every, capture_output=True, text=True)
+    owner_of = {}
+    for line in res.stdout.splitlines():
+        if line.startswith("diversion by"):
             continue
-        for line in res.stdout.splitlines():
-            if line.startswith("diversion by"):
-                continue
-            owners, _, owned = line.partition(": ")
-            if owned == p:
-                return owners.split(",")[0].strip().split(":")[0]
-    return None
+        owners, _, owned = line.partition(": ")
+        owner_of[owned] = owners.split(",")[0].strip().split(":")[0]
+    return {p: next((owner_of[v] for v in vs if v in owner_of), None)
+            for p, vs in variants.items()}
 
 
 def parse_relation(text):
@@ -116,12 +116,8 @@ def uncovered_libraries(binary, relations, installed=None):
     package is not reached from relations."""
     installed = installed or InstalledPackages()
     covered = installed.closure(relations)
-    missing = {}
-    for lib in ldd_libraries(binary):
-        owner = owning_package(lib)
-        if owner is None or owner not in covered:
-            missing[lib] = owner
-    return missing
+    owners = owning_packages(ldd_libraries(binary))
+    return {lib: owner for lib, owner in owners.items() if owner is None or owner not in covered}
 
 
 @dataclass

@@ -11,12 +11,20 @@ import pathlib
 import pwd
 import re
 import signal
+import socket
 import stat
 import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 
 import pytest
 
 import debdeps
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import harness  # noqa: E402  (free ports, line sinks, waiting)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UNIT = "/lib/systemd/system/gralarm.service"
@@ -246,7 +254,6 @@ def children(pid):
 @pytest.fixture
 def readable_tmp():
     """A temporary directory the gralarm user can read (pytest's tmp_path is not)."""
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="gralarm-pkg-") as d:
         os.chmod(d, 0o755)
         yield pathlib.Path(d)
@@ -254,16 +261,11 @@ def readable_tmp():
 
 def test_unit_sandbox_allows_what_gralarm_does(installed, readable_tmp):
     """gralarm serving (ingest over TCP and UDP, forwarding, a rule raising an alert,
-    a command notification, the API, a backup, SIGHUP, SIGTERM) as the gralarm user
+    a command notification, the web page and API, a backup, SIGHUP, SIGTERM) as the
+    gralarm user
     under strace: every system call it and its notification command make is in the
     unit's SystemCallFilter, every socket in its RestrictAddressFamilies, and every
     file it writes under /var/lib/gralarm (ReadWritePaths) or /tmp (PrivateTmp)."""
-    import sys
-    import time
-    import urllib.request
-    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-    import harness
-
     ingest, api = harness.free_port(), harness.free_port()
     sink = harness.LineSink()
     # The store where the unit has it; an empty one, as after installation.
@@ -301,17 +303,22 @@ command = ["/bin/sh", "-c", "cat > /tmp/gralarm-pkg-test-$$; rm -f /tmp/gralarm-
         [gralarm_pid] = children(proc.pid)
         now = int(time.time())
         harness.send_tcp(ingest, f"pkg.test.tcp 5 {now}\n".encode())
-        with harness.socket.socket(harness.socket.AF_INET, harness.socket.SOCK_DGRAM) as u:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             u.sendto(f"pkg.test.udp 0 {now}\n".encode(), ("127.0.0.1", ingest))
-        harness.wait_until(lambda: len([l for l in sink.snapshot() if l.startswith(b"pkg.")]) == 2,
-                           what="both points forwarded")
+        harness.wait_until(
+            lambda: len([x for x in sink.snapshot() if x.startswith(b"pkg.")]) == 2,
+            what="both points forwarded")
 
         def metrics():
             with urllib.request.urlopen(f"http://127.0.0.1:{api}/metrics") as r:
                 return r.read().decode()
         harness.wait_until(
-            lambda: re.search(r'gralarm_notifications_total\{channel="cmd",result="delivered"\} 1',
-                              metrics()), what="the command notification")
+            lambda: re.search(
+                r'gralarm_notifications_total\{channel="cmd",result="delivered"\} 1',
+                metrics()), what="the command notification")
+        for path in ("/", "/api/v1/alerts", "/api/v1/history", "/api/v1/events"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{api}{path}") as r:
+                assert r.status == 200
         req = urllib.request.Request(f"http://127.0.0.1:{api}/api/v1/backup", method="POST")
         with urllib.request.urlopen(req) as r:
             assert r.status == 201
