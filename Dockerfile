@@ -4,6 +4,9 @@
 #     -v $PWD/my-gralarm.toml:/etc/gralarm/gralarm.toml:ro gralarm
 # A config for containers sets api.listen = "0.0.0.0:2080" with api.token(_file),
 # since a non-loopback API address without a token refuses to start.
+# The runtime stage installs the Debian package of tools/package.sh, so its
+# Depends (computed by dpkg-shlibdeps) are the one list of runtime libraries;
+# tests/packaging/test_package.py checks that they cover `ldd gralarm`.
 
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
@@ -14,25 +17,25 @@ RUN apt-get update \
       libhttp-parser-dev libcurl4-openssl-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY CMakeLists.txt ./
+COPY CMakeLists.txt README.md ./
 COPY include include
 COPY src src
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DGRALARM_BUILD_TESTS=OFF -DGRALARM_BUILD_BENCH=OFF \
- && cmake --build build --target gralarm \
- && strip build/gralarm
+COPY conf conf
+COPY packaging packaging
+COPY tools/package.sh tools/package.sh
+RUN bash tools/package.sh --no-install-deps
 
 FROM debian:bookworm-slim
+COPY --from=build /src/dist/ /tmp/dist/
+# The package's postinst creates the system user gralarm and /var/lib/gralarm;
+# it starts the service only where systemd runs, which a build never does.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libuv1 libabsl20220623 libprometheus-cpp-core1.0 libcivetweb1 libspdlog1.10 \
-      libfmt9 libssl3 tzdata \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home-dir /var/lib/gralarm --create-home --shell /usr/sbin/nologin gralarm
-COPY --from=build /src/build/gralarm /usr/local/bin/gralarm
-COPY conf/gralarm.toml /etc/gralarm/gralarm.toml
+      /tmp/dist/gralarm_*.deb \
+ && rm -rf /var/lib/apt/lists/* /tmp/dist
 USER gralarm
+WORKDIR /var/lib/gralarm
 EXPOSE 2003 2003/udp 2080
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/gralarm"]
+ENTRYPOINT ["/usr/bin/gralarm"]
 CMD ["serve", "-c", "/etc/gralarm/gralarm.toml"]
