@@ -16,6 +16,8 @@ packages=(
   graphite-carbon python3-whisper carbon-c-relay prometheus
   python3 python3-pytest curl procps
   chromium fonts-dejavu-core prometheus-alertmanager
+  # the Debian package and its checks (tools/package.sh, tests/packaging)
+  dpkg-dev systemd strace adduser
 )
 
 missing=()
