@@ -12,7 +12,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(line_parser pickle rules http_api)
 
 bash tools/install-deps.sh
-CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRALARM_WERROR=ON \
   -DGRALARM_FUZZ=ON -DGRALARM_BUILD_TESTS=OFF -DGRALARM_BUILD_BENCH=OFF
 cmake --build build-fuzz --parallel "$(nproc)" --target $(printf '%s_fuzzer ' "${targets[@]}")
 

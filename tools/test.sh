@@ -7,10 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
-cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+# Warnings are errors here (and in CI); a plain build only reports them.
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRALARM_WERROR=ON)
 if [ "${1:-}" = "--sanitize" ]; then
   build_dir=build-asan
-  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DGRALARM_SANITIZE=ON -DGRALARM_BUILD_BENCH=OFF)
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DGRALARM_SANITIZE=ON -DGRALARM_BUILD_BENCH=OFF
+              -DGRALARM_WERROR=ON)
   # Leak checks on; a failed UBSan check aborts the test.
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
