@@ -499,5 +499,43 @@ url = "http://127.0.0.1:)",
   EXPECT_EQ((notifier.Counts()[{"hook", "expired"}]), 1u);
 }
 
+TEST(NotifierTest, RecordsWrittenConcurrentlyGoOutOnceEachInOrder) {
+  Receiver receiver;
+  auto config = ChannelConfig(receiver.port());
+  auto store = Store::Open(FreshDir());
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock(kStart);
+  Notifier notifier(store->get(), config, &clock);
+  notifier.Start();
+  constexpr int kThreads = 4, kEach = 60;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_TRUE(
+            (*store)
+                ->Enqueue({Record("hook", StrCat("w", t, ".", i), kStart)})
+                .ok());
+        notifier.Wake();
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  ASSERT_TRUE(
+      WaitFor([&] { return receiver.Requests().size() == kThreads * kEach; }));
+  usleep(200000);
+  notifier.Stop();
+  const auto requests = receiver.Requests();
+  ASSERT_EQ(requests.size(), static_cast<size_t>(kThreads * kEach));
+  std::vector<int> next(kThreads, 0);  // each writer's records in its order
+  for (const auto& [path, body] : requests) {
+    const std::string series = Series(body);
+    const int t = series[1] - '0';
+    EXPECT_EQ(series, StrCat("w", t, ".", next[t])) << "out of order or twice";
+    ++next[t];
+  }
+  EXPECT_EQ((*store)->OutboxPending(), 0u);
+}
+
 }  // namespace
 }  // namespace gralarm
