@@ -1,87 +1,74 @@
 #ifndef GRALARM_NOTIFIER_H_
 #define GRALARM_NOTIFIER_H_
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/synchronization/mutex.h"
-#include "gralarm/alert_engine.h"
+#include "gralarm/channel_worker.h"
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
+#include "gralarm/notify_payload.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
 
-// Payloads, exposed for tests.
-// Alertmanager's webhook format, version "4", for one alert.
-std::string WebhookPayload(const OutboxRecord& r, const Config& config);
-// The body of POST <alertmanager>/api/v2/alerts for one alert. Both formats
-// add the label set the record `replaces`, ended, when the severity changed.
-std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config);
-// The same for a re-send of alerts still active (no endsAt).
-std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
-                                const Config& config);
-
-// Delivers the durable outbox on its own thread, never on an ingest loop.
-// Records of one channel go out in the order they were written; a failed
-// delivery is retried with exponential backoff (1 s doubling to 5 min, with
-// jitter) until it succeeds or is 24 h old; a delivered record is removed. A
-// record survives a restart until it is delivered.
+// Delivers the durable outbox, never on an ingest loop: one ChannelWorker
+// thread per configured channel, so each channel has its own order and its
+// own retries, and a slow or dead receiver delays no other channel (see
+// ChannelWorker for the delivery rules).
 //
-// Alertmanager forgets an alert that is not re-sent within its
-// resolve_timeout, so every alertmanager channel is also sent all the active
-// alerts that may be notified (see SetActiveSource) once a minute, and at
-// start. Those re-sends are not queued: a failed one waits for the next.
+// A record belongs to the worker of its channel from the moment it is
+// written. Records of a channel that has no worker when the Notifier starts
+// (removed from the config while gralarm was stopped) are dropped then,
+// counted "expired". A channel added by SetConfig() gets its worker then; a
+// channel removed keeps its worker, which drops the channel's records.
 class Notifier {
  public:
-  static constexpr int64_t kExpiryMs = 24 * 3600 * 1000;
-  static constexpr int64_t kResendMs = 60 * 1000;
-  static constexpr size_t kResendBatch = 500;  // alerts a POST
-  using ActiveSource = std::function<std::vector<AlertEngine::Notifiable>()>;
+  static constexpr int64_t kExpiryMs = ChannelWorker::kExpiryMs;
+  static constexpr int64_t kResendMs = ChannelWorker::kResendMs;
+  static constexpr size_t kResendBatch = ChannelWorker::kResendBatch;
+  using ActiveSource = ActiveAlertSource;
 
   Notifier(Store* store, std::shared_ptr<const Config> config,
            const Clock* clock);
   ~Notifier();
 
   void Start();
+  // Stops every worker: an HTTP attempt in flight is cut short (its record is
+  // kept for the next start), a command is waited for up to its timeout_ms.
   void Stop();
   // Any thread: new records are waiting.
   void Wake();
   void SetConfig(std::shared_ptr<const Config> config);
-  // Where alertmanager re-sends come from. Call before Start().
+  // Where alertmanager re-sends come from; called on the workers' threads.
+  // Call before Start().
   void SetActiveSource(ActiveSource source) { active_ = std::move(source); }
 
   // gralarm_notifications_total{channel,result}: result is delivered, failed
-  // (an attempt failed; it will be retried), expired, or resent (an active
-  // alert re-sent to Alertmanager).
+  // (an attempt failed; it will be retried), rejected (the receiver refused
+  // it for good: dropped), expired, or resent (an active alert re-sent to
+  // Alertmanager).
   std::map<std::pair<std::string, std::string>, uint64_t> Counts() const;
 
  private:
-  void Run();
-  // One pass over the outbox; returns when the next attempt is due.
-  int64_t Pass();
-  bool Deliver(const OutboxRecord& r, const Config& config,
-               const ChannelOptions& c, std::string* error);
-  bool Post(const std::string& url, const std::string& body, int64_t timeout_ms,
-            std::string* error);
-  // Re-sends the active alerts to every alertmanager channel.
-  void Resend(const Config& config);
-  void Count(const std::string& channel, const char* result, uint64_t n = 1);
+  // Starts a worker for each configured channel that has none.
+  void StartWorkers(const Config& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mu_);
+  // Drops the records of channels that have no worker.
+  void DropOrphans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mu_);
 
   Store* const store_;
   const Clock* const clock_;
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const Config> config_ ABSL_GUARDED_BY(mu_);
-  bool wake_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::pair<std::string, std::string>, uint64_t> counts_
-      ABSL_GUARDED_BY(mu_);
+  NotifyHub hub_;
   ActiveSource active_;
-  int64_t next_resend_ms_ = 0;  // Run() only
-  std::thread thread_;
+  // Held while workers are created or joined, and while orphans are dropped,
+  // so no worker appears for a channel whose records are being dropped.
+  absl::Mutex workers_mu_;
+  bool started_ ABSL_GUARDED_BY(workers_mu_) = false;
+  std::map<std::string, std::unique_ptr<ChannelWorker>> workers_
+      ABSL_GUARDED_BY(workers_mu_);
 };
 
 }  // namespace gralarm

@@ -89,6 +89,17 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
 // Valid rule ids: [a-z0-9_.-]{1,128}.
 bool ValidRuleId(std::string_view id);
 
+// The labels gralarm sets on every alert it sends; a rule cannot set them.
+inline constexpr const char* kReservedLabels[] = {"alertname", "severity",
+                                                  "series"};
+
+// Checks one label name of a rule or template as Prometheus and Alertmanager
+// do: [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" (reserved for internal
+// use) and not one of kReservedLabels. Alertmanager refuses an alert with any
+// other name (HTTP 400), so such a label must never reach the outbox. Returns
+// a "labels" field error naming the label.
+absl::Status ValidateLabelName(std::string_view name);
+
 // A rule file's content ([[templates]] and [[rules]] tables in TOML).
 struct RuleFile {
   std::vector<TemplateSpec> templates;

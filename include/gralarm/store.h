@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "gralarm/evaluator.h"
 
 namespace rocksdb {
@@ -94,6 +96,8 @@ struct OutboxRecord {
   // on an escalation to "critical"): receivers are told that label set ended,
   // since Alertmanager identifies an alert by its labels.
   std::string replaces;
+  // A reminder of an alert still active at the same level (no transition).
+  bool reminder = false;
   int64_t ends_ms = 0;  // for "resolved": when it ended
   int64_t created_ms = 0;
   int attempts = 0;
@@ -173,7 +177,15 @@ class Store {
   // visited in seq order; updated after a failed attempt; removed once
   // delivered or expired.
   absl::Status Enqueue(std::vector<OutboxRecord> records);
-  absl::Status ScanOutbox(const std::function<bool(const OutboxRecord&)>& fn);
+  // Visits records with seq >= from_seq, in seq order, until `fn` returns
+  // false.
+  absl::Status ScanOutbox(const std::function<bool(const OutboxRecord&)>& fn,
+                          uint64_t from_seq = 0);
+  // Every outbox record with a smaller seq has been written (or its write
+  // failed): a scan that stops there never misses a record that becomes
+  // visible later. Seqs are taken before a write and concurrent writes land in
+  // any order, so records above it may still appear below visible ones.
+  uint64_t OutboxWrittenBelow() const;
   absl::Status UpdateOutbox(const OutboxRecord& record);
   absl::Status RemoveOutbox(uint64_t seq);
   uint64_t OutboxPending() const { return outbox_pending_.load(); }
@@ -211,7 +223,14 @@ class Store {
   std::atomic<uint32_t> history_seq_{0};
   std::atomic<uint64_t> next_outbox_seq_{1};
   std::atomic<uint64_t> outbox_pending_{0};
-  void PutOutbox(rocksdb::WriteBatch* batch, OutboxRecord* record);
+  // Outbox seqs taken by a write still in progress (see OutboxWrittenBelow).
+  mutable absl::Mutex outbox_mu_;
+  std::set<uint64_t> outbox_writing_ ABSL_GUARDED_BY(outbox_mu_);
+  // Numbers the records and registers them as being written; WroteOutbox()
+  // must follow once the batch is written (or failed).
+  void PutOutbox(rocksdb::WriteBatch* batch,
+                 std::vector<OutboxRecord>* records);
+  void WroteOutbox(const std::vector<OutboxRecord>& records);
 };
 
 }  // namespace gralarm

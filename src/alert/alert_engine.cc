@@ -132,6 +132,7 @@ void AlertEngine::Reminders(const RuleState& rs, std::string_view path,
     OutboxRecord r;
     r.channel = name;
     r.status = "firing";
+    r.reminder = true;
     r.alert = ToRecord(rs, path, entry.last_arrival_ms);
     r.created_ms = now;
     r.next_attempt_ms = now;

@@ -31,6 +31,32 @@ bool ValidRuleId(std::string_view id) {
   return true;
 }
 
+absl::Status ValidateLabelName(std::string_view name) {
+  bool valid = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '_');
+  }
+  if (!valid) {
+    return FieldError("labels", StrCat("\"", name,
+                                       "\" is not a valid label name (it must "
+                                       "match [a-zA-Z_][a-zA-Z0-9_]*)"));
+  }
+  if (name.starts_with("__")) {
+    return FieldError(
+        "labels",
+        StrCat("\"", name, "\": label names starting with __ are reserved"));
+  }
+  for (const char* reserved : kReservedLabels) {
+    if (name == reserved) {
+      return FieldError("labels", StrCat("\"", name,
+                                         "\" is set by gralarm on every alert "
+                                         "(alertname, severity, series)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
@@ -110,6 +136,7 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
         return FieldError(key, "must be an object of strings");
       std::map<std::string, std::string> labels;
       for (auto lt = v.begin(); lt != v.end(); ++lt) {
+        if (absl::Status s = ValidateLabelName(lt.key()); !s.ok()) return s;
         if (!lt.value().is_string()) {
           return FieldError(key, StrCat(lt.key(), " must be a string"));
         }

@@ -195,7 +195,8 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   }
   auto notifications = Family("notifications_total",
                               "Notification deliveries, by channel and result "
-                              "(delivered, failed attempt, expired, resent).",
+                              "(delivered, failed attempt, rejected, expired, "
+                              "resent).",
                               MetricType::Counter);
   for (const auto& [key, n] : s.notifications) {
     AddSample(&notifications, {{"channel", key.first}, {"result", key.second}},

@@ -231,9 +231,10 @@ absl::Status Store::Commit(TransitionWrite w) {
     batch.Put(cf(kHistory), key, Encode(HistoryToJson(*w.history)));
   }
   if (!w.state_key.empty()) batch.Put(cf(kSeriesState), w.state_key, w.state);
-  for (OutboxRecord& r : w.notify) PutOutbox(&batch, &r);
+  PutOutbox(&batch, &w.notify);
   absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
                              "store: commit transition");
+  WroteOutbox(w.notify);
   if (s.ok()) outbox_pending_ += w.notify.size();
   return s;
 }
@@ -495,7 +496,7 @@ json OutboxToJson(const OutboxRecord& r) {
               {"status", r.status},     {"alert", AlertToJson(r.alert)},
               {"ends_ms", r.ends_ms},   {"created_ms", r.created_ms},
               {"attempts", r.attempts}, {"next_attempt_ms", r.next_attempt_ms},
-              {"replaces", r.replaces}};
+              {"replaces", r.replaces}, {"reminder", r.reminder}};
 }
 
 OutboxRecord OutboxFromJson(const json& j) {
@@ -510,6 +511,7 @@ OutboxRecord OutboxFromJson(const json& j) {
   r.attempts = j.value("attempts", 0);
   r.next_attempt_ms = j.value("next_attempt_ms", int64_t{0});
   r.replaces = j.value("replaces", "");
+  r.reminder = j.value("reminder", false);
   return r;
 }
 
@@ -521,26 +523,49 @@ std::string SeqKey(uint64_t seq) {
 
 }  // namespace
 
-void Store::PutOutbox(rocksdb::WriteBatch* batch, OutboxRecord* record) {
-  record->seq = next_outbox_seq_.fetch_add(1);
-  batch->Put(cf(kOutbox), SeqKey(record->seq), Encode(OutboxToJson(*record)));
+void Store::PutOutbox(rocksdb::WriteBatch* batch,
+                      std::vector<OutboxRecord>* records) {
+  if (records->empty()) return;
+  {
+    absl::MutexLock lock(&outbox_mu_);
+    for (OutboxRecord& r : *records) {
+      r.seq = next_outbox_seq_.fetch_add(1);
+      outbox_writing_.insert(r.seq);
+    }
+  }
+  for (const OutboxRecord& r : *records) {
+    batch->Put(cf(kOutbox), SeqKey(r.seq), Encode(OutboxToJson(r)));
+  }
+}
+
+void Store::WroteOutbox(const std::vector<OutboxRecord>& records) {
+  if (records.empty()) return;
+  absl::MutexLock lock(&outbox_mu_);
+  for (const OutboxRecord& r : records) outbox_writing_.erase(r.seq);
+}
+
+uint64_t Store::OutboxWrittenBelow() const {
+  absl::MutexLock lock(&outbox_mu_);
+  return outbox_writing_.empty() ? next_outbox_seq_.load()
+                                 : *outbox_writing_.begin();
 }
 
 absl::Status Store::Enqueue(std::vector<OutboxRecord> records) {
   if (records.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
-  for (OutboxRecord& r : records) PutOutbox(&batch, &r);
+  PutOutbox(&batch, &records);
   absl::Status s =
       FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "store: outbox");
+  WroteOutbox(records);
   if (s.ok()) outbox_pending_ += records.size();
   return s;
 }
 
 absl::Status Store::ScanOutbox(
-    const std::function<bool(const OutboxRecord&)>& fn) {
+    const std::function<bool(const OutboxRecord&)>& fn, uint64_t from_seq) {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kOutbox)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->Seek(SeqKey(from_seq)); it->Valid(); it->Next()) {
     json j = ParseStored(it->value());
     if (j.is_object() && !fn(OutboxFromJson(j))) break;
   }

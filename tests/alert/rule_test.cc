@@ -102,6 +102,62 @@ TEST(Rule, EachRefusalNamesItsField) {
             "colour");
 }
 
+TEST(Rule, LabelNamesFollowPrometheus) {
+  for (const char* name :
+       {"team", "dashboard", "_x", "A_1", "x1", "Team_Name", "a_"}) {
+    EXPECT_TRUE(ValidateLabelName(name).ok()) << name;
+  }
+  // What Alertmanager refuses (HTTP 400), what Prometheus reserves, and the
+  // labels gralarm sets itself.
+  for (const char* name :
+       {"bad label", "1x", "", "team-name", "dash.board", "é", "a/b", "__x",
+        "__name__", "alertname", "severity", "series"}) {
+    const absl::Status s = ValidateLabelName(name);
+    EXPECT_FALSE(s.ok()) << name;
+    EXPECT_EQ(FieldOf(s), "labels") << name;
+  }
+  EXPECT_THAT(std::string(ValidateLabelName("bad label").message()),
+              HasSubstr("\"bad label\" is not a valid label name"));
+  EXPECT_THAT(std::string(ValidateLabelName("severity").message()),
+              HasSubstr("set by gralarm"));
+}
+
+TEST(Rule, RulesAndTemplatesWithABadLabelAreRefused) {
+  const std::string rule =
+      R"({"id": "r", "pattern": "a.b", "thresholds": {"warning": 1}, )";
+  EXPECT_EQ(RefusedField(rule + R"("labels": {"team": "noc"}})"), "");
+  for (const char* labels :
+       {R"({"bad label": "x"})", R"({"1x": "x"})", R"({"severity": "page"})",
+        R"({"alertname": "other"})", R"({"team": "noc", "__meta": "x"})"}) {
+    EXPECT_EQ(RefusedField(rule + R"("labels": )" + labels + "}"), "labels")
+        << labels;
+    auto t = ParseTemplateJson(std::string(R"({"name": "t", "labels": )") +
+                               labels + "}");
+    ASSERT_FALSE(t.ok()) << labels;
+    EXPECT_EQ(FieldOf(t.status()), "labels");
+  }
+  // A rule file's rules and templates go through the same parser, and the
+  // error points at the labels.
+  auto file = ParseRuleFile(R"([[templates]]
+name = "t"
+labels = { "bad label" = "x" }
+
+[[rules]]
+id = "r"
+pattern = "a.b"
+thresholds = { warning = 1 }
+labels = { severity = "page" }
+)",
+                            "rules.toml");
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(std::string(file.status().message()),
+              HasSubstr("rules.toml:3:10: template: labels: \"bad label\" is "
+                        "not a valid label name"));
+  EXPECT_THAT(std::string(file.status().message()),
+              HasSubstr("rules.toml:9:10: rule: labels: \"severity\" is set "
+                        "by gralarm"));
+}
+
 TEST(Rule, TemplateSuppliesWhatTheRuleLeavesUnset) {
   auto t = ParseTemplateJson(R"({"name": "util", "thresholds": {"warning": 70},
                                  "checks_alert": 3, "labels": {"team": "noc"}})");

@@ -14,22 +14,24 @@ from harness import Gralarm, LineSink, metric, send_tcp, wait_until
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers 503 to the first `fail` POSTs."""
+    """A webhook receiver on 127.0.0.1 that answers 503 to the first `fail` POSTs, or
+    each POST with the next of `statuses` (then 200). `arrived` holds when each
+    delivered body came (time.monotonic())."""
 
-    def __init__(self, fail=0, port=0):
-        self.fail = fail
-        self.delivered, self.refused = [], 0
+    def __init__(self, fail=0, port=0, statuses=()):
+        self.statuses = list(statuses) or [503] * fail
+        self.delivered, self.refused, self.arrived = [], 0, []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail > 0:
-                    receiver.fail -= 1
+                if receiver.statuses:
                     receiver.refused += 1
-                    self.send_response(503)
+                    self.send_response(receiver.statuses.pop(0))
                 else:
                     receiver.delivered.append(json.loads(body))
+                    receiver.arrived.append(time.monotonic())
                     self.send_response(200)
                 self.end_headers()
 
@@ -159,5 +161,87 @@ def test_silenced_and_out_of_schedule_alerts_are_not_sent(tmp_path):
     time.sleep(1.5)
     assert [d["alerts"][0]["labels"]["alertname"] for d in receiver.delivered] == ["loud"]
     assert metric(g.metrics(), "gralarm_alert_transitions_total", to="ok") == 2
+    assert g.stop()[0] == 0
+    receiver.close()
+
+
+def test_a_slow_command_channel_does_not_delay_a_webhook_channel(tmp_path):
+    receiver = Receiver()
+    channels = (hook(receiver.port) +
+                '[[notify.channels]]\nname = "slow"\ntype = "command"\n'
+                'command = ["/bin/sh", "-c", "sleep 2"]\ntimeout_ms = 5000\n')
+    g = make_gralarm(tmp_path, channels, ["slow", "hook"]).start()
+    ts = int(time.time()) - 60
+    t0 = time.monotonic()
+    send_tcp(g.port, "".join(f"srv.s{i}.cpu 97 {ts}\n" for i in range(6)).encode())
+    # With one thread for every channel the last webhook waited for six commands
+    # (12 s); each channel now has its own.
+    wait_until(lambda: len(receiver.delivered) == 6, 10, what="six webhooks")
+    assert receiver.arrived[-1] - t0 < 2.0
+    assert sorted(d["alerts"][0]["labels"]["series"] for d in receiver.delivered) == [
+        f"srv.s{i}.cpu" for i in range(6)]
+    assert metric(g.metrics(), "gralarm_notifications_total", channel="slow",
+                  result="delivered") <= 1
+    wait_until(lambda: metric(g.metrics(), "gralarm_notifications_total", channel="slow",
+                              result="delivered") == 6, 30, what="the six commands")
+    assert g.stop()[0] == 0
+    receiver.close()
+
+
+# The SMS channel of README.md's notification section, with the test's send-sms.
+SMS_COMMAND = '''["/bin/sh", "-c", """
+case "$1" in resolved) text="CLEARED $3 (was $2)" ;; *) text="$4 $3 = $5" ;; esac
+exec SEND_SMS --to "$6" "$text"
+""", "sms", "{status}", "{from}", "{series}", "{to}", "{value}", "{phones}"]'''
+
+
+def test_command_channel_tells_a_clear_from_a_raise(tmp_path):
+    out = tmp_path / "sms.out"
+    script = tmp_path / "send-sms"
+    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {out}\necho >> {out}\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    args = tmp_path / "args.out"
+    raw = tmp_path / "raw-args"
+    raw.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {args}\necho >> {args}\n')
+    raw.chmod(raw.stat().st_mode | stat.S_IXUSR)
+    channels = ('[[notify.channels]]\nname = "sms"\ntype = "command"\n'
+                f'command = {SMS_COMMAND.replace("SEND_SMS", str(script))}\n'
+                'phones = ["+34600000000"]\n'
+                '[[notify.channels]]\nname = "raw"\ntype = "command"\n'
+                f'command = ["{raw}", "{{status}}", "{{from}}", "{{to}}", "{{severity}}"]\n')
+    g = make_gralarm(tmp_path, channels, ["sms", "raw"]).start()
+
+    def lines(path):
+        return open(path).read().splitlines() if os.path.exists(path) else []
+
+    ts = int(time.time()) - 60
+    send_tcp(g.port, f"srv.c.cpu 85 {ts}\n".encode())  # warning
+    wait_until(lambda: len(lines(out)) == 1 and len(lines(args)) == 1, 10, what="raise")
+    send_tcp(g.port, f"srv.c.cpu 99 {ts + 10}\n".encode())  # critical
+    wait_until(lambda: len(lines(out)) == 2 and len(lines(args)) == 2, 10, what="escalation")
+    send_tcp(g.port, f"srv.c.cpu 1 {ts + 20}\n".encode())  # clear
+    wait_until(lambda: len(lines(out)) == 3 and len(lines(args)) == 3, 10, what="clear")
+    assert lines(args) == ["firing|ok|warning|warning|",
+                           "firing|warning|critical|critical|",
+                           "resolved|critical|ok|critical|"]
+    assert lines(out) == ["--to|+34600000000|warning srv.c.cpu = 85|",
+                          "--to|+34600000000|critical srv.c.cpu = 99|",
+                          "--to|+34600000000|CLEARED srv.c.cpu (was critical)|"]
+    assert g.stop()[0] == 0
+
+
+def test_a_refused_webhook_is_dropped_not_retried(tmp_path):
+    receiver = Receiver(statuses=[400])
+    g = make_gralarm(tmp_path, hook(receiver.port), ["hook"]).start()
+    ts = int(time.time()) - 60
+    send_tcp(g.port, f"srv.a.cpu 97 {ts}\nsrv.b.cpu 97 {ts}\n".encode())
+    wait_until(lambda: len(receiver.delivered) == 1, 10, what="the second alert")
+    time.sleep(2.5)  # a retry would have come by now (backoff 0.5 to 1 s)
+    assert receiver.refused == 1 and len(receiver.delivered) == 1
+    m = g.metrics()
+    assert metric(m, "gralarm_notifications_total", channel="hook", result="rejected") == 1
+    assert metric(m, "gralarm_notifications_total", channel="hook", result="delivered") == 1
+    assert metric(m, "gralarm_outbox_pending") == 0
+    assert "refused (HTTP 400)" in g.read_log()
     assert g.stop()[0] == 0
     receiver.close()

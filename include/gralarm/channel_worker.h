@@ -1,0 +1,121 @@
+#ifndef GRALARM_CHANNEL_WORKER_H_
+#define GRALARM_CHANNEL_WORKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gralarm/alert_engine.h"
+#include "gralarm/clock.h"
+#include "gralarm/config.h"
+#include "gralarm/notify_delivery.h"
+#include "gralarm/store.h"
+
+namespace gralarm {
+
+// The alerts Alertmanager channels are re-sent (see ChannelWorker).
+using ActiveAlertSource = std::function<std::vector<AlertEngine::Notifiable>()>;
+
+// What a Notifier shares with its channel workers: the config in force, wake
+// ups, the stop flag and the counters. Thread-safe. Lock order: its mutexes
+// are leaves (nothing else is taken while one is held).
+class NotifyHub {
+ public:
+  explicit NotifyHub(std::shared_ptr<const Config> config)
+      : config_(std::move(config)) {}
+
+  std::shared_ptr<const Config> config() const;
+  // Replaces the config and wakes every worker.
+  void SetConfig(std::shared_ptr<const Config> config);
+  // New records may be waiting: wakes every worker.
+  void Wake();
+  // For good: workers return from Wait() and finish.
+  void Stop();
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  const std::atomic<bool>* stop_flag() const { return &stop_; }
+  // Returns once Wake(), SetConfig() or Stop() was called after the previous
+  // Wait() with the same `seen` returned, or after `timeout_ms`.
+  void Wait(uint64_t* seen, int64_t timeout_ms);
+
+  // gralarm_notifications_total{channel,result}.
+  void Count(const std::string& channel, const char* result, uint64_t n = 1);
+  std::map<std::pair<std::string, std::string>, uint64_t> Counts() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Config> config_ ABSL_GUARDED_BY(mu_);
+  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<bool> stop_{false};  // written under mu_
+  mutable absl::Mutex counts_mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> counts_
+      ABSL_GUARDED_BY(counts_mu_);
+};
+
+// Delivers the outbox records of one channel, on a thread of its own, so a
+// slow or dead receiver delays only its own channel. It is the one owner of
+// its channel's records: it alone reads them into memory, updates them after
+// a failed attempt and removes them once delivered, refused or expired.
+//
+// Records go out in seq order; the head of the channel's queue is tried until
+// it is delivered, refused for good (Delivery::kRejected: counted "rejected",
+// logged, removed) or 24 h old, with exponential backoff (1 s doubling to
+// 5 min, with jitter) between attempts, and nothing behind it goes first. At
+// most kWindow records are held in memory; the rest stay in the store until
+// the queue has room. A channel that is no longer configured has its records
+// dropped (counted "expired").
+//
+// An alertmanager channel is also sent every active alert of its rules once a
+// kResendMs and at start, from this same thread, so a re-send never overtakes
+// the notification that resolved an alert. Re-sends are not queued: a failed
+// one waits for the next.
+class ChannelWorker {
+ public:
+  static constexpr int64_t kExpiryMs = 24 * 3600 * 1000;
+  static constexpr int64_t kResendMs = 60 * 1000;
+  static constexpr size_t kResendBatch = 500;  // alerts a POST
+  static constexpr size_t kWindow = 1000;      // records held in memory
+
+  // `active` may be empty (no re-sends).
+  ChannelWorker(std::string channel, Store* store, const Clock* clock,
+                NotifyHub* hub, ActiveAlertSource active);
+  ~ChannelWorker();  // Join()s; call NotifyHub::Stop() first
+
+  void Start();
+  // Returns once the thread finished (after NotifyHub::Stop()).
+  void Join();
+
+ private:
+  void Run();
+  // Reads the channel's next records from the store into queue_.
+  void Refill();
+  // Delivers from the head of queue_ while records are due; returns when the
+  // head's next attempt is due.
+  int64_t Drain();
+  DeliveryResult Deliver(const OutboxRecord& r, const Config& config,
+                         const ChannelOptions& c);
+  void Resend(const ChannelOptions& c, const Config& config);
+  // Removes the head of queue_ from the store and from queue_.
+  void Remove();
+
+  const std::string channel_;
+  Store* const store_;
+  const Clock* const clock_;
+  NotifyHub* const hub_;
+  const ActiveAlertSource active_;
+  // The thread's own; nothing else touches them.
+  std::deque<OutboxRecord> queue_;
+  uint64_t cursor_ = 0;  // every record below it was read or is not ours
+  int64_t next_resend_ms_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_CHANNEL_WORKER_H_

@@ -1,0 +1,256 @@
+#include "gralarm/channel_worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <random>
+
+#include "absl/time/time.h"
+#include "gralarm/log.h"
+#include "gralarm/notify_payload.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+std::string AlertmanagerUrl(const ChannelOptions& c) {
+  std::string url = c.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/api/v2/alerts";
+}
+
+}  // namespace
+
+std::shared_ptr<const Config> NotifyHub::config() const {
+  absl::MutexLock lock(&mu_);
+  return config_;
+}
+
+void NotifyHub::SetConfig(std::shared_ptr<const Config> config) {
+  absl::MutexLock lock(&mu_);
+  config_ = std::move(config);
+  ++wakes_;
+}
+
+void NotifyHub::Wake() {
+  absl::MutexLock lock(&mu_);
+  ++wakes_;
+}
+
+void NotifyHub::Stop() {
+  absl::MutexLock lock(&mu_);
+  stop_.store(true, std::memory_order_release);
+  ++wakes_;
+}
+
+void NotifyHub::Wait(uint64_t* seen, int64_t timeout_ms) {
+  absl::MutexLock lock(&mu_);
+  auto woken = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return wakes_ != *seen;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(timeout_ms));
+  *seen = wakes_;
+}
+
+void NotifyHub::Count(const std::string& channel, const char* result,
+                      uint64_t n) {
+  absl::MutexLock lock(&counts_mu_);
+  counts_[{channel, result}] += n;
+}
+
+std::map<std::pair<std::string, std::string>, uint64_t> NotifyHub::Counts()
+    const {
+  absl::MutexLock lock(&counts_mu_);
+  return counts_;
+}
+
+ChannelWorker::ChannelWorker(std::string channel, Store* store,
+                             const Clock* clock, NotifyHub* hub,
+                             ActiveAlertSource active)
+    : channel_(std::move(channel)),
+      store_(store),
+      clock_(clock),
+      hub_(hub),
+      active_(std::move(active)) {}
+
+ChannelWorker::~ChannelWorker() { Join(); }
+
+void ChannelWorker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ChannelWorker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void ChannelWorker::Run() {
+  // A command that stops reading its input raises SIGPIPE on this thread:
+  // blocked here once, never delivered (RunCommand takes it back).
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  pthread_setname_np(pthread_self(),
+                     StrCat("notify-", channel_).substr(0, 15).c_str());
+
+  uint64_t seen = 0;
+  while (!hub_->stopping()) {
+    Refill();
+    int64_t next = Drain();
+    const auto config = hub_->config();
+    const ChannelOptions* c = config->FindChannel(channel_);
+    if (c != nullptr && c->type == "alertmanager" && active_) {
+      if (clock_->NowMs() >= next_resend_ms_ && !hub_->stopping()) {
+        Resend(*c, *config);
+        next_resend_ms_ = clock_->NowMs() + kResendMs;
+      }
+      next = std::min(next, next_resend_ms_);
+    }
+    hub_->Wait(&seen, std::clamp<int64_t>(next - clock_->NowMs(), 10, 1000));
+  }
+}
+
+void ChannelWorker::Refill() {
+  if (queue_.size() >= kWindow) return;
+  // Records below `below` are all written; one above it may still appear
+  // below a visible one, so the scan never passes it.
+  const uint64_t below = store_->OutboxWrittenBelow();
+  if (cursor_ >= below) return;
+  uint64_t next = cursor_;
+  bool full = false;
+  absl::Status s = store_->ScanOutbox(
+      [&](const OutboxRecord& r) {
+        if (r.seq >= below) return false;
+        if (r.channel == channel_) {
+          if (queue_.size() >= kWindow) {
+            full = true;
+            return false;
+          }
+          queue_.push_back(r);
+        }
+        next = r.seq + 1;
+        return true;
+      },
+      cursor_);
+  if (!s.ok()) {
+    spdlog::error("notification channel {}: {}", channel_, s.message());
+    cursor_ = next;
+    return;
+  }
+  cursor_ = full ? next : below;
+}
+
+void ChannelWorker::Remove() {
+  if (absl::Status s = store_->RemoveOutbox(queue_.front().seq); !s.ok()) {
+    spdlog::error("{}", s.message());
+  }
+  queue_.pop_front();
+}
+
+int64_t ChannelWorker::Drain() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  while (!hub_->stopping()) {
+    if (queue_.empty()) Refill();
+    if (queue_.empty()) break;
+    const auto config = hub_->config();
+    const ChannelOptions* c = config->FindChannel(channel_);
+    OutboxRecord& r = queue_.front();
+    const int64_t now = clock_->NowMs();
+    if (c == nullptr || now - r.created_ms > kExpiryMs) {
+      spdlog::error("notification for {} {} to channel {} {}: dropped",
+                    r.alert.rule_id, r.alert.series, r.channel,
+                    c == nullptr ? "(channel no longer configured)"
+                                 : "expired after 24 h");
+      hub_->Count(channel_, "expired");
+      Remove();
+      continue;
+    }
+    if (r.next_attempt_ms > now) return r.next_attempt_ms;
+    const DeliveryResult d = Deliver(r, *config, *c);
+    if (d.outcome == Delivery::kDelivered) {
+      hub_->Count(channel_, "delivered");
+      Remove();
+      continue;
+    }
+    if (d.outcome == Delivery::kRejected) {
+      spdlog::error(
+          "notification for {} {} to channel {} refused ({}); dropped, not "
+          "retried",
+          r.alert.rule_id, r.alert.series, r.channel, d.error);
+      hub_->Count(channel_, "rejected");
+      Remove();
+      continue;
+    }
+    if (hub_->stopping()) break;  // an attempt cut short by Stop()
+    hub_->Count(channel_, "failed");
+    ++r.attempts;
+    int64_t backoff = 1000;
+    for (int i = 1; i < r.attempts && backoff < 300000; ++i) backoff *= 2;
+    backoff = std::min<int64_t>(backoff, 300000);
+    r.next_attempt_ms =
+        now + backoff / 2 + static_cast<int64_t>(rng() % (backoff / 2 + 1));
+    if (r.attempts == 1 || r.attempts % 10 == 0) {
+      spdlog::warn(
+          "notification for {} {} to channel {} failed ({}), attempt {}; "
+          "retrying",
+          r.alert.rule_id, r.alert.series, r.channel, d.error, r.attempts);
+    }
+    if (absl::Status u = store_->UpdateOutbox(r); !u.ok()) {
+      spdlog::error("{}", u.message());
+    }
+    return r.next_attempt_ms;
+  }
+  return clock_->NowMs() + 1000;
+}
+
+DeliveryResult ChannelWorker::Deliver(const OutboxRecord& r,
+                                      const Config& config,
+                                      const ChannelOptions& c) {
+  if (c.type == "command") {
+    // argv with placeholders; the alert JSON on stdin; exit 0 = delivered.
+    return RunCommand(CommandArgs(c, r), WebhookPayload(r, config),
+                      c.timeout_ms);
+  }
+  if (c.type == "alertmanager") {
+    return HttpPost(AlertmanagerUrl(c), AlertmanagerPayload(r, config),
+                    c.timeout_ms, hub_->stop_flag());
+  }
+  return HttpPost(c.url, WebhookPayload(r, config), c.timeout_ms,
+                  hub_->stop_flag());
+}
+
+void ChannelWorker::Resend(const ChannelOptions& c, const Config& config) {
+  std::vector<AlertRecord> alerts;
+  for (AlertEngine::Notifiable& n : active_()) {
+    if (std::find(n.channels.begin(), n.channels.end(), channel_) !=
+        n.channels.end()) {
+      alerts.push_back(std::move(n.alert));
+    }
+  }
+  for (size_t i = 0; i < alerts.size() && !hub_->stopping();
+       i += kResendBatch) {
+    const size_t n = std::min(kResendBatch, alerts.size() - i);
+    const std::vector<AlertRecord> batch(alerts.begin() + i,
+                                         alerts.begin() + i + n);
+    const DeliveryResult d =
+        HttpPost(AlertmanagerUrl(c), AlertmanagerPayload(batch, config),
+                 c.timeout_ms, hub_->stop_flag());
+    if (d.outcome == Delivery::kDelivered) {
+      hub_->Count(channel_, "resent", n);
+    } else if (d.outcome == Delivery::kRejected) {
+      // Alertmanager keeps the valid alerts of a batch and refuses the rest.
+      hub_->Count(channel_, "rejected", n);
+      spdlog::error("re-sending {} active alerts to channel {}: refused ({})",
+                    n, channel_, d.error);
+    } else {
+      if (hub_->stopping()) return;
+      hub_->Count(channel_, "failed", n);
+      spdlog::warn("re-sending {} active alerts to channel {} failed ({})",
+                   alerts.size(), channel_, d.error);
+      return;
+    }
+  }
+}
+
+}  // namespace gralarm
