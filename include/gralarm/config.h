@@ -55,6 +55,12 @@ enum class ForwardMethod {
 struct ForwardOptions {
   ForwardMethod method = ForwardMethod::kForward;
   int64_t replication = 1;
+  // carbon_ch_fixed only (the config refuses the key for other methods): a
+  // replica never goes to a host (DestinationOptions::host, compared as
+  // written) that an earlier replica of the metric went to, as Graphite
+  // carbon-relay's DIVERSE_REPLICAS (default True since carbon 1.0). With fewer
+  // distinct hosts than `replication`, a metric gets one copy per host.
+  bool diverse_replicas = true;
   // Points held in memory per destination before the oldest are dropped.
   int64_t queue_points = 1000000;
   std::string spool_dir;

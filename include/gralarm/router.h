@@ -27,8 +27,12 @@ class Router {
 
   // Writes the indexes (into options.destinations) that `name` goes to, in
   // order of preference, into out[0..n) and returns n (1..kMaxFanout). `name`
-  // is the metric path without tags. For any_of the single index is the
-  // preferred destination; the caller fails over to the next live one.
+  // is the metric path without tags. The hashing methods return
+  // options.replication distinct destinations, except carbon_ch_fixed with
+  // options.diverse_replicas, which returns destinations on distinct hosts and
+  // so only one per host when there are fewer hosts than replication (as
+  // Graphite carbon-relay does). For any_of the single index is the preferred
+  // destination; the caller fails over to the next live one.
   virtual int Route(std::string_view name, int* out) const = 0;
 };
 

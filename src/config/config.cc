@@ -191,6 +191,20 @@ void ReadForward(const toml::table& t, ForwardOptions* o, Errors* errors) {
     }
   }
   r.Int("replication", &o->replication, 1, 64);
+  r.Bool("diverse_replicas", &o->diverse_replicas);
+  if (const toml::node* node = t.get("diverse_replicas");
+      node != nullptr && o->method != ForwardMethod::kCarbonChFixed) {
+    const bool replicated = o->method != ForwardMethod::kForward &&
+                            o->method != ForwardMethod::kAnyOf;
+    errors->Add(
+        node->source(),
+        StrCat("forward.diverse_replicas applies to carbon_ch_fixed only "
+               "(Graphite carbon-relay's DIVERSE_REPLICAS); ",
+               ForwardMethodName(o->method),
+               replicated ? " places replicas on distinct destinations "
+                            "whatever their host, as carbon-c-relay does"
+                          : " has no replicas"));
+  }
   r.Int("queue_points", &o->queue_points, 1, int64_t{1} << 34);
   r.String("spool_dir", &o->spool_dir);
   r.Int("spool_max_bytes", &o->spool_max_bytes, 0, int64_t{1} << 50);

@@ -79,17 +79,25 @@ class AnyOfRouter final : public Router {
   int count_;
 };
 
-// A sorted ring of positions; a name goes to the first entry at or after its
-// own position (wrapping), then onwards to distinct destinations for
-// replication.
+// A sorted ring of positions. A name goes to the first entry at or after its
+// own position (wrapping), then onwards to further distinct destinations for
+// replication. With host diversity, a destination on a host that an earlier
+// replica already went to is skipped, and a name gets at most one destination
+// per distinct host.
 class RingRouter final : public Router {
  public:
   struct Entry {
     uint32_t pos;
     int dest;
   };
-  RingRouter(std::vector<Entry> entries, int replication, bool md5)
-      : entries_(std::move(entries)), replication_(replication), md5_(md5) {}
+  // Up to `replicas` destinations a name. `host_of` numbers each
+  // destination's host (0..63); empty = no host diversity.
+  RingRouter(std::vector<Entry> entries, int replicas, bool md5,
+             std::vector<int> host_of = {})
+      : entries_(std::move(entries)),
+        host_of_(std::move(host_of)),
+        replicas_(replicas),
+        md5_(md5) {}
 
   int Route(std::string_view name, int* out) const override {
     uint32_t pos = md5_ ? CarbonHashPos(name) : Fnv1aHashPos(name);
@@ -97,19 +105,27 @@ class RingRouter final : public Router {
         std::lower_bound(entries_.begin(), entries_.end(), pos,
                          [](const Entry& e, uint32_t p) { return e.pos < p; });
     size_t t = static_cast<size_t>(it - entries_.begin());
+    uint64_t used_hosts = 0;
     int n = 0;
-    for (size_t step = 0; step < entries_.size() && n < replication_;
+    for (size_t step = 0; step < entries_.size() && n < replicas_;
          ++step, ++t) {
       if (t >= entries_.size()) t = 0;
-      int dest = entries_[t].dest;
-      if (std::find(out, out + n, dest) == out + n) out[n++] = dest;
+      const int dest = entries_[t].dest;
+      if (std::find(out, out + n, dest) != out + n) continue;
+      if (!host_of_.empty()) {
+        const uint64_t host = uint64_t{1} << host_of_[dest];
+        if ((used_hosts & host) != 0) continue;
+        used_hosts |= host;
+      }
+      out[n++] = dest;
     }
     return n;
   }
 
  private:
   std::vector<Entry> entries_;
-  int replication_;
+  std::vector<int> host_of_;
+  int replicas_;
   bool md5_;
 };
 
@@ -156,8 +172,24 @@ std::unique_ptr<Router> MakeCarbonCh(const ForwardOptions& o) {
       });
 }
 
+// Numbers the distinct hosts of the destinations in config order: out[d] is
+// the number of destinations[d].host. Hosts are compared as written, as carbon
+// compares the server part of its DESTINATIONS.
+std::vector<int> HostNumbers(const std::vector<DestinationOptions>& dests) {
+  std::vector<int> out;
+  std::vector<std::string_view> hosts;
+  for (const DestinationOptions& d : dests) {
+    auto it = std::find(hosts.begin(), hosts.end(), d.host);
+    out.push_back(static_cast<int>(it - hosts.begin()));
+    if (it == hosts.end()) hosts.push_back(d.host);
+  }
+  return out;
+}
+
 // Graphite carbon-relay >= 0.9.13: destinations join the ring in config order
 // and a replica whose position is taken moves up by one until it is free.
+// Replicas skip hosts already used when o.diverse_replicas, as carbon-relay's
+// ConsistentHashingRouter does with DIVERSE_REPLICAS.
 std::unique_ptr<Router> MakeCarbonChFixed(const ForwardOptions& o) {
   std::vector<RingRouter::Entry> entries;
   std::vector<bool> taken(65536 + 100 * o.destinations.size(), false);
@@ -171,8 +203,15 @@ std::unique_ptr<Router> MakeCarbonChFixed(const ForwardOptions& o) {
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& l, const auto& r) { return l.pos < r.pos; });
-  return std::make_unique<RingRouter>(std::move(entries),
-                                      static_cast<int>(o.replication), true);
+  int replicas = static_cast<int>(o.replication);
+  std::vector<int> host_of;
+  if (o.diverse_replicas) {
+    host_of = HostNumbers(o.destinations);
+    replicas = std::min(replicas,
+                        *std::max_element(host_of.begin(), host_of.end()) + 1);
+  }
+  return std::make_unique<RingRouter>(std::move(entries), replicas, true,
+                                      std::move(host_of));
 }
 
 // carbon-c-relay's fnv1a_ch: positions from "i-host:port", or "i-instance" when

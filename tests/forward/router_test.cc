@@ -133,6 +133,92 @@ TEST(Router, CarbonChFixedDiffersFromCarbonChOnlyWhereRingPositionsCollide) {
   EXPECT_LT(differ, kNames / 50);
 }
 
+// `hosts` hosts with `per_host` carbon-cache instances each, in the usual
+// carbon-relay order (h1:a, h1:b, h2:a, ...).
+ForwardOptions HostsWithInstances(int hosts, int per_host, int replication,
+                                  bool diverse) {
+  ForwardOptions o;
+  o.method = ForwardMethod::kCarbonChFixed;
+  o.replication = replication;
+  o.diverse_replicas = diverse;
+  for (int h = 0; h < hosts; ++h) {
+    for (int i = 0; i < per_host; ++i) {
+      DestinationOptions d;
+      d.host = StrCat("cache", h + 1, ".example");
+      d.port = static_cast<uint16_t>(2004 + 100 * i);
+      d.address = StrCat(d.host, ":", d.port);
+      d.instance = std::string(1, static_cast<char>('a' + i));
+      o.destinations.push_back(d);
+    }
+  }
+  return o;
+}
+
+TEST(Router, CarbonChFixedDiverseReplicasGoToDistinctHosts) {
+  const ForwardOptions diverse_options = HostsWithInstances(4, 3, 3, true);
+  auto diverse = Router::Create(diverse_options);
+  auto plain = Router::Create(HostsWithInstances(4, 3, 3, false));
+  ASSERT_TRUE(diverse.ok() && plain.ok());
+  int plain_on_one_host = 0;
+  int differ = 0;
+  for (int i = 0; i < 5000; ++i) {
+    int a[kMaxFanout], b[kMaxFanout];
+    const std::string name = StrCat("sys.host", i, ".cpu.user");
+    ASSERT_EQ((*diverse)->Route(name, a), 3);
+    ASSERT_EQ((*plain)->Route(name, b), 3);
+    std::set<std::string> hosts;
+    for (int k = 0; k < 3; ++k)
+      hosts.insert(diverse_options.destinations[a[k]].host);
+    EXPECT_EQ(hosts.size(), 3u) << name;
+    // The first replica is the ring's pick either way.
+    EXPECT_EQ(a[0], b[0]) << name;
+    std::set<std::string> plain_hosts;
+    for (int k = 0; k < 3; ++k)
+      plain_hosts.insert(diverse_options.destinations[b[k]].host);
+    if (plain_hosts.size() < 3) ++plain_on_one_host;
+    if (a[1] != b[1] || a[2] != b[2]) ++differ;
+  }
+  // Without diversity, replicas share hosts for a good share of names.
+  EXPECT_GT(plain_on_one_host, 500);
+  EXPECT_EQ(differ, plain_on_one_host);
+}
+
+TEST(Router, CarbonChFixedDiverseGivesOneCopyPerHostWhenHostsAreFewer) {
+  const ForwardOptions o = HostsWithInstances(2, 3, 3, true);
+  auto r = Router::Create(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::set<int> seen;
+  for (int i = 0; i < 2000; ++i) {
+    int out[kMaxFanout];
+    ASSERT_EQ((*r)->Route(StrCat("m", i), out), 2);
+    EXPECT_NE(o.destinations[out[0]].host, o.destinations[out[1]].host);
+    seen.insert(out[0]);
+    seen.insert(out[1]);
+  }
+  EXPECT_EQ(seen.size(), 6u);  // every instance still gets names
+
+  auto one_host = Router::Create(HostsWithInstances(1, 3, 2, true));
+  ASSERT_TRUE(one_host.ok());
+  int out[kMaxFanout];
+  EXPECT_EQ((*one_host)->Route("a.b.c", out), 1);
+  auto one_host_plain = Router::Create(HostsWithInstances(1, 3, 2, false));
+  ASSERT_TRUE(one_host_plain.ok());
+  EXPECT_EQ((*one_host_plain)->Route("a.b.c", out), 2);
+}
+
+TEST(Router, DiverseReplicasLeavesCarbonCRelayMethodsAlone) {
+  // carbon-c-relay's rings pick distinct destinations whatever their host.
+  for (ForwardMethod m : {ForwardMethod::kCarbonCh, ForwardMethod::kFnv1aCh,
+                          ForwardMethod::kJumpFnv1aCh}) {
+    ForwardOptions o = HostsWithInstances(1, 3, 2, true);
+    o.method = m;
+    auto r = Router::Create(o);
+    ASSERT_TRUE(r.ok());
+    int out[kMaxFanout];
+    EXPECT_EQ((*r)->Route("a.b.c", out), 2) << ForwardMethodName(m);
+  }
+}
+
 TEST(Router, NoDestinationsIsAnError) {
   ForwardOptions o;
   EXPECT_FALSE(Router::Create(o).ok());
