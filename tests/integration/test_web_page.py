@@ -107,7 +107,7 @@ def test_page_shows_bidi_and_invisible_characters_escaped(tmp_path):
     g = Gralarm(str(tmp_path), ["127.0.0.1:1"], sections=f'[rules]\nfiles = ["{rules}"]\n')
     g.start()
     ts = int(time.time()) - 100
-    send_tcp(g.port, f"x.invoice\u202egpj.exe 5 {ts}\nx.zero\u200bwidth 5 {ts}\n".encode())
+    send_tcp(g.port, f"x.invoice\u202egpj 5 {ts}\nx.zero\u200bwidth 5 {ts}\n".encode())
     wait_until(lambda: 'gralarm_alerts_active{severity="warning"} 2' in g.metrics_text(),
                10, what="seeded alerts")
     out = chromium(g, tmp_path, "--dump-dom")
@@ -115,7 +115,7 @@ def test_page_shows_bidi_and_invisible_characters_escaped(tmp_path):
     dom = Dom()
     dom.feed(out.stdout)
     series = sorted(r[2] for r in dom.rows["alerts-table"])
-    assert series == ["x.invoice\\u202Egpj.exe", "x.zero\\u200Bwidth"], series
+    assert series == ["x.invoice\\u202Egpj", "x.zero\\u200Bwidth"], series
     assert "\u202e" not in out.stdout and "\u200b" not in out.stdout
     assert g.stop()[0] == 0
 
@@ -206,7 +206,8 @@ def test_page_of_another_origin_cannot_change_anything(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
-    log = out.stdout[out.stdout.index('<pre id="log">'):]
+    start = out.stdout.index('<pre id="log">')
+    log = out.stdout[start:out.stdout.index("</pre>", start)]
     assert "done" in log, log                  # every attempt ran
     assert "READ" not in log, log              # no answer could be read
     assert "misdirected_request" in rebound.stdout and "victim" not in rebound.stdout, \
