@@ -80,8 +80,15 @@ struct StoreOptions {
 // [api]
 struct ApiOptions {
   std::string listen = "127.0.0.1:2080";
+  // Writes need "Authorization: Bearer <token>" when either is set; the token
+  // wins over the file.
   std::string token;
+  // The token is this file's first line; it must exist and hold one (checked
+  // at load: a missing or empty file is a config error, never "no token").
   std::string token_file;
+  // Host header values the HTTP server answers besides its listen address and
+  // localhost (HostAllowed in http_server.h): "name", "name:port", or "*".
+  std::vector<std::string> allowed_hosts;
 };
 
 // [self_metrics]
@@ -155,6 +162,11 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
 // Reads and parses a config file; a missing file is NotFound.
 absl::StatusOr<std::shared_ptr<const Config>> LoadConfigFile(
     const std::string& path);
+
+// The token in an api.token_file: its first line, surrounding white space
+// removed. A file that is missing, unreadable, not a regular file, or whose
+// first line is blank is an error naming the path.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // Name of a forward method as written in the config ("carbon_ch", ...).
 std::string_view ForwardMethodName(ForwardMethod method);

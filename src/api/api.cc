@@ -1,11 +1,15 @@
 #include "gralarm/api.h"
 
-#include <fstream>
+#include <openssl/crypto.h>
+
+#include <cerrno>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gralarm/glob.h"
@@ -20,13 +24,21 @@ namespace gralarm {
 
 using nlohmann::json;
 
+namespace {
+// 2100-01-01T00:00:00Z: later times are mistakes (milliseconds given as
+// seconds, an overflow), not plans.
+constexpr int64_t kLatestMs = 4102444800000;
+}  // namespace
+
 bool ParseTimeParam(std::string_view text, int64_t* ms) {
-  if (text.empty()) return false;
+  if (text.empty() || text.size() > 64) return false;
   if (text.find_first_not_of("0123456789.") == std::string_view::npos) {
     char* end = nullptr;
     std::string t(text);
     double seconds = std::strtod(t.c_str(), &end);
-    if (*end != '\0') return false;
+    if (*end != '\0' || !(seconds >= 0) || seconds * 1000 >= kLatestMs) {
+      return false;
+    }
     *ms = static_cast<int64_t>(seconds * 1000);
     return true;
   }
@@ -38,6 +50,9 @@ bool ParseTimeParam(std::string_view text, int64_t* ms) {
   absl::Time time;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, t, &time, &err)) return false;
+  if (time < absl::UnixEpoch() || time >= absl::FromUnixMillis(kLatestMs)) {
+    return false;
+  }
   *ms = absl::ToUnixMillis(time);
   return true;
 }
@@ -140,7 +155,8 @@ bool ParseFilters(const std::map<std::string, std::string>& q, Filters* f,
        {std::pair{"from", &f->from}, std::pair{"to", &f->to}}) {
     std::string text = Param(q, key);
     if (!text.empty() && !ParseTimeParam(text, out)) {
-      *error = BadParam(key, "must be RFC 3339 or epoch seconds");
+      *error = BadParam(
+          key, "must be RFC 3339 or epoch seconds, between 1970 and 2100");
       return false;
     }
   }
@@ -174,20 +190,6 @@ json SilenceJson(const SilenceRecord& x) {
               {"comment", x.comment}};
 }
 
-// RFC 4180: a field with a comma, quote or line break is quoted, quotes
-// doubled.
-// A CSV field, quoted when needed, in valid UTF-8 (the body's charset).
-std::string CsvField(std::string_view raw) {
-  const std::string v = ValidUtf8(raw);
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string RandomId(std::string_view prefix) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return fmt::format("{}{:012x}", prefix, rng() & 0xffffffffffffull);
@@ -207,17 +209,29 @@ std::string IdFromName(std::string_view name) {
   return id;
 }
 
-std::string Token(const Config& c) {
-  if (!c.api.token.empty()) return c.api.token;
-  if (c.api.token_file.empty()) return "";
-  std::ifstream in(c.api.token_file);
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() &&
-         std::isspace(static_cast<unsigned char>(token.back()))) {
-    token.pop_back();
-  }
-  return token;
+// Compares in a time that tells nothing of how much of a guess was right.
+bool SameSecret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// "application/json", in any case, with or without parameters.
+bool IsJsonContentType(std::string_view v) {
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  return absl::EqualsIgnoreCase(AbslView(v), "application/json");
+}
+
+// An Origin header that is absent, or names this server by the Host the
+// request was sent to ("http://" or "https://" + Host).
+bool SameOrigin(const HttpRequest& r) {
+  if (r.origin.empty()) return true;
+  return !r.host.empty() &&
+         (absl::EqualsIgnoreCase(r.origin, StrCat("http://", r.host)) ||
+          absl::EqualsIgnoreCase(r.origin, StrCat("https://", r.host)));
 }
 
 // Splits "/api/v1/a/b/c" into {"a", "b", "c"}; any other path into {}.
@@ -238,8 +252,12 @@ std::vector<std::string> PathParts(std::string_view path) {
 
 class Request {
  public:
-  Request(ApiBackend* b, const HttpRequest& r)
-      : b_(b), r_(r), q_(ParseQuery(r.query)), parts_(PathParts(r.path)) {}
+  Request(ApiBackend* b, WriteToken* token, const HttpRequest& r)
+      : b_(b),
+        token_(token),
+        r_(r),
+        q_(ParseQuery(r.query)),
+        parts_(PathParts(r.path)) {}
 
   HttpResponse Handle();
 
@@ -267,6 +285,7 @@ class Request {
   HttpResponse Backup();
 
   ApiBackend* const b_;
+  WriteToken* const token_;
   const HttpRequest& r_;
   const std::map<std::string, std::string> q_;
   const std::vector<std::string> parts_;
@@ -275,11 +294,27 @@ class Request {
 HttpResponse Request::Handle() {
   const bool write = !Is("GET") && !Is("HEAD");
   if (write) {
-    const std::string token = Token(*b_->config());
-    if (!token.empty() && r_.authorization != "Bearer " + token) {
+    if (!SameOrigin(r_)) {
+      return JsonError(403, "cross_origin",
+                       StrCat("writes from the page of another site (Origin ",
+                              ValidUtf8(r_.origin), ") are refused"));
+    }
+    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
+    if (!token.ok()) {
+      return JsonError(503, "unavailable",
+                       std::string(token.status().message()));
+    }
+    if (!token->empty() &&
+        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
       return JsonError(
           401, "unauthenticated",
           "writes need the header Authorization: Bearer <api.token>");
+    }
+    if ((Is("POST") || Is("PUT")) && !IsJsonContentType(r_.content_type)) {
+      return JsonError(415, "unsupported_media_type",
+                       StrCat(r_.method,
+                              " needs the header Content-Type: "
+                              "application/json"));
     }
   }
   const size_t n = parts_.size();
@@ -567,15 +602,22 @@ HttpResponse Request::Alerts() {
   return Page(std::move(items), next);
 }
 
+// One CSV row of a history entry: text cells through CsvTextCell, numbers,
+// levels and times as they are.
+std::string HistoryCsvRow(const HistoryRecord& h) {
+  const json j = HistoryJson(h);
+  return StrCat(
+      CsvTextCell(h.rule_id), ",", CsvTextCell(h.rule_name), ",",
+      CsvTextCell(h.series), ",", j["peak_severity"].get<std::string>(), ",",
+      j["severity"].get<std::string>(), ",", j["start"].get<std::string>(), ",",
+      j["end"].get<std::string>(), ",", JsonText(j["last_value"]), ",",
+      CsvTextCell(JsonText(j["labels"])), "\r\n");
+}
+
 HttpResponse Request::History() {
   Filters f;
   HttpResponse error;
   if (!ParseFilters(q_, &f, &error)) return error;
-  const size_t limit = f.limit;
-  const std::optional<Glob>& series = f.series;
-  const int64_t from = f.from, to = f.to;
-  const std::string& rule = f.rule;
-  const std::string& severity = f.severity;
   const std::string format = Param(q_, "format");
   if (!format.empty() && format != "json" && format != "csv") {
     return BadParam("format", "must be json or csv");
@@ -588,56 +630,72 @@ HttpResponse Request::History() {
     }
     after = raw;
   }
+  // Visits the entries that pass the filters, from the cursor on, until
+  // `fn` returns false.
+  auto scan = [store = b_->store(), f,
+               after](const std::function<bool(std::string_view key,
+                                               const HistoryRecord&)>& fn) {
+    absl::Status s;
+    RunAtIdlePriority([&] {
+      s = store->ScanHistory(
+          f.from, f.to, after,
+          [&](std::string_view key, const HistoryRecord& h) {
+            const std::string sev =
+                h.nodata ? "nodata" : std::string(LevelName(h.severity));
+            if (!f.rule.empty() && h.rule_id != f.rule) return true;
+            if (!f.severity.empty() && f.severity != sev &&
+                f.severity != LevelName(h.peak)) {
+              return true;
+            }
+            if (f.series && !f.series->Matches(MetricName(h.series))) {
+              return true;
+            }
+            return fn(key, h);
+          },
+          [&](std::string_view rule_id, std::string_view series_path) {
+            return (f.rule.empty() || rule_id == f.rule) &&
+                   (!f.series || f.series->Matches(MetricName(series_path)));
+          });
+    });
+    return s;
+  };
+  if (format == "csv") {
+    // The whole filtered history (or ?limit= rows when given), streamed as
+    // it is read: an export is never cut at a page.
+    const size_t max_rows =
+        q_.contains("limit") ? f.limit : std::numeric_limits<size_t>::max();
+    HttpResponse r{200, "text/csv; charset=utf-8", ""};
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"gralarm-history.csv\"");
+    r.stream = [scan, max_rows](const BodyWriter& write) {
+      if (!write("rule_id,rule_name,series,peak_severity,severity,start,end,"
+                 "last_value,labels\r\n")) {
+        return absl::OkStatus();
+      }
+      size_t rows = 0;
+      return scan([&](std::string_view, const HistoryRecord& h) {
+        return rows++ < max_rows && write(HistoryCsvRow(h));
+      });
+    };
+    return r;
+  }
   std::vector<HistoryRecord> page;
   std::string last_key;
   bool more = false;
-  absl::Status s;
-  RunAtIdlePriority([&] {
-    s = b_->store()->ScanHistory(
-        from, to, after,
-        [&](std::string_view key, const HistoryRecord& h) {
-          const std::string sev =
-              h.nodata ? "nodata" : std::string(LevelName(h.severity));
-          if (!rule.empty() && h.rule_id != rule) return true;
-          if (!severity.empty() && severity != sev &&
-              severity != LevelName(h.peak)) {
-            return true;
-          }
-          if (series && !series->Matches(MetricName(h.series))) return true;
-          if (page.size() == limit) {
-            more = true;
-            return false;
-          }
-          page.push_back(h);
-          last_key = std::string(key);
-          return true;
-        },
-        [&](std::string_view rule_id, std::string_view series_path) {
-          return (rule.empty() || rule_id == rule) &&
-                 (!series || series->Matches(MetricName(series_path)));
-        });
+  absl::Status s = scan([&](std::string_view key, const HistoryRecord& h) {
+    if (page.size() == f.limit) {
+      more = true;
+      return false;
+    }
+    page.push_back(h);
+    last_key = std::string(key);
+    return true;
   });
   if (!s.ok()) return Internal(s);
-  const std::string next = more ? absl::WebSafeBase64Escape(last_key) : "";
-  if (format == "csv") {
-    std::string csv =
-        "rule_id,rule_name,series,peak_severity,severity,start,end,last_value,"
-        "labels\r\n";
-    for (const HistoryRecord& h : page) {
-      json j = HistoryJson(h);
-      csv += StrCat(
-          CsvField(h.rule_id), ",", CsvField(h.rule_name), ",",
-          CsvField(h.series), ",", j["peak_severity"].get<std::string>(), ",",
-          j["severity"].get<std::string>(), ",", j["start"].get<std::string>(),
-          ",", j["end"].get<std::string>(), ",", JsonText(j["last_value"]), ",",
-          CsvField(JsonText(j["labels"])), "\r\n");
-    }
-    HttpResponse r{200, "text/csv; charset=utf-8", std::move(csv)};
-    return r;
-  }
   json items = json::array();
   for (const HistoryRecord& h : page) items.push_back(HistoryJson(h));
-  return Page(std::move(items), next);
+  return Page(std::move(items),
+              more ? absl::WebSafeBase64Escape(last_key) : "");
 }
 
 HttpResponse Request::Events() {
@@ -652,8 +710,14 @@ HttpResponse Request::Events() {
   uint64_t after = 0;
   if (std::string c = Param(q_, "cursor"); !c.empty()) {
     char* end = nullptr;
+    errno = 0;
+    if (c.find_first_not_of("0123456789") != std::string::npos) {
+      return BadParam("cursor", "is not a cursor");
+    }
     after = std::strtoull(c.c_str(), &end, 10);
-    if (*end != '\0') return BadParam("cursor", "is not a cursor");
+    if (*end != '\0' || errno == ERANGE) {
+      return BadParam("cursor", "is not a cursor");
+    }
   }
   json items = json::array();
   uint64_t last = 0;
@@ -708,8 +772,8 @@ HttpResponse Request::Silences() {
     } else if (k == "starts_at" || k == "ends_at") {
       int64_t ms;
       if (!ParseTimeParam(v, &ms)) {
-        return FieldErrorResponse(
-            FieldError(k, "must be RFC 3339 or epoch seconds"));
+        return FieldErrorResponse(FieldError(
+            k, "must be RFC 3339 or epoch seconds, between 1970 and 2100"));
       }
       (k == "starts_at" ? x.starts_at_ms : x.ends_at_ms) = ms;
     } else if (k != "id") {
@@ -787,7 +851,9 @@ HttpResponse Request::Backup() {
 }  // namespace
 
 HttpResponse Api::Handle(const HttpRequest& request) {
-  return Request(backend_, request).Handle();
+  return Request(backend_, &token_, request).Handle();
 }
+
+void Api::CheckToken() { (void)token_.Get(backend_->config()->api); }
 
 }  // namespace gralarm

@@ -1,12 +1,16 @@
 #include "gralarm/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "gralarm/log.h"
 #include "gralarm/net_address.h"
 #include "gralarm/record_json.h"
@@ -27,6 +31,8 @@ const char* StatusText(int status) {
       return "Bad Request";
     case 401:
       return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -35,6 +41,10 @@ const char* StatusText(int status) {
       return "Conflict";
     case 413:
       return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 421:
+      return "Misdirected Request";
     case 503:
       return "Service Unavailable";
     default:
@@ -42,13 +52,145 @@ const char* StatusText(int status) {
   }
 }
 
-void Send(mg_connection* conn, const HttpResponse& r) {
+// Header names and values come from the code, never from a request; a CR or
+// LF would still end the header early, so they are dropped.
+std::string HeaderValue(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c != '\r' && c != '\n') out += c;
+  }
+  return out;
+}
+
+std::string Head(const HttpResponse& r, bool chunked) {
   std::string head = StrCat("HTTP/1.1 ", r.status, " ", StatusText(r.status),
-                            "\r\nContent-Type: ", r.content_type,
-                            "\r\nContent-Length: ", r.body.size(),
-                            "\r\nCache-Control: no-store\r\n\r\n");
+                            "\r\nContent-Type: ", HeaderValue(r.content_type));
+  if (chunked) {
+    head += "\r\nTransfer-Encoding: chunked";
+  } else {
+    head += StrCat("\r\nContent-Length: ", r.body.size());
+  }
+  head +=
+      "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff"
+      "\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer";
+  bool has_csp = false;
+  for (const auto& [name, value] : r.headers) {
+    has_csp |=
+        absl::EqualsIgnoreCase(AbslView(name), "Content-Security-Policy");
+    head += StrCat("\r\n", HeaderValue(name), ": ", HeaderValue(value));
+  }
+  if (!has_csp) {
+    head +=
+        "\r\nContent-Security-Policy: default-src 'none'; "
+        "frame-ancestors 'none'";
+  }
+  return head + "\r\n\r\n";
+}
+
+// Collects a streamed body into chunks of about 64 KiB.
+class ChunkWriter {
+ public:
+  explicit ChunkWriter(mg_connection* conn) : conn_(conn) {}
+
+  bool Write(std::string_view piece) {
+    if (gone_) return false;
+    buffer_.append(piece);
+    if (buffer_.size() >= kChunkBytes) Flush();
+    return !gone_;
+  }
+  bool Flush() {
+    if (!gone_ && !buffer_.empty()) {
+      gone_ = mg_send_chunk(conn_, buffer_.data(),
+                            static_cast<unsigned>(buffer_.size())) < 0;
+    }
+    buffer_.clear();
+    return !gone_;
+  }
+  void Finish() {
+    if (Flush()) mg_write(conn_, "0\r\n\r\n", 5);
+  }
+  // A chunk-size line that is not hexadecimal: every HTTP client fails the
+  // transfer instead of taking what came so far for the whole body.
+  void Break() {
+    buffer_.clear();
+    if (!gone_) mg_write(conn_, "broken\r\n\r\n", 12);
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = 64 << 10;
+  mg_connection* const conn_;
+  std::string buffer_;
+  bool gone_ = false;
+};
+
+void Send(mg_connection* conn, const HttpResponse& r, bool head_only) {
+  const bool chunked = r.stream != nullptr;
+  const std::string head = Head(r, chunked);
   mg_write(conn, head.data(), head.size());
-  if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+  if (head_only) return;
+  if (!chunked) {
+    if (!r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+    return;
+  }
+  ChunkWriter writer(conn);
+  absl::Status s = r.stream(
+      [&writer](std::string_view piece) { return writer.Write(piece); });
+  if (s.ok()) {
+    writer.Finish();
+  } else {
+    spdlog::error("http: response cut short: {}", s.message());
+    writer.Break();
+  }
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Splits a Host value ("name", "name:port", "[v6]", "[v6]:port") into its
+// host (lower case, without brackets) and port (-1 = none; 0 = malformed).
+void SplitHost(std::string_view value, std::string* host, int* port) {
+  *port = -1;
+  std::string_view h = value;
+  std::string_view rest;
+  if (h.starts_with('[')) {
+    const size_t close = h.find(']');
+    if (close == std::string_view::npos) {
+      *port = 0;
+      return;
+    }
+    rest = h.substr(close + 1);
+    h = h.substr(1, close - 1);
+    if (!rest.empty() && !rest.starts_with(':')) {
+      *port = 0;
+      return;
+    }
+  } else if (const size_t colon = h.rfind(':');
+             colon != std::string_view::npos) {
+    rest = h.substr(colon);
+    h = h.substr(0, colon);
+  }
+  *host = Lower(h);
+  if (rest.empty()) return;
+  rest.remove_prefix(1);
+  int p = 0;
+  if (rest.empty() || rest.size() > 5 ||
+      rest.find_first_not_of("0123456789") != std::string_view::npos) {
+    *port = 0;
+    return;
+  }
+  for (char c : rest) p = p * 10 + (c - '0');
+  *port = p >= 1 && p <= 65535 ? p : 0;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 }  // namespace
@@ -105,6 +247,44 @@ HttpResponse JsonError(int status, std::string_view code,
   return HttpResponse{status, "application/json", JsonText(j)};
 }
 
+bool HostAllowed(std::string_view host, std::string_view listen_host, int port,
+                 const std::vector<std::string>& allowed) {
+  if (host.empty()) return true;
+  std::string name;
+  int host_port;
+  SplitHost(host, &name, &host_port);
+  if (host_port == 0 || name.empty()) return false;
+  const bool port_ok = host_port == port || (host_port == -1 && port == 80);
+  std::string listen = Lower(listen_host);
+  if (listen.starts_with('[') && listen.ends_with(']')) {
+    listen = listen.substr(1, listen.size() - 2);
+  }
+  if (port_ok && (name == listen || name == "127.0.0.1" ||
+                  name == "localhost" || name == "::1")) {
+    return true;
+  }
+  const bool wildcard =
+      listen.empty() || listen == "0.0.0.0" || listen == "::" || listen == "*";
+  if (port_ok && wildcard && IsIpLiteral(name)) return true;
+  for (const std::string& entry : allowed) {
+    if (entry == "*") return true;
+    std::string allowed_name;
+    int allowed_port;
+    SplitHost(entry, &allowed_name, &allowed_port);
+    if (allowed_port == 0 || allowed_name != name) continue;
+    if (allowed_port == -1 || allowed_port == host_port ||
+        (host_port == -1 && allowed_port == 80)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void HttpServer::SetAllowedHosts(std::vector<std::string> allowed_hosts) {
+  absl::MutexLock lock(&hosts_mu_);
+  allowed_hosts_ = std::move(allowed_hosts);
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const Options& options, std::map<std::string, Handler> routes) {
   static std::once_flag init_once;
@@ -113,24 +293,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   if (!hp.ok()) return hp.status();
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->options_ = options;
+  server->listen_host_ = hp->host;
+  server->SetAllowedHosts(options.allowed_hosts);
   server->routes_ = std::move(routes);
   const std::string ports = hp->host.find(':') != std::string::npos
                                 ? StrCat("[", hp->host, "]:", hp->port)
                                 : StrCat(hp->host, ":", hp->port);
   const std::string threads = std::to_string(options.threads);
-  const char* mg_options[] = {"listening_ports",
-                              ports.c_str(),
-                              "num_threads",
-                              threads.c_str(),
-                              "request_timeout_ms",
-                              "5000",
-                              "enable_keep_alive",
-                              "yes",
-                              "keep_alive_timeout_ms",
-                              "5000",
-                              "max_request_size",
-                              "16384",
-                              nullptr};
+  const char* mg_options[] = {
+      "listening_ports", ports.c_str(), "num_threads", threads.c_str(),
+      "request_timeout_ms", "5000", "enable_keep_alive", "yes",
+      "keep_alive_timeout_ms", "5000", "max_request_size", "16384",
+      // No CORS: civetweb would answer preflights
+      // itself, allowing any origin and method.
+      "access_control_allow_origin", "", "access_control_allow_methods", "",
+      "access_control_allow_headers", "", nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char* message) {
     spdlog::debug("http: {}", message);
@@ -167,24 +344,51 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
   req.method = info->request_method ? info->request_method : "";
   req.path = info->local_uri ? info->local_uri : "/";
   req.query = info->query_string ? info->query_string : "";
-  if (const char* auth = mg_get_header(conn, "Authorization"))
-    req.authorization = auth;
+  if (const char* v = mg_get_header(conn, "Authorization"))
+    req.authorization = v;
+  if (const char* v = mg_get_header(conn, "Host")) req.host = v;
+  if (const char* v = mg_get_header(conn, "Origin")) req.origin = v;
+  if (const char* v = mg_get_header(conn, "Content-Type")) req.content_type = v;
+  const bool head_only = req.method == "HEAD";
+  auto answer = [&](const HttpResponse& r) {
+    Send(conn, r, head_only);
+    return r.status;
+  };
+  bool host_ok;
+  {
+    absl::MutexLock lock(&self->hosts_mu_);
+    host_ok = HostAllowed(req.host, self->listen_host_, self->port_,
+                          self->allowed_hosts_);
+  }
+  if (!host_ok) {
+    return answer(JsonError(
+        421, "misdirected_request",
+        StrCat("Host \"", ValidUtf8(req.host),
+               "\" does not name this server: use its listen address or add "
+               "the name to api.allowed_hosts")));
+  }
+  if (req.method == "OPTIONS") {
+    HttpResponse r =
+        JsonError(405, "method_not_allowed",
+                  "OPTIONS is not allowed: no cross-origin access");
+    r.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, DELETE");
+    return answer(r);
+  }
+  if (head_only) req.method = "GET";
   if (info->content_length >
       static_cast<long long>(self->options_.max_body_bytes)) {
-    Send(conn, JsonError(413, "payload_too_large",
-                         StrCat("request body over ",
-                                self->options_.max_body_bytes, " bytes")));
-    return 413;
+    return answer(JsonError(
+        413, "payload_too_large",
+        StrCat("request body over ", self->options_.max_body_bytes, " bytes")));
   }
   char buf[8192];
   int n;
   while ((n = mg_read(conn, buf, sizeof(buf))) > 0) {
     req.body.append(buf, static_cast<size_t>(n));
     if (req.body.size() > self->options_.max_body_bytes) {
-      Send(conn, JsonError(413, "payload_too_large",
-                           StrCat("request body over ",
-                                  self->options_.max_body_bytes, " bytes")));
-      return 413;
+      return answer(JsonError(413, "payload_too_large",
+                              StrCat("request body over ",
+                                     self->options_.max_body_bytes, " bytes")));
     }
   }
   auto it = self->routes_.find(req.path);
@@ -199,12 +403,9 @@ int HttpServer::Dispatch(mg_connection* conn, void* data) {
       }
     }
   }
-  HttpResponse resp =
-      it == self->routes_.end()
-          ? JsonError(404, "not_found", StrCat("no route ", req.path))
-          : it->second(req);
-  Send(conn, resp);
-  return resp.status;
+  return answer(it == self->routes_.end()
+                    ? JsonError(404, "not_found", StrCat("no route ", req.path))
+                    : it->second(req));
 }
 
 }  // namespace gralarm

@@ -4,9 +4,13 @@
 #define TOML_EXCEPTIONS 0
 #include "gralarm/config.h"
 
-#include "gralarm/toml.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -15,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
+#include "gralarm/toml.h"
 
 namespace gralarm {
 namespace {
@@ -266,7 +271,25 @@ void ReadApi(const toml::table& t, ApiOptions* o, Errors* errors) {
   CheckAddress(r.String("listen", &o->listen), o->listen, "api.listen", false,
                errors);
   r.String("token", &o->token);
-  r.String("token_file", &o->token_file);
+  if (const toml::node* node = r.String("token_file", &o->token_file);
+      node != nullptr && !o->token_file.empty()) {
+    // Fail closed: a token file that cannot give a token must not mean
+    // "writes need no token".
+    if (auto token = ReadTokenFile(o->token_file); !token.ok()) {
+      errors->Add(node->source(), std::string(token.status().message()));
+    }
+  }
+  const toml::node* hosts = r.Node("allowed_hosts");
+  r.StringList("allowed_hosts", &o->allowed_hosts);
+  for (const std::string& h : o->allowed_hosts) {
+    const bool bad =
+        h.empty() || h.find_first_of(" \t\r\n/\\@,;?#%") != std::string::npos;
+    if (bad) {
+      errors->Add(hosts->source(),
+                  StrCat("api.allowed_hosts: \"", h,
+                         "\" is not a host name, \"name:port\" or \"*\""));
+    }
+  }
   r.Finish();
 }
 
@@ -471,6 +494,42 @@ const ChannelOptions* Config::FindChannel(std::string_view name) const {
     if (c.name == name) return &c;
   }
   return nullptr;
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(StrCat("api.token_file ", path,
+                                      ": cannot read: ", std::strerror(errno)));
+  }
+  struct stat st;
+  std::string text;
+  absl::Status status;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = absl::FailedPreconditionError(
+        StrCat("api.token_file ", path, ": not a regular file"));
+  } else {
+    // The first line is all that counts; 4 KiB is plenty for it.
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      status = absl::UnavailableError(StrCat(
+          "api.token_file ", path, ": cannot read: ", std::strerror(errno)));
+    } else {
+      text.assign(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  text = text.substr(0, text.find('\n'));
+  const size_t begin = text.find_first_not_of(" \t\r\f\v");
+  if (begin == std::string::npos) {
+    return absl::FailedPreconditionError(
+        StrCat("api.token_file ", path,
+               ": is empty (its first line must hold the token)"));
+  }
+  const size_t end = text.find_last_not_of(" \t\r\f\v");
+  return text.substr(begin, end - begin + 1);
 }
 
 std::string_view ForwardMethodName(ForwardMethod method) {

@@ -10,7 +10,6 @@
 #include "absl/strings/str_split.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/version.h"
-#include "gralarm/web_assets.h"
 
 namespace gralarm {
 namespace {
@@ -74,6 +73,7 @@ void Server::Maintain() {
     maintenance_mu_.Unlock();
     const int64_t now = clock_->NowMs();
     engine_->Tick();
+    api_.CheckToken();  // logs a token file that became unreadable
     if (now - last_flush >= flush_ms) {
       if (absl::Status s = engine_->Flush(); !s.ok()) {
         spdlog::error("{}", s.message());
@@ -205,6 +205,7 @@ absl::Status Server::Start() {
   }
   HttpServer::Options http_options;
   http_options.listen = config_->api.listen;
+  http_options.allowed_hosts = config_->api.allowed_hosts;
   auto http = HttpServer::Start(
       http_options,
       {{"/healthz",
@@ -213,10 +214,7 @@ absl::Status Server::Start() {
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
        {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
-       {"/", [](const HttpRequest&) {
-          return HttpResponse{200, "text/html; charset=utf-8",
-                              std::string(IndexHtml())};
-        }}});
+       {"/", [](const HttpRequest&) { return WebPageResponse(); }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
     CloseListenSockets(&pickle);
@@ -260,6 +258,7 @@ void Server::Reload(std::shared_ptr<const Config> config) {
   }
   engine_->SetConfig(config);
   notifier_->SetConfig(config);
+  if (http_) http_->SetAllowedHosts(config->api.allowed_hosts);
   {
     absl::MutexLock lock(&config_mu_);
     config_ = config;

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace gralarm {
 namespace {
 
@@ -154,6 +157,47 @@ TEST(Config, NonLoopbackApiWithoutTokenIsRefused) {
       ParseConfig("[api]\nlisten = \"0.0.0.0:2080\"\ntoken = \"s3cret\"\n",
                   "g.toml")
           .ok());
+}
+
+// A token file that gives no token must stop the start, never mean "writes
+// need no token".
+TEST(Config, TokenFileMustExistAndHoldAToken) {
+  const std::string dir = ::testing::TempDir();
+  const std::string missing = dir + "/gralarm-no-such-token";
+  std::remove(missing.c_str());
+  std::string e = ErrorOf("[api]\nlisten = \"0.0.0.0:2080\"\ntoken_file = \"" +
+                          missing + "\"\n");
+  EXPECT_THAT(
+      e, HasSubstr("g.toml:3:14: api.token_file " + missing + ": cannot read"));
+
+  const std::string empty = dir + "/gralarm-empty-token";
+  std::ofstream(empty) << "  \nsecond-line-is-not-the-token\n";
+  EXPECT_THAT(ErrorOf("[api]\ntoken_file = \"" + empty + "\"\n"),
+              HasSubstr(": is empty"));
+  EXPECT_THAT(ErrorOf("[api]\ntoken_file = \"" + dir + "\"\n"),
+              HasSubstr("not a regular file"));
+
+  const std::string good = dir + "/gralarm-good-token";
+  std::ofstream(good) << "  s3cret \r\n";
+  auto c = ParseConfig(
+      "[api]\nlisten = \"0.0.0.0:2080\"\ntoken_file = \"" + good + "\"\n",
+      "g.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(*ReadTokenFile(good), "s3cret");
+}
+
+TEST(Config, AllowedHosts) {
+  auto c = ParseConfig(
+      "[api]\nallowed_hosts = [\"gralarm.example\", \"noc:8080\", \"*\"]\n",
+      "g.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT((*c)->api.allowed_hosts,
+              ::testing::ElementsAre("gralarm.example", "noc:8080", "*"));
+  EXPECT_THAT(
+      ErrorOf("[api]\nallowed_hosts = [\"http://x/\"]\n"),
+      HasSubstr("g.toml:2:17: api.allowed_hosts: \"http://x/\" is not"));
+  EXPECT_THAT(ErrorOf("[api]\nallowed_hosts = \"x\"\n"),
+              HasSubstr("must be an array of strings"));
 }
 
 TEST(Config, EveryErrorIsReportedNotJustTheFirst) {
