@@ -78,6 +78,8 @@ class Server final : public ApiBackend {
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<Notifier> notifier_;
   uint64_t rules_generation_ = 0;
+  // The RuleSet::warnings() last logged.
+  std::vector<std::string> rule_warnings_ ABSL_GUARDED_BY(config_mu_);
   std::thread maintenance_;
   absl::Mutex maintenance_mu_;
   bool stopping_ ABSL_GUARDED_BY(maintenance_mu_) = false;

@@ -59,7 +59,19 @@ absl::Status Server::ReloadRulesLocked(const Config& config) {
   if (!rules.ok()) return rules.status();
   ++rules_generation_;
   engine_->SetRules(*rules);
-  spdlog::info("{} rules in force", (*rules)->rules().size());
+  const RuleSet& set = **rules;
+  // Problems that did not stop the load (a stored rule that no longer
+  // resolves...) are logged when they change, not on every API write.
+  if (set.warnings() != rule_warnings_) {
+    for (const std::string& w : set.warnings()) spdlog::warn("{}", w);
+    rule_warnings_ = set.warnings();
+  }
+  if (set.invalid().empty()) {
+    spdlog::info("{} rules in force", set.rules().size());
+  } else {
+    spdlog::warn("{} rules in force, {} stored rules invalid (not in force)",
+                 set.rules().size(), set.invalid().size());
+  }
   return absl::OkStatus();
 }
 
@@ -340,7 +352,9 @@ StatsSnapshot Server::Snapshot() {
   StatsSnapshot s;
   if (engine_) {
     const EngineCounters c = engine_->Counters();
-    s.rules = engine_->rules()->rules().size();
+    const auto rules = engine_->rules();
+    s.rules = rules->rules().size();
+    s.rules_invalid = rules->invalid().size();
     s.series_tracked = c.series_tracked;
     s.alerts_active = c.alerts_active;
     for (int i = 0; i < 5; ++i) s.transitions[i] = c.transitions[i];
