@@ -132,6 +132,15 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
                                                          Store* store,
                                                          uint64_t generation);
 
+// The two steps of LoadRules, for a caller that keeps the rule files in force
+// while the store changes: LoadRuleFiles reads and parses config.rules.files
+// (errors as above), LoadRules(config, files, ...) resolves them with the
+// stored rules.
+absl::StatusOr<std::vector<RuleFile>> LoadRuleFiles(const Config& config);
+absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(
+    const Config& config, const std::vector<RuleFile>& files, Store* store,
+    uint64_t generation);
+
 }  // namespace gralarm
 
 #endif  // GRALARM_RULE_H_

@@ -128,9 +128,33 @@ std::string IdOf(const std::string& json) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<RuleFile>> LoadRuleFiles(const Config& config) {
+  std::vector<std::string> errors;
+  std::vector<RuleFile> files;
+  for (const std::string& path : config.rules.files) {
+    auto file = LoadRuleFile(path);
+    if (!file.ok()) {
+      errors.emplace_back(file.status().message());
+      continue;
+    }
+    files.push_back(std::move(*file));
+  }
+  if (!errors.empty())
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  return files;
+}
+
 absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
                                                          Store* store,
                                                          uint64_t generation) {
+  auto files = LoadRuleFiles(config);
+  if (!files.ok()) return files.status();
+  return LoadRules(config, *files, store, generation);
+}
+
+absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(
+    const Config& config, const std::vector<RuleFile>& files, Store* store,
+    uint64_t generation) {
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
   std::vector<InvalidRule> invalid;
@@ -138,33 +162,35 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
   std::vector<RuleSpec> specs;
   std::map<std::string, std::string> defined_in;   // rule id -> where
   std::map<std::string, std::string> stored_json;  // API rule id -> JSON
-  for (const std::string& path : config.rules.files) {
-    auto file = LoadRuleFile(path);
-    if (!file.ok()) {
-      errors.emplace_back(file.status().message());
-      continue;
-    }
-    for (TemplateSpec& t : file->templates) {
+  for (const RuleFile& file : files) {
+    for (const TemplateSpec& t : file.templates) {
       if (auto it = templates.find(t.name); it != templates.end()) {
-        const SourcePosition at = t.field_positions["name"];
+        auto at = t.field_positions.find("name");
         errors.push_back(
-            StrCat(path, ":", at.line, ":", at.column, ": template \"", t.name,
-                   "\" is also defined in ", it->second.source_file));
+            StrCat(t.source_file, ":",
+                   at == t.field_positions.end() ? 1 : at->second.line, ":",
+                   at == t.field_positions.end() ? 1 : at->second.column,
+                   ": template \"", t.name, "\" is also defined in ",
+                   it->second.source_file));
         continue;
       }
-      templates.emplace(t.name, std::move(t));
+      templates.emplace(t.name, t);
     }
-    for (RuleSpec& r : file->rules) {
+    for (const RuleSpec& r : file.rules) {
       const std::string where =
-          StrCat(path, ":", r.source_line, ":", r.source_column);
+          StrCat(r.source_file, ":", r.source_line, ":", r.source_column);
       if (auto it = defined_in.find(r.id); it != defined_in.end()) {
-        const SourcePosition at = r.field_positions["id"];
-        errors.push_back(StrCat(path, ":", at.line, ":", at.column, ": rule \"",
-                                r.id, "\" is also defined at ", it->second));
+        auto at = r.field_positions.find("id");
+        errors.push_back(StrCat(
+            r.source_file, ":",
+            at == r.field_positions.end() ? r.source_line : at->second.line,
+            ":",
+            at == r.field_positions.end() ? r.source_column : at->second.column,
+            ": rule \"", r.id, "\" is also defined at ", it->second));
         continue;
       }
       defined_in[r.id] = where;
-      specs.push_back(std::move(r));
+      specs.push_back(r);
     }
   }
   if (store != nullptr) {

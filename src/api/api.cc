@@ -426,7 +426,9 @@ HttpResponse Request::Rule(const std::string& id) {
 }
 
 HttpResponse Request::RuleSeries(const std::string& id) {
-  if (b_->engine()->rules()->Find(id) == nullptr) {
+  // An invalid rule exists but tracks no series: its page is empty.
+  const auto rules = b_->engine()->rules();
+  if (rules->Find(id) == nullptr && rules->FindInvalid(id) == nullptr) {
     return NotFound(StrCat("rule \"", id, "\""));
   }
   size_t limit;

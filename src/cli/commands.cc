@@ -36,8 +36,8 @@ Usage:
       ingest.pickle_listen, forwarding to forward.destinations, HTTP (the
       JSON API, the web page, /healthz, /metrics) on api.listen.
       SIGTERM/SIGINT: stop accepting, deliver queued points (up to 8 s), exit 0.
-      SIGHUP: reload FILE; a file that does not parse is reported and the
-      running configuration stays in force.
+      SIGHUP: reload FILE and its rule files; when either has an error it is
+      reported and the running configuration and rules stay in force.
   gralarm check-config [-c FILE]
       Validate FILE and its rule files: print every error as a
       "file:line:col: message" line and exit 1. The rules created through the

@@ -8,7 +8,8 @@ import time
 
 import whisper
 
-from harness import GRALARM_BIN, CarbonCache, Gralarm, metric, send_tcp, wait_until
+from harness import (GRALARM_BIN, CarbonCache, Gralarm, LineSink, metric, send_tcp,
+                     wait_until)
 from test_api import call
 from test_web_page import Dom, chromium
 
@@ -65,7 +66,8 @@ def test_api_rule_naming_a_removed_channel_is_invalid_and_gralarm_still_relays(t
     assert [(r["id"], r["valid"]) for r in page["items"]] == [("paged", False),
                                                                ("plain", True)]
     assert call(g, "GET", "/api/v1/summary")[1]["rules_invalid"] == 1
-    assert call(g, "GET", "/api/v1/rules/paged/series")[0] == 404
+    assert call(g, "GET", "/api/v1/rules/paged/series") == (200, {"items": [],
+                                                                  "next_cursor": ""})
     assert call(g, "POST", "/api/v1/rules", paged)[0] == 409  # the id is taken
 
     # The web page marks it, with its reason.
@@ -113,3 +115,48 @@ def test_api_rule_naming_a_removed_channel_is_invalid_and_gralarm_still_relays(t
     assert sorted(v for v in values if v is not None) == [60.0 + i for i in range(10)]
     _, values = whisper.fetch(carbon.whisper_path("it.paged.a"), now - 60, now + 1)
     assert sorted(v for v in values if v is not None) == [60.0 + i for i in range(10)]
+
+
+def test_a_reload_whose_rule_files_do_not_load_is_refused_whole(tmp_path):
+    old, new = LineSink(), LineSink()
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nid = "file-paged"\npattern = "f.*"\n'
+                     'channels = ["pager"]\nthresholds = { warning = 1 }\n')
+    files = f'[rules]\nfiles = ["{rules}"]\n'
+    g = Gralarm(str(tmp_path), [old.address], sections=PAGER + files).start()
+    assert metric(g.metrics(), "gralarm_rules") == 1
+
+    # A config that drops the channel a rule file uses (and moves the destination):
+    # refused whole, as Alertmanager refuses routes to a missing receiver.
+    g.sections = files
+    g.write_config([new.address])
+    g.signal(signal.SIGHUP)
+    wait_until(lambda: "the running configuration and the rules in force stay"
+               in g.read_log(), 10, what="reload refused")
+    assert f'{rules}:4:1: rule "file-paged": channels: unknown channel "pager"' \
+        in g.read_log()
+    send_tcp(g.port, b"f.a 0 1700000000\n")
+    wait_until(lambda: old.snapshot() == [b"f.a 0 1700000000"], 10, what="old destination")
+    assert new.snapshot() == []
+    assert metric(g.metrics(), "gralarm_rules") == 1
+    # The running config still has the channel: an API rule may name it.
+    paged = {"id": "api-paged", "pattern": "a.*", "channels": ["pager"],
+             "thresholds": {"warning": 1}}
+    assert call(g, "POST", "/api/v1/rules", paged)[0] == 201
+
+    # A rule file being edited on disk is not read by API writes, only at SIGHUP.
+    rules.write_text("[[rules]\nthis is not toml\n")
+    assert call(g, "POST", "/api/v1/rules", dict(paged, id="api-two"))[0] == 201
+    assert metric(g.metrics(), "gralarm_rules") == 3
+
+    # Rule files fixed: the new config is in force, and the API rules naming the
+    # channel it dropped are invalid, not in the way.
+    rules.write_text('[[rules]]\nid = "file-paged"\npattern = "f.*"\n'
+                     'thresholds = { warning = 1 }\n')
+    g.signal(signal.SIGHUP)
+    wait_until(lambda: metric(g.metrics(), "gralarm_rules_invalid") == 2, 10,
+               what="reload")
+    assert metric(g.metrics(), "gralarm_rules") == 1
+    send_tcp(g.port, b"f.b 0 1700000001\n")
+    wait_until(lambda: new.snapshot() == [b"f.b 0 1700000001"], 10, what="new destination")
+    assert g.stop()[0] == 0
