@@ -200,6 +200,7 @@ class AlertEngine {
   int64_t guard_resumed_ms_ = 0;  // Tick() only
   int64_t last_tick_ms_ = 0;      // Tick() only; 0 before the first
   bool guard_paused_ = false;     // Tick() only
+  bool guard_logged_ = false;     // Tick() only: the pause was logged
   std::atomic<uint64_t> series_tracked_{0};
   std::atomic<uint64_t> rule_series_{0};
   std::array<std::atomic<int64_t>, 5> alerts_active_{};

@@ -34,6 +34,12 @@ struct RuleFields {
 // Where a rule or template was defined.
 enum class RuleSource { kApi, kFile };
 
+// A position in a rule file (1-based).
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
+};
+
 // A rule as written (SPEC.md section 5), before its template is applied.
 struct RuleSpec {
   std::string id;
@@ -45,6 +51,8 @@ struct RuleSpec {
   std::string source_file;  // for kFile
   int source_line = 0;      // for kFile: where its table starts
   int source_column = 0;
+  // For kFile: where each field's key is written, by field name.
+  std::map<std::string, SourcePosition> field_positions;
 };
 
 struct TemplateSpec {
@@ -52,6 +60,8 @@ struct TemplateSpec {
   RuleFields fields;
   RuleSource source = RuleSource::kApi;
   std::string source_file;
+  // For kFile: where each field's key is written, by field name.
+  std::map<std::string, SourcePosition> field_positions;
 };
 
 // A rule ready for evaluation: template and defaults applied, everything
@@ -106,7 +116,9 @@ struct RuleFile {
   std::vector<RuleSpec> rules;
 };
 
-// Parses a rule file; errors are "file:line:col: message" lines.
+// Parses a rule file; errors are "file:line:col: message" lines, every error
+// of every table, each at the key of the field at fault (at the table's header
+// for a missing field).
 absl::StatusOr<RuleFile> LoadRuleFile(const std::string& path);
 // The same for a rule file's text; `path` names it in errors.
 absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
@@ -117,11 +129,28 @@ class RuleSet;
 
 // Builds the rules in force: those of config.rules.files (read-only) and those
 // stored through the API (`store` may be null). Every rule is resolved against
-// its template and the config; errors are "file:line:col: message" lines for
-// files.
+// its template and the config.
+//
+// Rule files are the operator's configuration: any error in them (syntax,
+// a duplicate id, a rule that does not resolve) fails the whole load, as
+// "file:line:col: message" lines, every error of every rule at its field.
+// Stored rules are data: one that does not parse or resolve (it names a
+// schedule, channel or template that is gone) is left out of force and listed
+// in RuleSet::invalid() with its reason, and the other rules load; such
+// problems are also RuleSet::warnings() lines. Fails otherwise only when the
+// store cannot be read.
 absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const Config& config,
                                                          Store* store,
                                                          uint64_t generation);
+
+// The two steps of LoadRules, for a caller that keeps the rule files in force
+// while the store changes: LoadRuleFiles reads and parses config.rules.files
+// (errors as above), LoadRules(config, files, ...) resolves them with the
+// stored rules.
+absl::StatusOr<std::vector<RuleFile>> LoadRuleFiles(const Config& config);
+absl::StatusOr<std::shared_ptr<const RuleSet>> LoadRules(
+    const Config& config, const std::vector<RuleFile>& files, Store* store,
+    uint64_t generation);
 
 }  // namespace gralarm
 

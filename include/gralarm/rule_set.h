@@ -14,6 +14,20 @@
 
 namespace gralarm {
 
+// A stored (API) rule that is not in force: it does not parse, does not
+// resolve against the config and templates (it names a schedule, channel or
+// template that no longer exists), or its id is taken by a rule file. It
+// evaluates nothing until it is changed or deleted through the API, or the
+// config gives back what it names.
+struct InvalidRule {
+  std::string id;      // empty when the stored JSON has no usable id
+  std::string json;    // the rule as stored
+  std::string field;   // the field at fault, when one is
+  std::string reason;  // e.g. "channels: unknown channel \"pager\""
+  // True when a rule file defines the same id (that rule is in force).
+  bool shadowed = false;
+};
+
 // An immutable set of resolved rules with the index that finds the rules
 // matching a metric name: exact patterns by hash, globs by a trie over
 // dot-separated segments (literal segments by hash, wildcard segments tried in
@@ -26,7 +40,9 @@ class RuleSet {
 
   static std::shared_ptr<const RuleSet> Build(
       std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation,
-      std::map<std::string, TemplateSpec> templates = {});
+      std::map<std::string, TemplateSpec> templates = {},
+      std::vector<InvalidRule> invalid = {},
+      std::vector<std::string> warnings = {});
 
   // Indexes into rules() of the enabled rules whose pattern matches `name` (the
   // metric name without tags), ascending, each once.
@@ -45,6 +61,13 @@ class RuleSet {
     auto it = templates_.find(std::string(name));
     return it == templates_.end() ? nullptr : &it->second;
   }
+  // Stored rules left out of force, by id.
+  const std::vector<InvalidRule>& invalid() const { return invalid_; }
+  // The invalid rule with that id that no rule in force shadows, or null.
+  const InvalidRule* FindInvalid(std::string_view id) const;
+  // One line for each problem met while loading that did not stop the load
+  // (an invalid stored rule, a stored template a rule file overrides...).
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // Changes whenever the set of rules changes.
   uint64_t generation() const { return generation_; }
 
@@ -70,6 +93,8 @@ class RuleSet {
   std::vector<Node> nodes_;
   uint64_t generation_ = 0;
   std::map<std::string, TemplateSpec> templates_;
+  std::vector<InvalidRule> invalid_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace gralarm

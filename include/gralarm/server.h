@@ -18,6 +18,7 @@
 #include "gralarm/ingest_worker.h"
 #include "gralarm/listener.h"
 #include "gralarm/notifier.h"
+#include "gralarm/rule.h"
 #include "gralarm/stats.h"
 #include "gralarm/store.h"
 
@@ -40,7 +41,8 @@ class Server final : public ApiBackend {
   // Applies a new config (forwarding, parser limits, self-metrics) without
   // dropping a point: the new forwarder takes over, the old one drains.
   // Listener addresses and the worker count need a restart; a change there is
-  // logged and ignored.
+  // logged and ignored. A config whose rule files do not load with it is
+  // refused whole (logged); API rules it orphans become invalid.
   void Reload(std::shared_ptr<const Config> config);
 
   // Stops accepting, reads what clients sent, delivers queued points within
@@ -63,8 +65,13 @@ class Server final : public ApiBackend {
   absl::StatusOr<std::unique_ptr<Forwarder>> MakeForwarder(
       const std::shared_ptr<const Config>& config);
   HttpResponse HandleMetrics();
-  // Loads rule files and stored rules; on failure the rules in force stay.
-  absl::Status ReloadRulesLocked(const Config& config)
+  // Reads the rule files of `config` and resolves them with the stored rules;
+  // on success `*files` holds what was read. Changes nothing in force.
+  absl::StatusOr<std::shared_ptr<const RuleSet>> LoadAllRulesLocked(
+      const Config& config, std::vector<RuleFile>* files)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(config_mu_);
+  // Puts `rules` in force and logs what changed.
+  void ApplyRulesLocked(std::shared_ptr<const RuleSet> rules)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(config_mu_);
   void Maintain();  // the maintenance thread: ticks, flushes, history retention
 
@@ -78,6 +85,10 @@ class Server final : public ApiBackend {
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<Notifier> notifier_;
   uint64_t rules_generation_ = 0;
+  // The rule files in force, as read at the last start or reload.
+  std::vector<RuleFile> rule_files_ ABSL_GUARDED_BY(config_mu_);
+  // The RuleSet::warnings() last logged.
+  std::vector<std::string> rule_warnings_ ABSL_GUARDED_BY(config_mu_);
   std::thread maintenance_;
   absl::Mutex maintenance_mu_;
   bool stopping_ ABSL_GUARDED_BY(maintenance_mu_) = false;

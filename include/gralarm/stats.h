@@ -68,6 +68,7 @@ struct StatsSnapshot {
   std::vector<Destination> destinations;
   // Alerting.
   uint64_t rules = 0;
+  uint64_t rules_invalid = 0;  // stored rules left out of force
   uint64_t series_tracked = 0;
   std::array<int64_t, 5>
       alerts_active{};  // [1..3] warning..critical, [4] nodata

@@ -424,18 +424,24 @@ void AlertEngine::Tick() {
   const int64_t guard_ms = cfg->evaluation.nodata_guard_s * 1000;
   const int64_t last_point = last_point_ms_.load(std::memory_order_relaxed);
   // An ingest outage must not page for every series: pause while nothing
-  // arrives, and count silence only from when points flow again.
+  // arrives, and count silence only from when points flow again. Before the
+  // first point since start the checks wait too, but that is no outage: only
+  // a stop of points that had been flowing is logged, and then its end.
   const bool silent = guard_ms > 0 && now - last_point >= guard_ms + 1000;
   if (silent) {
-    if (!guard_paused_) {
+    if (!guard_paused_ && last_point != 0) {
       spdlog::warn("no point arrived for {} s: no-data checks paused",
                    cfg->evaluation.nodata_guard_s);
+      guard_logged_ = true;
     }
     guard_paused_ = true;
   } else if (guard_paused_) {
     guard_paused_ = false;
     guard_resumed_ms_ = now;
-    spdlog::info("points arrive again: no-data checks resume");
+    if (guard_logged_) {
+      spdlog::info("points arrive again: no-data checks resume");
+      guard_logged_ = false;
+    }
   }
   if (last_tick_ms_ == 0) last_tick_ms_ = now;
   std::vector<OutboxRecord> reminders;
@@ -572,8 +578,26 @@ absl::Status AlertEngine::Restore() {
   spdlog::info("restored {} series states and {} active alerts", restored,
                alerts->size() - by_key.size());
   for (const auto& [key, a] : by_key) {
-    spdlog::warn("active alert {} {} has no state to resume from (rule gone?)",
-                 a.rule_id, a.series);
+    if (rules->Find(a.rule_id) != nullptr) {
+      spdlog::warn("active alert {} {} has no state to resume from", a.rule_id,
+                   a.series);
+      continue;
+    }
+    // Its rule is no longer in force (deleted, or invalid): the alert ends
+    // into history, as it would have had the rule gone while running. Nothing
+    // is notified: the rule's channels are not in force either.
+    spdlog::info("alert {} {} ends: its rule is not in force", a.rule_id,
+                 a.series);
+    TransitionWrite w;
+    const std::string from =
+        a.nodata ? "nodata" : std::string(LevelName(a.severity));
+    w.event =
+        EventRecord{0, a.rule_id, a.series, from, "ok", a.last_value, 0, now};
+    w.delete_alert = true;
+    w.history = HistoryRecord{a.rule_id,    a.rule_name, a.series,   a.peak,
+                              a.severity,   a.nodata,    a.since_ms, now,
+                              a.last_value, a.labels};
+    if (absl::Status c = store_->Commit(std::move(w)); !c.ok()) return c;
   }
   return absl::OkStatus();
 }

@@ -4,15 +4,15 @@
 // is header-only and exception-free here, as in config.cc.
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
-#include "gralarm/toml.h"
-
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/strings/str_join.h"
 #include "gralarm/rule.h"
 #include "gralarm/strings.h"
+#include "gralarm/toml.h"
 
 namespace gralarm {
 namespace {
@@ -39,12 +39,52 @@ std::string Where(const std::string& path, const toml::source_region& r) {
   return StrCat(path, ":", r.begin.line, ":", r.begin.column, ": ");
 }
 
-// The position of the field an error names, else of the table.
-toml::source_region FieldRegion(const toml::table& t, const absl::Status& s) {
-  std::string field = FieldOf(s);
-  if (const toml::node* n = field.empty() ? nullptr : t.get(field))
-    return n->source();
-  return t.source();
+// Where each key of `t` is written.
+std::map<std::string, SourcePosition> KeyPositions(const toml::table& t) {
+  std::map<std::string, SourcePosition> out;
+  for (auto&& [k, v] : t) {
+    out[std::string(k.str())] = {static_cast<int>(k.source().begin.line),
+                                 static_cast<int>(k.source().begin.column)};
+  }
+  return out;
+}
+
+// Every field error of one [[rules]] or [[templates]] table, each at the key
+// of its field. The JSON parser stops at the first error, so each field is
+// parsed alone (beside a placeholder for `placeholder`, the field the parser
+// requires). Each `required` field the table lacks is reported at the table's
+// header, and so is `whole` (the error of the whole table) when nothing else
+// explains it.
+template <typename Parse>
+std::vector<std::string> TableErrors(
+    const std::string& path, const toml::table& t, std::string_view placeholder,
+    std::initializer_list<std::pair<const char*, const char*>> required,
+    std::string_view what, Parse parse, const absl::Status& whole) {
+  std::vector<std::string> errors;
+  for (auto&& [k, v] : t) {
+    nlohmann::json probe = nlohmann::json::object();
+    probe[std::string(placeholder)] = "x";
+    probe[std::string(k.str())] = ToJson(v);
+    absl::Status s = parse(probe.dump());
+    if (!s.ok()) {
+      errors.push_back(
+          StrCat(Where(path, k.source()), what, ": ", s.message()));
+    }
+  }
+  for (const auto& [field, message] : required) {
+    if (t.get(field) == nullptr) {
+      errors.push_back(
+          StrCat(Where(path, t.source()), what, ": ", field, ": ", message));
+    }
+  }
+  if (errors.empty() && !whole.ok()) {
+    const std::string field = FieldOf(whole);
+    const toml::node* n = field.empty() ? nullptr : t.get(field);
+    errors.push_back(
+        StrCat(Where(path, n != nullptr ? n->source() : t.source()), what, ": ",
+               whole.message()));
+  }
+  return errors;
 }
 
 }  // namespace
@@ -93,12 +133,19 @@ absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
       if (key.str() == "templates") {
         auto spec = ParseTemplateJson(json);
         if (!spec.ok()) {
-          errors.push_back(StrCat(Where(path, FieldRegion(*t, spec.status())),
-                                  "template: ", spec.status().message()));
+          for (std::string& e : TableErrors(
+                   path, *t, "name", {{"name", "is required"}}, "template",
+                   [](const std::string& j) {
+                     return ParseTemplateJson(j).status();
+                   },
+                   spec.status())) {
+            errors.push_back(std::move(e));
+          }
           continue;
         }
         spec->source = RuleSource::kFile;
         spec->source_file = path;
+        spec->field_positions = KeyPositions(*t);
         file.templates.push_back(std::move(*spec));
       } else {
         auto spec = ParseRuleJson(json);
@@ -106,14 +153,29 @@ absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
           spec = FieldError("id", "rules in files need an id");
         }
         if (!spec.ok()) {
-          errors.push_back(StrCat(Where(path, FieldRegion(*t, spec.status())),
-                                  "rule: ", spec.status().message()));
+          const toml::node* id = t->get("id");
+          const std::string what =
+              id != nullptr && id->is_string()
+                  ? StrCat("rule \"", *id->value<std::string>(), "\"")
+                  : std::string("rule");
+          for (std::string& e : TableErrors(
+                   path, *t, "pattern",
+                   {{"id", "rules in files need an id"},
+                    {"pattern", "is required"}},
+                   what,
+                   [](const std::string& j) {
+                     return ParseRuleJson(j).status();
+                   },
+                   spec.status())) {
+            errors.push_back(std::move(e));
+          }
           continue;
         }
         spec->source = RuleSource::kFile;
         spec->source_file = path;
         spec->source_line = static_cast<int>(t->source().begin.line);
         spec->source_column = static_cast<int>(t->source().begin.column);
+        spec->field_positions = KeyPositions(*t);
         file.rules.push_back(std::move(*spec));
       }
     }

@@ -8,10 +8,13 @@ namespace gralarm {
 
 std::shared_ptr<const RuleSet> RuleSet::Build(
     std::vector<std::shared_ptr<const Rule>> rules, uint64_t generation,
-    std::map<std::string, TemplateSpec> templates) {
+    std::map<std::string, TemplateSpec> templates,
+    std::vector<InvalidRule> invalid, std::vector<std::string> warnings) {
   auto set = std::shared_ptr<RuleSet>(new RuleSet());
   set->generation_ = generation;
   set->templates_ = std::move(templates);
+  set->invalid_ = std::move(invalid);
+  set->warnings_ = std::move(warnings);
   set->rules_ = std::move(rules);
   set->nodes_.emplace_back();  // the root
   for (uint32_t i = 0; i < set->rules_.size(); ++i) {
@@ -95,6 +98,13 @@ void RuleSet::Match(std::string_view name, Matches* out) const {
     std::sort(out->begin(), out->end());
     out->erase(std::unique(out->begin(), out->end()), out->end());
   }
+}
+
+const InvalidRule* RuleSet::FindInvalid(std::string_view id) const {
+  for (const InvalidRule& r : invalid_) {
+    if (!r.shadowed && !r.id.empty() && r.id == id) return &r;
+  }
+  return nullptr;
 }
 
 std::shared_ptr<const Rule> RuleSet::Find(std::string_view id) const {

@@ -170,7 +170,26 @@ json RuleJson(const Rule& r) {
   j["source"] = r.spec.source == RuleSource::kFile ? "file" : "api";
   j["read_only"] = r.spec.source == RuleSource::kFile;
   if (r.spec.source == RuleSource::kFile) j["source_file"] = r.spec.source_file;
+  j["valid"] = true;
   return j;
+}
+
+// A stored rule not in force: its stored fields, "valid": false and why.
+json InvalidRuleJson(const InvalidRule& r) {
+  json j = json::parse(r.json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) j = json::object();
+  j["id"] = r.id;
+  j["source"] = "api";
+  j["read_only"] = false;
+  j["valid"] = false;
+  j["invalid_reason"] = r.reason;
+  j["invalid_field"] = r.field;
+  return j;
+}
+
+std::string JsonString(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
+                                               : std::string();
 }
 
 json TemplateJson(const TemplateSpec& t) {
@@ -365,7 +384,9 @@ HttpResponse Request::Handle() {
 
 HttpResponse Request::Summary() {
   const EngineCounters c = b_->engine()->Counters();
-  return Json(200, json{{"rules", b_->engine()->rules()->rules().size()},
+  const auto rules = b_->engine()->rules();
+  return Json(200, json{{"rules", rules->rules().size()},
+                        {"rules_invalid", rules->invalid().size()},
                         {"series_tracked", c.series_tracked},
                         {"alerts",
                          {{"warning", c.alerts_active[1]},
@@ -381,32 +402,54 @@ HttpResponse Request::Rules() {
   const std::string needle = Param(q_, "q");
   const std::string cursor = Param(q_, "cursor");
   auto rules = b_->engine()->rules();
-  std::vector<const gralarm::Rule*> sorted;
-  for (const auto& r : rules->rules()) {
-    if (r->spec.id <= cursor) continue;
-    if (!needle.empty() && r->spec.id.find(needle) == std::string::npos &&
-        r->spec.name.find(needle) == std::string::npos &&
-        r->spec.pattern.find(needle) == std::string::npos) {
-      continue;
+  // Rules in force and invalid stored rules, by id; JSON for one page only.
+  struct Entry {
+    std::string id;
+    const gralarm::Rule* rule;
+    const InvalidRule* invalid;
+  };
+  std::vector<Entry> sorted;
+  auto add = [&](const std::string& id, const std::string& name,
+                 const std::string& pattern, Entry e) {
+    if (id <= cursor) return;
+    if (!needle.empty() && id.find(needle) == std::string::npos &&
+        name.find(needle) == std::string::npos &&
+        pattern.find(needle) == std::string::npos) {
+      return;
     }
-    sorted.push_back(r.get());
+    sorted.push_back(std::move(e));
+  };
+  for (const auto& r : rules->rules()) {
+    add(r->spec.id, r->spec.name, r->spec.pattern,
+        {r->spec.id, r.get(), nullptr});
+  }
+  for (const InvalidRule& r : rules->invalid()) {
+    if (r.shadowed || r.id.empty()) continue;
+    const json j = InvalidRuleJson(r);
+    add(r.id, JsonString(j, "name"), JsonString(j, "pattern"),
+        {r.id, nullptr, &r});
   }
   std::sort(sorted.begin(), sorted.end(),
-            [](auto* a, auto* b) { return a->spec.id < b->spec.id; });
+            [](const Entry& a, const Entry& b) { return a.id < b.id; });
   json items = json::array();
   std::string next;
   for (size_t i = 0; i < sorted.size() && i < limit; ++i) {
-    items.push_back(RuleJson(*sorted[i]));
-    if (i + 1 == limit && sorted.size() > limit) next = sorted[i]->spec.id;
+    const Entry& e = sorted[i];
+    items.push_back(e.rule ? RuleJson(*e.rule) : InvalidRuleJson(*e.invalid));
+    if (i + 1 == limit && sorted.size() > limit) next = e.id;
   }
   return Page(std::move(items), next);
 }
 
 HttpResponse Request::Rule(const std::string& id) {
-  auto rule = b_->engine()->rules()->Find(id);
-  if (rule == nullptr) return NotFound(StrCat("rule \"", id, "\""));
-  if (Is("GET")) return Json(200, RuleJson(*rule));
-  if (rule->spec.source == RuleSource::kFile) {
+  const auto rules = b_->engine()->rules();
+  auto rule = rules->Find(id);
+  const InvalidRule* invalid = rule ? nullptr : rules->FindInvalid(id);
+  if (rule == nullptr && invalid == nullptr)
+    return NotFound(StrCat("rule \"", id, "\""));
+  if (Is("GET"))
+    return Json(200, rule ? RuleJson(*rule) : InvalidRuleJson(*invalid));
+  if (rule && rule->spec.source == RuleSource::kFile) {
     return Conflict(
         StrCat("rule \"", id, "\" comes from ", rule->spec.source_file,
                " and is read-only here: edit the file and send SIGHUP"));
@@ -418,7 +461,9 @@ HttpResponse Request::Rule(const std::string& id) {
 }
 
 HttpResponse Request::RuleSeries(const std::string& id) {
-  if (b_->engine()->rules()->Find(id) == nullptr) {
+  // An invalid rule exists but tracks no series: its page is empty.
+  const auto rules = b_->engine()->rules();
+  if (rules->Find(id) == nullptr && rules->FindInvalid(id) == nullptr) {
     return NotFound(StrCat("rule \"", id, "\""));
   }
   size_t limit;
@@ -456,8 +501,9 @@ HttpResponse Request::PutRule(const std::string& path_id, bool create) {
     }
     spec->id = path_id;
     auto existing = rules->Find(path_id);
-    if (existing == nullptr) return NotFound(StrCat("rule \"", path_id, "\""));
-    if (existing->spec.source == RuleSource::kFile) {
+    if (existing == nullptr && rules->FindInvalid(path_id) == nullptr)
+      return NotFound(StrCat("rule \"", path_id, "\""));
+    if (existing && existing->spec.source == RuleSource::kFile) {
       return Conflict(StrCat(
           "rule \"", path_id, "\" comes from ", existing->spec.source_file,
           " and is read-only here: edit the file and send SIGHUP"));
@@ -465,11 +511,13 @@ HttpResponse Request::PutRule(const std::string& path_id, bool create) {
   } else {
     if (spec->id.empty()) {
       std::string base = IdFromName(spec->name);
-      spec->id = ValidRuleId(base) && rules->Find(base) == nullptr
+      spec->id = ValidRuleId(base) && rules->Find(base) == nullptr &&
+                         rules->FindInvalid(base) == nullptr
                      ? base
                      : RandomId("rule-");
     }
-    if (rules->Find(spec->id) != nullptr) {
+    if (rules->Find(spec->id) != nullptr ||
+        rules->FindInvalid(spec->id) != nullptr) {
       return Conflict(StrCat("rule \"", spec->id,
                              "\" exists: PUT /api/v1/rules/", spec->id,
                              " changes it"));

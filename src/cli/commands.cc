@@ -1,7 +1,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "gralarm/rule_set.h"
 #include "gralarm/server.h"
 #include "gralarm/store.h"
+#include "gralarm/strings.h"
 #include "gralarm/version.h"
 
 namespace gralarm {
@@ -33,14 +36,20 @@ Usage:
       ingest.pickle_listen, forwarding to forward.destinations, HTTP (the
       JSON API, the web page, /healthz, /metrics) on api.listen.
       SIGTERM/SIGINT: stop accepting, deliver queued points (up to 8 s), exit 0.
-      SIGHUP: reload FILE; a file that does not parse is reported and the
-      running configuration stays in force.
+      SIGHUP: reload FILE and its rule files; when either has an error it is
+      reported and the running configuration and rules stay in force.
   gralarm check-config [-c FILE]
-      Validate FILE and its rule files; print "file:line:col: message" lines
-      and exit 1 on errors.
+      Validate FILE and its rule files: print every error as a
+      "file:line:col: message" line and exit 1. The rules created through the
+      API (read-only from store.path, beside a running server too) are checked
+      against FILE: one that names a schedule, template or channel FILE lacks
+      is a "warning:" line, like a config without destinations; warnings
+      alone exit 0.
   gralarm match [-c FILE] [METRIC...]
-      Print the destinations each metric is sent to and the rules (from
-      rules.files) it matches; names from stdin when none are given.
+      Print the destinations each metric is sent to and the rules it matches:
+      those of rules.files and those created through the API (read-only from
+      store.path; without a store, rule files only, said on stderr). Names
+      from stdin when none are given.
   gralarm alerts [-c FILE]
       Print the active alerts, the alert history and the transitions held in
       store.path as JSON lines (read-only: works beside a running server and
@@ -90,18 +99,59 @@ bool ParseArgs(int argc, char** argv, Args* args, std::ostream& err) {
   return true;
 }
 
+// The store of `config` opened read-only (it works beside a running server),
+// or null with a note in `*why` when there is none yet or it cannot be read.
+std::unique_ptr<Store> OpenStoreReadOnly(const Config& config,
+                                         std::string* why) {
+  const std::string& path = config.store.path;
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    *why = StrCat("no store at ", path, " (store.path) yet");
+    return nullptr;
+  }
+  auto store = Store::Open(path, /*read_only=*/true);
+  if (!store.ok()) {
+    *why =
+        StrCat("store ", path, " cannot be read: ", store.status().message());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+// Errors (exit 1) are printed as they are ("file:line:col: message");
+// warnings (exit 0) as "warning: ..." lines.
 int CheckConfig(const Args& args, std::ostream& out, std::ostream& err) {
   auto config = LoadConfigFile(args.config);
   if (!config.ok()) {
     err << config.status().message() << "\n";
     return kExitFailure;
   }
-  auto rules = LoadRules(**config, /*store=*/nullptr, 1);
+  std::vector<std::string> warnings;
+  if ((*config)->forward.destinations.empty()) {
+    warnings.push_back(
+        StrCat(args.config,
+               ": no [[forward.destinations]]: points are received and "
+               "evaluated but forwarded nowhere"));
+  }
+  // The API rules of the store are checked against this config too: a config
+  // that drops a schedule, template or channel they name leaves them invalid.
+  std::string no_store;
+  std::unique_ptr<Store> store = OpenStoreReadOnly(**config, &no_store);
+  auto rules = LoadRules(**config, store.get(), 1);
   if (!rules.ok()) {
     err << rules.status().message() << "\n";
     return kExitFailure;
   }
-  out << args.config << ": ok\n";
+  for (const std::string& w : (*rules)->warnings()) warnings.push_back(w);
+  for (const std::string& w : warnings) err << "warning: " << w << "\n";
+  if (store == nullptr)
+    out << "note: " << no_store << ": API rules not checked\n";
+  out << args.config << ": ok";
+  if (!warnings.empty()) {
+    out << " (" << warnings.size()
+        << (warnings.size() == 1 ? " warning)" : " warnings)");
+  }
+  out << "\n";
   return kExitOk;
 }
 
@@ -117,13 +167,20 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
     err << args.config << ": " << router.status().message() << "\n";
     return kExitFailure;
   }
-  // Rules from the rule files (rules created through the API live in the store
-  // of the running server).
-  auto rules = LoadRules(**config, /*store=*/nullptr, 1);
+  // The rules of the rule files and, read-only, those created through the API
+  // (as in force when the store was opened; a running server keeps it open).
+  std::string no_store;
+  std::unique_ptr<Store> store = OpenStoreReadOnly(**config, &no_store);
+  if (store == nullptr) {
+    err << "note: " << no_store << ": rules from rules.files only\n";
+  }
+  auto rules = LoadRules(**config, store.get(), 1);
   if (!rules.ok()) {
     err << rules.status().message() << "\n";
     return kExitFailure;
   }
+  for (const std::string& w : (*rules)->warnings())
+    err << "warning: " << w << "\n";
   const auto& dests = (*config)->forward.destinations;
   auto print = [&](const std::string& metric) {
     const std::string_view name = MetricName(metric);  // rings and rules use it

@@ -39,7 +39,13 @@ std::shared_ptr<const Config> Server::config() {
 
 absl::Status Server::ReloadRules() {
   absl::MutexLock lock(&config_mu_);
-  return ReloadRulesLocked(*config_);
+  // The rule files in force (they resolved against config_), not as they are
+  // on disk now: a file being edited changes nothing before SIGHUP.
+  auto rules =
+      LoadRules(*config_, rule_files_, store_.get(), rules_generation_ + 1);
+  if (!rules.ok()) return rules.status();
+  ApplyRulesLocked(*rules);
+  return absl::OkStatus();
 }
 
 std::vector<std::string> Server::Route(std::string_view name) {
@@ -53,13 +59,31 @@ std::vector<std::string> Server::Route(std::string_view name) {
   return out;
 }
 
-absl::Status Server::ReloadRulesLocked(const Config& config) {
-  auto rules = LoadRules(config, store_.get(), rules_generation_ + 1);
-  if (!rules.ok()) return rules.status();
+absl::StatusOr<std::shared_ptr<const RuleSet>> Server::LoadAllRulesLocked(
+    const Config& config, std::vector<RuleFile>* files) {
+  auto read = LoadRuleFiles(config);
+  if (!read.ok()) return read.status();
+  auto rules = LoadRules(config, *read, store_.get(), rules_generation_ + 1);
+  if (rules.ok()) *files = std::move(*read);
+  return rules;
+}
+
+void Server::ApplyRulesLocked(std::shared_ptr<const RuleSet> rules) {
   ++rules_generation_;
-  engine_->SetRules(*rules);
-  spdlog::info("{} rules in force", (*rules)->rules().size());
-  return absl::OkStatus();
+  engine_->SetRules(rules);
+  const RuleSet& set = *rules;
+  // Problems that did not stop the load (a stored rule that no longer
+  // resolves...) are logged when they change, not on every API write.
+  if (set.warnings() != rule_warnings_) {
+    for (const std::string& w : set.warnings()) spdlog::warn("{}", w);
+    rule_warnings_ = set.warnings();
+  }
+  if (set.invalid().empty()) {
+    spdlog::info("{} rules in force", set.rules().size());
+  } else {
+    spdlog::warn("{} rules in force, {} stored rules invalid (not in force)",
+                 set.rules().size(), set.invalid().size());
+  }
 }
 
 void Server::Maintain() {
@@ -182,7 +206,9 @@ absl::Status Server::Start() {
       [e = engine_.get()] { return e->NotifiableAlerts(); });
   {
     absl::MutexLock lock(&config_mu_);
-    if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) return s;
+    auto rules = LoadAllRulesLocked(*config_, &rule_files_);
+    if (!rules.ok()) return rules.status();
+    ApplyRulesLocked(*rules);
   }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
   auto silences = store_->Silences();
@@ -256,18 +282,31 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         "reload: ingest.listen, ingest.pickle_listen, ingest.workers and "
         "api.listen changes take effect at the next restart");
   }
-  engine_->SetConfig(config);
-  notifier_->SetConfig(config);
-  if (http_) http_->SetAllowedHosts(config->api.allowed_hosts);
   {
+    // The config and its rule files are one: when the rule files do not load
+    // with the new config (an error in them, or a rule naming a schedule,
+    // template or channel it drops), nothing of it is applied, as
+    // carbon-c-relay and Alertmanager refuse such a reload. API rules it
+    // orphans do not stop it: they become invalid and are reported.
     absl::MutexLock lock(&config_mu_);
-    config_ = config;
-    if (absl::Status s = ReloadRulesLocked(*config_); !s.ok()) {
-      for (absl::string_view line : absl::StrSplit(s.message(), '\n')) {
+    std::vector<RuleFile> files;
+    auto rules = LoadAllRulesLocked(*config, &files);
+    if (!rules.ok()) {
+      for (absl::string_view line :
+           absl::StrSplit(rules.status().message(), '\n')) {
         spdlog::error("{}", line);
       }
-      spdlog::error("reload: rules not reloaded; the rules in force stay");
+      spdlog::error(
+          "reload: rules not reloaded; the running configuration and the "
+          "rules in force stay");
+      return;
     }
+    engine_->SetConfig(config);
+    notifier_->SetConfig(config);
+    if (http_) http_->SetAllowedHosts(config->api.allowed_hosts);
+    config_ = config;
+    rule_files_ = std::move(files);
+    ApplyRulesLocked(*rules);
   }
   auto next = MakeForwarder(config);
   if (!next.ok()) {
@@ -339,7 +378,9 @@ StatsSnapshot Server::Snapshot() {
   StatsSnapshot s;
   if (engine_) {
     const EngineCounters c = engine_->Counters();
-    s.rules = engine_->rules()->rules().size();
+    const auto rules = engine_->rules();
+    s.rules = rules->rules().size();
+    s.rules_invalid = rules->invalid().size();
     s.series_tracked = c.series_tracked;
     s.alerts_active = c.alerts_active;
     for (int i = 0; i < 5; ++i) s.transitions[i] = c.transitions[i];

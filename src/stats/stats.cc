@@ -152,8 +152,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   auto queued = Family("forward_queue_points",
                        "Points waiting in a destination's memory queue.",
                        MetricType::Gauge);
-  auto spool = Family("spool_bytes",
-                      "Bytes in a destination's disk spool.",
+  auto spool = Family("spool_bytes", "Bytes in a destination's disk spool.",
                       MetricType::Gauge);
   auto up = Family("destination_up", "1 while the destination is connected.",
                    MetricType::Gauge);
@@ -174,6 +173,12 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   }
   auto rules = Family("rules", "Threshold rules in force.", MetricType::Gauge);
   AddSample(&rules, {}, static_cast<double>(s.rules));
+  auto rules_invalid =
+      Family("rules_invalid",
+             "Stored rules not in force: they no longer resolve against the "
+             "configuration (GET /api/v1/rules shows why).",
+             MetricType::Gauge);
+  AddSample(&rules_invalid, {}, static_cast<double>(s.rules_invalid));
   auto tracked =
       Family("series_tracked", "Series matched by at least one rule.",
              MetricType::Gauge);
@@ -209,10 +214,10 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f : {&received, &invalid, &connections, &refused, &pickle,
-                  &forwarded, &spool,
-                  &dropped, &queued, &up, &rules, &tracked, &active,
-                  &transitions, &notifications, &outbox, &build}) {
+  for (auto* f :
+       {&received, &invalid, &connections, &refused, &pickle, &forwarded,
+        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked,
+        &active, &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);

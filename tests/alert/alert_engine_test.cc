@@ -1,10 +1,15 @@
 #include "gralarm/alert_engine.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 
 #include "gralarm/rule.h"
 #include "gralarm/strings.h"
@@ -227,6 +232,54 @@ TEST_F(AlertEngineTest, NothingGoesNodataWhileTheWholeIngestIsSilent) {
   EXPECT_EQ(active[0].series, "up.b");
 }
 
+// Collects what the default logger writes while it lives.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~LogCapture() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::find(sinks.begin(), sinks.end(), sink_));
+  }
+  std::string Text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+TEST_F(AlertEngineTest, TheNodataPauseIsLoggedOnlyWhenPointsStopAfterFlowing) {
+  LogCapture log;
+  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+      "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
+  // From the start no point has arrived yet, by design: no outage.
+  for (int i = 0; i < 120; ++i) {
+    clock_.Advance(1000);
+    engine_->Tick();
+  }
+  EXPECT_EQ(log.Text().find("paused"), std::string::npos) << log.Text();
+  // The first point is no resumption either.
+  Point("up.a", 100, 5);
+  engine_->Tick();
+  EXPECT_EQ(log.Text().find("resume"), std::string::npos) << log.Text();
+  // Points that had flowed stop: the pause is logged once, then its end.
+  for (int i = 0; i < 120; ++i) {
+    clock_.Advance(1000);
+    engine_->Tick();
+  }
+  const std::string paused = "no point arrived for 60 s: no-data checks paused";
+  const size_t at = log.Text().find(paused);
+  ASSERT_NE(at, std::string::npos) << log.Text();
+  EXPECT_EQ(log.Text().find(paused, at + 1), std::string::npos);
+  EXPECT_EQ(log.Text().find("resume"), std::string::npos);
+  Point("up.a", 300, 5);
+  engine_->Tick();
+  EXPECT_THAT(log.Text(), ::testing::HasSubstr(
+                              "points arrive again: no-data checks resume"));
+}
+
 TEST_F(AlertEngineTest, OutsideTheScheduleTheAlertIsHeldUntilThePeriodOpens) {
   // Daytime in Madrid (UTC+1 in January): 08:00-22:00 local.
   Open(TestConfig(R"([schedules.daytime]
@@ -263,6 +316,25 @@ TEST_F(AlertEngineTest, RemovingARuleEndsItsAlertsIntoHistory) {
   EXPECT_TRUE(engine_->ActiveAlerts().empty());
   EXPECT_EQ(store_->History(0, INT64_MAX)->size(), 1u);
   EXPECT_TRUE(store_->ActiveAlerts()->empty());
+}
+
+TEST_F(AlertEngineTest, AnAlertWhoseRuleIsNotInForceAtARestartEndsIntoHistory) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);
+  Point("if.eth0.util", 110, 95);
+  ASSERT_TRUE(engine_->Flush().ok());
+  ASSERT_EQ(store_->ActiveAlerts()->size(), 1u);
+  // A new process where the rule is not in force (gone, or invalid).
+  Open(config_);
+  engine_->SetRules(Rules(*config_, {}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  EXPECT_TRUE(store_->ActiveAlerts()->empty());
+  auto history = store_->History(0, INT64_MAX);
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].rule_id, "util");
+  EXPECT_EQ((*history)[0].severity, Level::kCritical);
+  EXPECT_EQ(store_->Events()->back().to, "ok");
+  EXPECT_EQ(store_->OutboxPending(), 0u);
 }
 
 TEST_F(AlertEngineTest, HistoryOlderThanRetentionIsPruned) {

@@ -203,7 +203,8 @@ checks_alert = "three"
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(
       std::string(file.status().message()),
-      HasSubstr(path + ":14:16: rule: checks_alert: must be an integer"));
+      HasSubstr(path +
+                ":14:1: rule \"broken\": checks_alert: must be an integer"));
 }
 
 TEST(RuleSet, FindsExactAndGlobRulesOnceEach) {

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "gralarm/store.h"
 #include "gralarm/version.h"
 
 namespace gralarm {
@@ -132,7 +134,98 @@ TEST(Cli, CheckConfigReportsRuleFileErrorsWithTheirPlace) {
   Result r = RunGralarm({"check-config", "-c", path});
   EXPECT_EQ(r.code, kExitFailure);
   EXPECT_THAT(r.err,
-              HasSubstr(rules + ":1:1: rule \"bad\": thresholds: must rise"));
+              HasSubstr(rules + ":4:1: rule \"bad\": thresholds: must rise"));
+}
+
+TEST(Cli, CheckConfigReportsEveryRuleFileErrorAtItsField) {
+  std::string rules = WriteTemp(
+      "[[rules]]\nid = \"bad\"\npattern = \"a.b\"\n"
+      "checks_alert = \"x\"\nchecks_ok = \"y\"\n"
+      "thresholds = { warning = 1 }\n"
+      "[[rules]]\nid = \"worse\"\npattern = \"a.c\"\n"
+      "  channels = [\"nope\"]\nschedule = \"nope\"\n"
+      "thresholds = { warning = 1 }\n");
+  std::string path = WriteTemp("[rules]\nfiles = [\"" + rules + "\"]\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err,
+            rules + ":4:1: rule \"bad\": checks_alert: must be an integer\n" +
+                rules + ":5:1: rule \"bad\": checks_ok: must be an integer\n");
+  // Once the file parses, what does not resolve is reported the same way.
+  std::ofstream(rules) << "[[rules]]\nid = \"worse\"\npattern = \"a.c\"\n"
+                          "  channels = [\"nope\"]\nschedule = \"nope\"\n"
+                          "thresholds = { warning = 1 }\n";
+  r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err,
+            rules + ":4:3: rule \"worse\": channels: unknown channel " +
+                "\"nope\"\n" + rules +
+                ":5:1: rule \"worse\": schedule: unknown schedule \"nope\"\n");
+}
+
+TEST(Cli, CheckConfigWarnsOfNoDestinationsAndExitsZero) {
+  std::string path = WriteTemp("[store]\npath = \"" + ::testing::TempDir() +
+                               "/cli-no-store\"\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "warning: " + path +
+                       ": no [[forward.destinations]]: points are received "
+                       "and evaluated but forwarded nowhere\n");
+  EXPECT_THAT(r.out, HasSubstr(path + ": ok (1 warning)\n"));
+}
+
+// A config whose store holds an API rule naming channel "pager", and the
+// path of that config without the channel.
+std::pair<std::string, std::string> StoreWithAPagedRule(std::string* store) {
+  *store = ::testing::TempDir() + "/cli-store-" + std::to_string(getpid());
+  std::filesystem::remove_all(*store);
+  {
+    auto s = Store::Open(*store);
+    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_TRUE((*s)->PutRuleJson("paged", R"({"id": "paged", "pattern": "a.*",
+        "channels": ["pager"], "thresholds": {"warning": 1}})")
+                    .ok());
+  }
+  const std::string base = "[store]\npath = \"" + *store +
+                           "\"\n[[forward.destinations]]\naddress = "
+                           "\"127.0.0.1:2103\"\n";
+  return {
+      WriteTemp(base + "[[notify.channels]]\nname = \"pager\"\n"
+                       "type = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"),
+      WriteTemp(base)};
+}
+
+TEST(Cli, CheckConfigWarnsOfApiRulesTheConfigWouldLeaveInvalid) {
+  std::string store;
+  auto [with, without] = StoreWithAPagedRule(&store);
+  Result ok = RunGralarm({"check-config", "-c", with});
+  EXPECT_EQ(ok.code, kExitOk) << ok.err;
+  EXPECT_EQ(ok.err, "");
+  EXPECT_EQ(ok.out, with + ": ok\n");
+  Result r = RunGralarm({"check-config", "-c", without});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err,
+            "warning: store: rule \"paged\" is invalid and not in force: "
+            "channels: unknown channel \"pager\"\n");
+  EXPECT_EQ(r.out, without + ": ok (1 warning)\n");
+}
+
+TEST(Cli, MatchReadsTheApiRulesOfTheStore) {
+  std::string store;
+  auto [with, without] = StoreWithAPagedRule(&store);
+  Result r = RunGralarm({"match", "-c", with, "a.b"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "a.b\n  destinations: 127.0.0.1:2103\n  rules: paged\n");
+  EXPECT_EQ(r.err, "");
+  // Where the rule does not resolve, it matches nothing, and match says why.
+  r = RunGralarm({"match", "-c", without, "a.b"});
+  EXPECT_EQ(r.out, "a.b\n  destinations: 127.0.0.1:2103\n  rules: -\n");
+  EXPECT_THAT(r.err, HasSubstr("warning: store: rule \"paged\" is invalid"));
+  // Without a store, match says the rules come from the rule files only.
+  std::filesystem::remove_all(store);
+  r = RunGralarm({"match", "-c", with, "a.b"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_THAT(r.err, HasSubstr("rules from rules.files only"));
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ def test_a_bad_rule_file_keeps_the_server_from_starting_and_sighup_keeps_old_rul
     rules.write_text('[[rules]]\nid = "x"\npattern = "a.{b"\nthresholds = { warning = 1 }\n')
     g.signal(signal.SIGHUP)
     wait_until(lambda: "rules not reloaded" in g.read_log(), 10, what="reload refused")
-    assert f"{rules}:1:1: rule \"x\": pattern" in g.read_log()
+    assert f"{rules}:3:1: rule \"x\": pattern" in g.read_log()  # at the field
     assert metric(g.metrics(), "gralarm_rules") == 1
     rules.write_text('[[rules]]\nid = "x"\npattern = "a.b"\nthresholds = { warning = 1 }\n'
                      '[[rules]]\nid = "y"\npattern = "a.*"\nthresholds = { warning = 1 }\n')

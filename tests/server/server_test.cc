@@ -104,6 +104,34 @@ TEST(Server, ForwardsValidTcpAndUdpLinesAndCountsInvalidOnes) {
   EXPECT_EQ(s.TotalForwarded(), 4u);
 }
 
+TEST(Server, AStoredRuleThatNoLongerResolvesIsCountedAndDoesNotStopIt) {
+  TestSink sink;
+  auto config = ConfigFor({sink.address()});
+  {
+    auto store = Store::Open(config->store.path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)
+                    ->PutRuleJson("paged", R"({"id": "paged", "pattern": "a.*",
+        "channels": ["gone"], "thresholds": {"warning": 1}})")
+                    .ok());
+    ASSERT_TRUE((*store)
+                    ->PutRuleJson("fine", R"({"id": "fine", "pattern": "a.*",
+        "thresholds": {"warning": 1}})")
+                    .ok());
+  }
+  Server server(config);
+  ASSERT_TRUE(server.Start().ok());
+  SendTcp(PortOf(server.ingest_address()), "a.b 5 1700000000\n");
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() >= 1; }));
+  StatsSnapshot s = server.Snapshot();
+  EXPECT_EQ(s.rules, 1u);
+  EXPECT_EQ(s.rules_invalid, 1u);
+  const std::string text = RenderPrometheus(s, "test");
+  EXPECT_NE(text.find("\ngralarm_rules_invalid 1\n"), std::string::npos);
+  EXPECT_EQ(server.engine()->ActiveAlerts().size(), 1u);  // rule "fine"
+  server.Stop(std::chrono::seconds(5));
+}
+
 TEST(Server, InvalidLinesNeverCloseTheConnection) {
   TestSink sink;
   Server server(ConfigFor({sink.address()}, "max_line_bytes = 100\n"));

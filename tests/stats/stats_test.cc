@@ -23,6 +23,7 @@ StatsSnapshot Sample() {
   d.up = true;
   s.destinations.push_back(d);
   s.rules = 7;
+  s.rules_invalid = 2;
   s.series_tracked = 9;
   s.alerts_active[3] = 2;
   s.transitions[0] = 5;
@@ -51,6 +52,7 @@ TEST(Stats, RendersTheSpecNamesAndLabels) {
       HasSubstr("gralarm_destination_up{destination=\"127.0.0.1:2103\"} 1"));
   EXPECT_THAT(text, HasSubstr("gralarm_build_info{version=\"1.2.3\"} 1"));
   EXPECT_THAT(text, HasSubstr("gralarm_rules 7"));
+  EXPECT_THAT(text, HasSubstr("gralarm_rules_invalid 2"));
   EXPECT_THAT(text, HasSubstr("gralarm_series_tracked 9"));
   EXPECT_THAT(text,
               HasSubstr("gralarm_alerts_active{severity=\"critical\"} 2"));
