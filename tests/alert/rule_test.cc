@@ -151,11 +151,11 @@ labels = { severity = "page" }
                             "rules.toml");
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(std::string(file.status().message()),
-              HasSubstr("rules.toml:3:10: template: labels: \"bad label\" is "
+              HasSubstr("rules.toml:3:1: template: labels: \"bad label\" is "
                         "not a valid label name"));
   EXPECT_THAT(std::string(file.status().message()),
-              HasSubstr("rules.toml:9:10: rule: labels: \"severity\" is set "
-                        "by gralarm"));
+              HasSubstr("rules.toml:9:1: rule \"r\": labels: \"severity\" is "
+                        "set by gralarm"));
 }
 
 TEST(Rule, TemplateSuppliesWhatTheRuleLeavesUnset) {
