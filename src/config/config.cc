@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -459,12 +460,29 @@ void Validate(const toml::table& root, Config* c, Errors* errors) {
                               f.destinations.size(), ")"));
   }
   std::set<std::string> seen;
+  // carbon_ch_fixed places a destination on the ring by (host, instance), as
+  // carbon-relay does: two that share both would take the same positions.
+  std::map<std::pair<std::string, std::string>, std::string> ring_keys;
   for (const DestinationOptions& d : f.destinations) {
     std::string key = StrCat(d.host, ":", d.port, "=", d.instance);
     if (!seen.insert(key).second) {
       errors->Add(where, StrCat("destination ", d.address,
                                 (d.instance.empty() ? "" : "=" + d.instance),
                                 " is listed twice"));
+      continue;
+    }
+    if (f.method != ForwardMethod::kCarbonChFixed) continue;
+    auto [it, inserted] =
+        ring_keys.emplace(std::make_pair(d.host, d.instance), d.address);
+    if (!inserted) {
+      errors->Add(
+          where,
+          StrCat("destinations ", it->second, " and ", d.address,
+                 " have the same host and instance",
+                 d.instance.empty() ? " (none)" : StrCat(" (", d.instance, ")"),
+                 ": carbon_ch_fixed places destinations on its ring by host "
+                 "and instance, as carbon-relay does, so give each an "
+                 "instance name (the carbon-cache instance it feeds)"));
     }
   }
   if (c->api.token.empty() && c->api.token_file.empty()) {

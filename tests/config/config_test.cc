@@ -144,6 +144,27 @@ address = "127.0.0.1:2"
       HasSubstr("replication (3) exceeds the number of destinations (2)"));
 }
 
+TEST(Config, CarbonChFixedRefusesTwoDestinationsOnOneRingKey) {
+  const std::string two_caches =
+      "[[forward.destinations]]\naddress = \"h1:2004\"\n"
+      "[[forward.destinations]]\naddress = \"h1:2104\"\n";
+  EXPECT_THAT(ErrorOf("[forward]\nmethod = \"carbon_ch_fixed\"\n" + two_caches),
+              HasSubstr("destinations h1:2004 and h1:2104 have the same host "
+                        "and instance (none)"));
+  // Named instances, as carbon-relay's DESTINATIONS = h1:2004:a, h1:2104:b.
+  EXPECT_TRUE(ParseConfig("[forward]\nmethod = \"carbon_ch_fixed\"\n"
+                          "[[forward.destinations]]\naddress = \"h1:2004\"\n"
+                          "instance = \"a\"\n"
+                          "[[forward.destinations]]\naddress = \"h1:2104\"\n"
+                          "instance = \"b\"\n",
+                          "g.toml")
+                  .ok());
+  // carbon-c-relay's methods hash the port too.
+  EXPECT_TRUE(
+      ParseConfig("[forward]\nmethod = \"carbon_ch\"\n" + two_caches, "g.toml")
+          .ok());
+}
+
 TEST(Config, DuplicateDestinationIsRefused) {
   EXPECT_THAT(ErrorOf("[[forward.destinations]]\naddress = \"127.0.0.1:1\"\n"
                       "[[forward.destinations]]\naddress = \"127.0.0.1:1\"\n"),
