@@ -260,8 +260,26 @@ CARBON_METRIC_INTERVAL = 0
         assert self.proc.poll() is None, "carbon-cache exited; see carbon-cache.out"
         return self
 
+    def wait_written(self, quiet_s=2.0, timeout=60.0):
+        """Waits until carbon-cache's writer has been idle for `quiet_s` (it logs every
+        whisper update, so its output stops growing). Call it before a final stop():
+        on SIGTERM carbon-cache 1.1.x writes out its cache only when its writer thread
+        is not sleeping between passes, so it can lose the last second it received."""
+        out = os.path.join(self.workdir, "carbon-cache.out")
+        deadline = time.monotonic() + timeout
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            size = os.path.getsize(out)
+            if size != last:
+                last, since = size, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return
+            time.sleep(0.1)
+        raise AssertionError("carbon-cache kept writing for %s s" % timeout)
+
     def stop(self):
-        """SIGTERM: carbon-cache writes its cache out before it exits."""
+        """SIGTERM: carbon-cache writes what its writer holds and exits (see
+        wait_written for the last second it received)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -118,7 +118,7 @@ def test_a_label_alertmanager_refuses_is_refused_at_config_and_api_time(tmp_path
         r = subprocess.run([GRALARM_BIN, "check-config", "-c", str(config)],
                            capture_output=True, text=True)
         assert r.returncode == 1, (name, r.stdout, r.stderr)
-        assert f"{rules}:9:10: rule: labels: {json.dumps(name)}" in r.stderr, r.stderr
+        assert f'{rules}:9:1: rule "r": labels: {json.dumps(name)}' in r.stderr, r.stderr
         rules.write_text(f'[[templates]]\nname = "t"\nlabels = {{ {json.dumps(name)} = "x" }}\n')
         r = subprocess.run([GRALARM_BIN, "check-config", "-c", str(config)],
                            capture_output=True, text=True)

@@ -97,7 +97,8 @@ def test_every_valid_point_reaches_whisper_across_a_carbon_cache_outage(tmp_path
     assert seconds < 10
     log = gralarm.read_log()
     assert "every destination confirmed delivery" in log, log
-    carbon.stop()  # writes its cache to whisper
+    carbon.wait_written()
+    carbon.stop()
 
     missing = 0
     for c in range(CLIENTS):

@@ -135,7 +135,7 @@ def test_nothing_is_lost_across_carbon_cache_outages_and_a_gralarm_restart(tmp_p
     for reason, n in invalid.items():
         assert total("gralarm_lines_invalid_total", reason=reason) == n, reason
     for m in (first, second):
-        for reason in ("queue_full", "shutdown", "spool_full"):
+        for reason in ("queue_full", "shutdown", "spool_full", "rejected"):
             assert (metric(m, "gralarm_points_dropped_total",
                            destination=f"127.0.0.1:{carbon.port}", reason=reason) or 0) == 0
 
@@ -145,6 +145,7 @@ def test_nothing_is_lost_across_carbon_cache_outages_and_a_gralarm_restart(tmp_p
     rc, _ = g.stop()
     assert rc == 0
     assert "every destination confirmed delivery" in g.read_log()
+    carbon.wait_written()
     carbon.stop()
 
     missing = []
