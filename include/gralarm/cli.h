@@ -5,7 +5,7 @@
 
 namespace gralarm {
 
-// Exit codes of every command: SPEC.md section 1.
+// Exit codes of every command (README "Commands").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;

@@ -8,7 +8,7 @@
 
 namespace gralarm {
 
-// Alert levels, ordered. SPEC.md section 6.
+// Alert levels, ordered (README "Threshold rules").
 enum class Level : int8_t { kOk = 0, kWarning = 1, kMajor = 2, kCritical = 3 };
 inline constexpr int kNumLevels = 4;
 std::string_view LevelName(Level level);

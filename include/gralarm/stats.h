@@ -90,8 +90,8 @@ struct StatsSnapshot {
   int64_t TotalAlertsActive() const;
 };
 
-// Prometheus text exposition (version 0.0.4) of a snapshot, names per SPEC.md
-// §10.
+// Prometheus text exposition (version 0.0.4) of a snapshot, with the names
+// README "Monitoring gralarm" lists.
 std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version);
 
 }  // namespace gralarm

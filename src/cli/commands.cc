@@ -300,7 +300,8 @@ int Serve(const Args& args, std::ostream& err) {
       continue;
     }
     spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    server.Stop(std::chrono::seconds(8));  // SPEC: exit within 10 s
+    server.Stop(
+        std::chrono::seconds(8));  // README "Commands": exit within 10 s
     spdlog::info("stopped");
     return kExitOk;
   }

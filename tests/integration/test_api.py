@@ -1,4 +1,4 @@
-"""The operator HTTP API over real HTTP (SPEC.md section 9)."""
+"""The operator HTTP API over real HTTP (README "HTTP API and web page")."""
 
 import csv
 import io
