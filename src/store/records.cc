@@ -1,5 +1,6 @@
 #include "store/records.h"
 
+#include <exception>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -212,16 +213,17 @@ OutboxRecord OutboxFromJson(const json& j) {
   return r;
 }
 
-// Decodes a value of an earlier release with `from_json`. A field of the wrong
-// type (nlohmann::json throws then) makes the record corrupt.
+// Decodes a value of an earlier release with `from_json`. nlohmann::json
+// throws on a field of the wrong type, and even with allow_exceptions=false on
+// some malformed CBOR (an array length past max_size()): the value is corrupt.
 template <typename T, typename FromJson>
 absl::Status DecodeLegacy(std::string_view what, std::string_view in, Form form,
                           T* out, FromJson from_json) {
-  const json j = ParseLegacy(in, form);
-  if (!j.is_object()) return Corrupt(what, "not a JSON object");
   try {
+    const json j = ParseLegacy(in, form);
+    if (!j.is_object()) return Corrupt(what, "not a JSON object");
     *out = from_json(j);
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     return Corrupt(what, e.what());
   }
   return absl::OkStatus();

@@ -46,7 +46,7 @@ void LogSkipped(std::string_view family, const absl::Status& s) {
   static LogLimiter limiter(5, std::chrono::seconds(60));
   uint64_t suppressed = 0;
   if (!limiter.Allow(&suppressed)) return;
-  spdlog::warn("store: a {} record is skipped: {}{}", family, s.message(),
+  spdlog::warn("store: a record of {} is skipped: {}{}", family, s.message(),
                suppressed > 0 ? StrCat(" (", suppressed, " more not logged)")
                               : std::string());
 }

@@ -137,6 +137,10 @@ TEST(AlertCodecTest, RefusesDamagedInput) {
   std::string cbor = Cbor(LegacyAlertJson(SampleAlert()));
   cbor.pop_back();
   EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(cbor, &b)));
+  // {"a": an array of 2^64 - 1 items}: nlohmann::json throws on it even when
+  // asked not to (found by fuzz/store_codec_fuzzer.cc).
+  EXPECT_TRUE(absl::IsDataLoss(
+      DecodeAlert("\xa1\x61\x61\x9b\xff\xff\xff\xff\xff\xff\xff\xff", &b)));
 }
 
 HistoryRecord SampleHistory() {

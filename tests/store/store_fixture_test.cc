@@ -388,5 +388,43 @@ TEST(StoreTest, ANewStoreHasNoSpoolFamilyAndWritesCurrentVersions) {
                                                 {"templates", 1}}));
 }
 
+TEST(StoreTest, AValueThatDoesNotDecodeIsSkipped) {
+  const std::string dir = FreshDir();
+  {
+    auto store = Store::Open(dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    AlertRecord a;
+    a.rule_id = "r";
+    a.series = "a.good";
+    ASSERT_TRUE((*store)->PutAlert(a).ok());
+  }
+  {
+    // A truncated alert of the current version, beside the good one.
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : Families(dir))
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles, &raw)
+            .ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      if (h->GetName() == "alerts") {
+        EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), h,
+                            Store::StateKey("r", "a.bad"), "\x01\x00\x03")
+                        .ok());
+      }
+      db->DestroyColumnFamilyHandle(h);
+    }
+  }
+  auto store = Store::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto alerts = (*store)->ActiveAlerts();
+  ASSERT_TRUE(alerts.ok()) << alerts.status();
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ((*alerts)[0].series, "a.good");
+}
+
 }  // namespace
 }  // namespace gralarm
