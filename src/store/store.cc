@@ -37,10 +37,6 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(StrCat(what, ": ", s.ToString()));
 }
 
-uint64_t GetBigEndian(std::string_view in, int bytes) {
-  return DecodeBigEndian(in, bytes);
-}
-
 // A value that does not decode is skipped; say so, a few times a minute.
 void LogSkipped(std::string_view family, const absl::Status& s) {
   static LogLimiter limiter(5, std::chrono::seconds(60));
@@ -134,7 +130,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     for (ob->SeekToFirst(); ob->Valid(); ob->Next()) {
       ++pending;
       if (ob->key().size() == 8) {
-        store->next_outbox_seq_ = GetBigEndian(ob->key().ToStringView(), 8) + 1;
+        store->next_outbox_seq_ =
+            DecodeBigEndian(ob->key().ToStringView(), 8) + 1;
       }
     }
     store->outbox_pending_ = pending;
@@ -144,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(kEvents)));
   it->SeekToLast();
   if (it->Valid() && it->key().size() == 8) {
-    store->next_event_seq_ = GetBigEndian(it->key().ToStringView(), 8) + 1;
+    store->next_event_seq_ = DecodeBigEndian(it->key().ToStringView(), 8) + 1;
   }
   return store;
 }
@@ -233,7 +230,8 @@ absl::StatusOr<std::vector<HistoryRecord>> Store::History(int64_t from_ms,
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
   for (it->Seek(start); it->Valid(); it->Next()) {
-    if (static_cast<int64_t>(GetBigEndian(it->key().ToStringView(), 8)) > to_ms)
+    if (static_cast<int64_t>(DecodeBigEndian(it->key().ToStringView(), 8)) >
+        to_ms)
       break;
     HistoryRecord h;
     if (DecodeOrSkip("history", it->value(), records::DecodeHistory, &h))
@@ -274,7 +272,7 @@ absl::Status Store::ScanHistory(
   }
   for (; it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
-    if (static_cast<int64_t>(GetBigEndian(key, 8)) > to_ms) break;
+    if (static_cast<int64_t>(DecodeBigEndian(key, 8)) > to_ms) break;
     if (key_filter && key.size() > 12) {
       // end (8 bytes), sequence (4), then "rule_id\0series".
       const std::string_view state_key = key.substr(12);
