@@ -9,8 +9,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "gralarm/evaluator.h"
@@ -85,7 +87,6 @@ struct SilenceRecord {
   std::string comment;
 };
 
-// Everything one transition changes, written atomically (one WAL record).
 // A notification waiting for delivery to one channel (the durable outbox).
 struct OutboxRecord {
   uint64_t seq = 0;     // assigned by the store; delivery order
@@ -104,6 +105,7 @@ struct OutboxRecord {
   int64_t next_attempt_ms = 0;
 };
 
+// Everything one transition changes, written atomically (one WAL record).
 struct TransitionWrite {
   EventRecord event;
   std::vector<OutboxRecord> notify;  // notifications due for this transition
@@ -111,17 +113,31 @@ struct TransitionWrite {
   bool delete_alert = false;             // the alert ended ...
   std::optional<HistoryRecord> history;  // ... into this history entry
   std::string state_key;                 // StateKey(rule_id, series)
-  std::string state;  // the series state after the transition
+  std::string state;  // EncodeSeriesState() of the state after the transition
 };
 
+// The value of a (rule, series) state in the store (docs/STORAGE.md,
+// "series_state"): kSeriesStateSize bytes, version kSeriesStateVersion.
+inline constexpr uint8_t kSeriesStateVersion = 2;
+inline constexpr size_t kSeriesStateSize = 33;
+std::string EncodeSeriesState(const SeriesState& state, bool nodata);
+// Reads the current version and version 1 (the first release's layout); sets
+// `*legacy` (when given) to whether the value is of an earlier version, which
+// the caller should write again in the current one. Anything else, truncated
+// input included, is a DataLossError.
+absl::Status DecodeSeriesState(std::string_view in, SeriesState* state,
+                               bool* nodata, bool* legacy = nullptr);
+
 // The one RocksDB database of gralarm (store.path), with a column family per
-// kind of record. Writes go through the WAL, so a record is durable against a
-// crash of the process (kill -9) once the call returns. Safe to use from any
-// thread.
+// kind of record; docs/STORAGE.md describes every key and value. Writes go
+// through the WAL, so a record is durable against a crash of the process
+// (kill -9) once the call returns. Safe to use from any thread. A record that
+// does not decode is skipped (and logged) by the calls that read it.
 class Store {
  public:
   // `read_only` opens a store another process may be writing (a consistent view
-  // as of the open), for inspection.
+  // as of the open), for inspection. Opening a store of an earlier release
+  // for writing migrates it (docs/STORAGE.md "Migrations").
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      bool read_only = false);
   ~Store();
@@ -207,7 +223,6 @@ class Store {
     kHistory,
     kEvents,
     kOutbox,
-    kSpool,
     kSilences,
     kNumFamilies
   };

@@ -1,7 +1,5 @@
 #include "gralarm/alert_engine.h"
 
-#include <cstring>
-
 #include "absl/hash/hash.h"
 #include "gralarm/line_parser.h"
 #include "gralarm/schedule.h"
@@ -9,8 +7,6 @@
 
 namespace gralarm {
 namespace {
-
-constexpr char kStateVersion = 1;
 
 int TargetIndex(std::string_view to) {
   if (to == "nodata") return 4;
@@ -484,18 +480,16 @@ void AlertEngine::Tick() {
 }
 
 std::string AlertEngine::EncodeState(const RuleState& rs) {
-  std::string out;
-  out.push_back(kStateVersion);
-  out.push_back(rs.nodata ? 1 : 0);
-  out.append(reinterpret_cast<const char*>(&rs.state), sizeof(rs.state));
-  return out;
+  return EncodeSeriesState(rs.state, rs.nodata);
 }
 
 bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
-  if (bytes.size() != 2 + sizeof(SeriesState) || bytes[0] != kStateVersion)
+  bool legacy = false;
+  if (!DecodeSeriesState(bytes, &rs->state, &rs->nodata, &legacy).ok())
     return false;
-  rs->nodata = bytes[1] != 0;
-  std::memcpy(&rs->state, bytes.data() + 2, sizeof(SeriesState));
+  // A state of an earlier encoding is written in the current one at the next
+  // flush.
+  if (legacy) rs->dirty = true;
   return true;
 }
 

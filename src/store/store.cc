@@ -4,19 +4,31 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
+#include "gralarm/log.h"
 #include "gralarm/strings.h"
+#include "store/coding.h"
+#include "store/records.h"
+
+// Keys and values are docs/STORAGE.md's.
 
 namespace gralarm {
 namespace {
 
-using nlohmann::json;
+using coding::DecodeBigEndian;
+using coding::PutBigEndian;
 
-const char* const kFamilyNames[] = {
-    "default", "rules",  "templates", "series_state", "alerts",
-    "history", "events", "outbox",    "spool",        "silences"};
+// By Store::Family.
+const char* const kFamilyNames[] = {"default",      "rules",  "templates",
+                                    "series_state", "alerts", "history",
+                                    "events",       "outbox", "silences"};
+
+// Column families of earlier releases that are dropped when a store is opened
+// for writing (docs/STORAGE.md "Migrations").
+const char* const kDroppedFamilies[] = {"spool"};
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -25,123 +37,24 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(StrCat(what, ": ", s.ToString()));
 }
 
-void PutBigEndian(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+// A value that does not decode is skipped; say so, a few times a minute.
+void LogSkipped(std::string_view family, const absl::Status& s) {
+  static LogLimiter limiter(5, std::chrono::seconds(60));
+  uint64_t suppressed = 0;
+  if (!limiter.Allow(&suppressed)) return;
+  spdlog::warn("store: a record of {} is skipped: {}{}", family, s.message(),
+               suppressed > 0 ? StrCat(" (", suppressed, " more not logged)")
+                              : std::string());
 }
 
-uint64_t GetBigEndian(std::string_view in, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
-    v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-
-Level LevelOf(const json& j) {
-  Level l = Level::kOk;
-  if (j.is_string()) ParseLevel(j.get<std::string>(), &l);
-  return l;
-}
-
-json AlertToJson(const AlertRecord& a) {
-  return json{{"rule_id", a.rule_id},
-              {"rule_name", a.rule_name},
-              {"series", a.series},
-              {"severity", LevelName(a.severity)},
-              {"peak", LevelName(a.peak)},
-              {"nodata", a.nodata},
-              {"value", a.value},
-              {"since_ms", a.since_ms},
-              {"last_value", a.last_value},
-              {"last_seen_ms", a.last_seen_ms},
-              {"labels", a.labels},
-              {"silenced", a.silenced},
-              {"held", a.held},
-              {"notified_ms", a.notified_ms}};
-}
-
-AlertRecord AlertFromJson(const json& j) {
-  AlertRecord a;
-  a.rule_id = j.value("rule_id", "");
-  a.rule_name = j.value("rule_name", "");
-  a.series = j.value("series", "");
-  a.severity = LevelOf(j.value("severity", json("ok")));
-  a.peak = LevelOf(j.value("peak", json("ok")));
-  a.nodata = j.value("nodata", false);
-  a.value = j.value("value", 0.0);
-  a.since_ms = j.value("since_ms", int64_t{0});
-  a.last_value = j.value("last_value", 0.0);
-  a.last_seen_ms = j.value("last_seen_ms", int64_t{0});
-  a.labels = j.value("labels", std::map<std::string, std::string>{});
-  a.silenced = j.value("silenced", false);
-  a.held = j.value("held", false);
-  a.notified_ms = j.value("notified_ms", int64_t{0});
-  return a;
-}
-
-json HistoryToJson(const HistoryRecord& h) {
-  return json{{"rule_id", h.rule_id},
-              {"rule_name", h.rule_name},
-              {"series", h.series},
-              {"peak", LevelName(h.peak)},
-              {"severity", LevelName(h.severity)},
-              {"nodata", h.nodata},
-              {"start_ms", h.start_ms},
-              {"end_ms", h.end_ms},
-              {"last_value", h.last_value},
-              {"labels", h.labels}};
-}
-
-HistoryRecord HistoryFromJson(const json& j) {
-  HistoryRecord h;
-  h.rule_id = j.value("rule_id", "");
-  h.rule_name = j.value("rule_name", "");
-  h.series = j.value("series", "");
-  h.peak = LevelOf(j.value("peak", json("ok")));
-  h.severity = LevelOf(j.value("severity", json("ok")));
-  h.nodata = j.value("nodata", false);
-  h.start_ms = j.value("start_ms", int64_t{0});
-  h.end_ms = j.value("end_ms", int64_t{0});
-  h.last_value = j.value("last_value", 0.0);
-  h.labels = j.value("labels", std::map<std::string, std::string>{});
-  return h;
-}
-
-json EventToJson(const EventRecord& e) {
-  return json{{"seq", e.seq},   {"rule_id", e.rule_id}, {"series", e.series},
-              {"from", e.from}, {"to", e.to},           {"value", e.value},
-              {"ts", e.ts},     {"at_ms", e.at_ms}};
-}
-
-EventRecord EventFromJson(const json& j) {
-  EventRecord e;
-  e.seq = j.value("seq", uint64_t{0});
-  e.rule_id = j.value("rule_id", "");
-  e.series = j.value("series", "");
-  e.from = j.value("from", "");
-  e.to = j.value("to", "");
-  e.value = j.value("value", 0.0);
-  e.ts = j.value("ts", uint32_t{0});
-  e.at_ms = j.value("at_ms", int64_t{0});
-  return e;
-}
-
-// Records are stored as CBOR, which keeps every byte of a series name
-// (names need not be UTF-8, and JSON text would refuse or alter them). Values
-// written as JSON text by earlier versions start with '{' and still read.
-std::string Encode(const json& j) {
-  std::string out;
-  json::to_cbor(j, out);
-  return out;
-}
-
-json ParseStored(const rocksdb::Slice& s) {
-  if (!s.empty() && s[0] == '{') {
-    return json::parse(s.data(), s.data() + s.size(), nullptr,
-                       /*allow_exceptions=*/false);
-  }
-  return json::from_cbor(s.data(), s.data() + s.size(), /*strict=*/true,
-                         /*allow_exceptions=*/false);
+// Decodes `value` with `decode`; false (logged) when it does not decode.
+template <typename T>
+bool DecodeOrSkip(std::string_view family, const rocksdb::Slice& value,
+                  absl::Status (*decode)(std::string_view, T*), T* out) {
+  absl::Status s = decode(value.ToStringView(), out);
+  if (s.ok()) return true;
+  LogSkipped(family, s);
+  return false;
 }
 
 }  // namespace
@@ -169,12 +82,25 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   // ~130 bytes a series at 1,000,000 series). All memtables together stay
   // under 48 MiB.
   options.db_write_buffer_size = 48 << 20;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = 8 << 20;
+  cf_options.max_write_buffer_number = 2;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : kFamilyNames) {
-    rocksdb::ColumnFamilyOptions cf;
-    cf.write_buffer_size = 8 << 20;
-    cf.max_write_buffer_number = 2;
-    families.emplace_back(name, cf);
+  for (const char* name : kFamilyNames) families.emplace_back(name, cf_options);
+  // Column families of earlier releases: RocksDB opens a store for writing
+  // only with all of its families, so they are opened, then dropped. A store
+  // opened read-only is left as it is (its other families are enough).
+  if (!read_only) {
+    std::vector<std::string> existing;  // none for a new store
+    if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
+      for (const char* name : kDroppedFamilies) {
+        if (std::find(existing.begin(), existing.end(), name) ==
+            existing.end()) {
+          continue;
+        }
+        families.emplace_back(name, cf_options);
+      }
+    }
   }
   std::unique_ptr<Store> store(new Store());
   rocksdb::Status s =
@@ -184,6 +110,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                     &store->db_);
   if (!s.ok())
     return FromRocks(s, StrCat("cannot open store ", path, " (store.path)"));
+  while (store->handles_.size() > kNumFamilies) {
+    rocksdb::ColumnFamilyHandle* h = store->handles_.back();
+    const std::string name = h->GetName();
+    if (absl::Status d = FromRocks(store->db_->DropColumnFamily(h),
+                                   StrCat("store ", path, ": drop ", name));
+        !d.ok()) {
+      return d;
+    }
+    store->db_->DestroyColumnFamilyHandle(h);
+    store->handles_.pop_back();
+    spdlog::info("store {}: dropped the unused column family {}", path, name);
+  }
   // Notifications waiting from before, and where their numbering goes on.
   {
     std::unique_ptr<rocksdb::Iterator> ob(
@@ -192,7 +130,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     for (ob->SeekToFirst(); ob->Valid(); ob->Next()) {
       ++pending;
       if (ob->key().size() == 8) {
-        store->next_outbox_seq_ = GetBigEndian(ob->key().ToStringView(), 8) + 1;
+        store->next_outbox_seq_ =
+            DecodeBigEndian(ob->key().ToStringView(), 8) + 1;
       }
     }
     store->outbox_pending_ = pending;
@@ -202,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       store->db_->NewIterator(rocksdb::ReadOptions(), store->cf(kEvents)));
   it->SeekToLast();
   if (it->Valid() && it->key().size() == 8) {
-    store->next_event_seq_ = GetBigEndian(it->key().ToStringView(), 8) + 1;
+    store->next_event_seq_ = DecodeBigEndian(it->key().ToStringView(), 8) + 1;
   }
   return store;
 }
@@ -218,17 +157,17 @@ absl::Status Store::Commit(TransitionWrite w) {
   w.event.seq = next_event_seq_.fetch_add(1);
   std::string event_key;
   PutBigEndian(&event_key, w.event.seq, 8);
-  batch.Put(cf(kEvents), event_key, Encode(EventToJson(w.event)));
+  batch.Put(cf(kEvents), event_key, records::EncodeEvent(w.event));
   const std::string alert_key = StateKey(w.event.rule_id, w.event.series);
   if (w.put_alert)
-    batch.Put(cf(kAlerts), alert_key, Encode(AlertToJson(*w.put_alert)));
+    batch.Put(cf(kAlerts), alert_key, records::EncodeAlert(*w.put_alert));
   if (w.delete_alert) batch.Delete(cf(kAlerts), alert_key);
   if (w.history) {
     std::string key;
     PutBigEndian(&key, static_cast<uint64_t>(w.history->end_ms), 8);
     PutBigEndian(&key, history_seq_.fetch_add(1), 4);
     key += alert_key;
-    batch.Put(cf(kHistory), key, Encode(HistoryToJson(*w.history)));
+    batch.Put(cf(kHistory), key, records::EncodeHistory(*w.history));
   }
   if (!w.state_key.empty()) batch.Put(cf(kSeriesState), w.state_key, w.state);
   PutOutbox(&batch, &w.notify);
@@ -275,8 +214,9 @@ absl::StatusOr<std::vector<AlertRecord>> Store::ActiveAlerts() {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kAlerts)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    json j = ParseStored(it->value());
-    if (j.is_object()) out.push_back(AlertFromJson(j));
+    AlertRecord a;
+    if (DecodeOrSkip("alerts", it->value(), records::DecodeAlert, &a))
+      out.push_back(std::move(a));
   }
   if (absl::Status s = FromRocks(it->status(), "store: alerts"); !s.ok())
     return s;
@@ -291,10 +231,12 @@ absl::StatusOr<std::vector<HistoryRecord>> Store::History(int64_t from_ms,
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
   for (it->Seek(start); it->Valid(); it->Next()) {
-    if (static_cast<int64_t>(GetBigEndian(it->key().ToStringView(), 8)) > to_ms)
+    if (static_cast<int64_t>(DecodeBigEndian(it->key().ToStringView(), 8)) >
+        to_ms)
       break;
-    json j = ParseStored(it->value());
-    if (j.is_object()) out.push_back(HistoryFromJson(j));
+    HistoryRecord h;
+    if (DecodeOrSkip("history", it->value(), records::DecodeHistory, &h))
+      out.push_back(std::move(h));
   }
   if (absl::Status s = FromRocks(it->status(), "store: history"); !s.ok())
     return s;
@@ -306,8 +248,9 @@ absl::StatusOr<std::vector<EventRecord>> Store::Events() {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    json j = ParseStored(it->value());
-    if (j.is_object()) out.push_back(EventFromJson(j));
+    EventRecord e;
+    if (DecodeOrSkip("events", it->value(), records::DecodeEvent, &e))
+      out.push_back(std::move(e));
   }
   if (absl::Status s = FromRocks(it->status(), "store: events"); !s.ok())
     return s;
@@ -330,7 +273,7 @@ absl::Status Store::ScanHistory(
   }
   for (; it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
-    if (static_cast<int64_t>(GetBigEndian(key, 8)) > to_ms) break;
+    if (static_cast<int64_t>(DecodeBigEndian(key, 8)) > to_ms) break;
     if (key_filter && key.size() > 12) {
       // end (8 bytes), sequence (4), then "rule_id\0series".
       const std::string_view state_key = key.substr(12);
@@ -340,8 +283,11 @@ absl::Status Store::ScanHistory(
         continue;
       }
     }
-    json j = ParseStored(it->value());
-    if (j.is_object() && !fn(key, HistoryFromJson(j))) break;
+    HistoryRecord h;
+    if (DecodeOrSkip("history", it->value(), records::DecodeHistory, &h) &&
+        !fn(key, h)) {
+      break;
+    }
   }
   return FromRocks(it->status(), "store: history");
 }
@@ -353,8 +299,11 @@ absl::Status Store::ScanEvents(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
   for (it->Seek(start); it->Valid(); it->Next()) {
-    json j = ParseStored(it->value());
-    if (j.is_object() && !fn(EventFromJson(j))) break;
+    EventRecord e;
+    if (DecodeOrSkip("events", it->value(), records::DecodeEvent, &e) &&
+        !fn(e)) {
+      break;
+    }
   }
   return FromRocks(it->status(), "store: events");
 }
@@ -394,7 +343,11 @@ absl::StatusOr<std::vector<std::string>> Store::Values(Family f) {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(f)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    out.push_back(it->value().ToString());
+    std::string json;
+    if (DecodeOrSkip(kFamilyNames[f], it->value(), records::DecodeJsonText,
+                     &json)) {
+      out.push_back(std::move(json));
+    }
   }
   if (absl::Status s =
           FromRocks(it->status(), StrCat("store: ", kFamilyNames[f]));
@@ -405,7 +358,7 @@ absl::StatusOr<std::vector<std::string>> Store::Values(Family f) {
 }
 
 absl::Status Store::PutRuleJson(std::string_view id, std::string_view json) {
-  return PutValue(kRules, id, json);
+  return PutValue(kRules, id, records::EncodeJsonText(json));
 }
 absl::Status Store::DeleteRuleJson(std::string_view id) {
   return DeleteValue(kRules, id);
@@ -415,7 +368,7 @@ absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
 }
 absl::Status Store::PutTemplateJson(std::string_view name,
                                     std::string_view json) {
-  return PutValue(kTemplates, name, json);
+  return PutValue(kTemplates, name, records::EncodeJsonText(json));
 }
 absl::Status Store::DeleteTemplateJson(std::string_view name) {
   return DeleteValue(kTemplates, name);
@@ -425,16 +378,9 @@ absl::StatusOr<std::vector<std::string>> Store::TemplateJsons() {
 }
 
 absl::Status Store::PutSilence(const SilenceRecord& x) {
-  json j = {{"id", x.id},
-            {"rule", x.rule},
-            {"series", x.series},
-            {"starts_at_ms", x.starts_at_ms},
-            {"ends_at_ms", x.ends_at_ms},
-            {"created_by", x.created_by},
-            {"comment", x.comment}};
-  return FromRocks(
-      db_->Put(rocksdb::WriteOptions(), cf(kSilences), x.id, Encode(j)),
-      "store: put silence");
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kSilences), x.id,
+                            records::EncodeSilence(x)),
+                   "store: put silence");
 }
 
 absl::Status Store::DeleteSilence(std::string_view id) {
@@ -448,17 +394,9 @@ absl::StatusOr<std::vector<SilenceRecord>> Store::Silences() {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kSilences)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    json j = ParseStored(it->value());
-    if (!j.is_object()) continue;
     SilenceRecord x;
-    x.id = j.value("id", "");
-    x.rule = j.value("rule", "");
-    x.series = j.value("series", "");
-    x.starts_at_ms = j.value("starts_at_ms", int64_t{0});
-    x.ends_at_ms = j.value("ends_at_ms", int64_t{0});
-    x.created_by = j.value("created_by", "");
-    x.comment = j.value("comment", "");
-    out.push_back(std::move(x));
+    if (DecodeOrSkip("silences", it->value(), records::DecodeSilence, &x))
+      out.push_back(std::move(x));
   }
   if (absl::Status s = FromRocks(it->status(), "store: silences"); !s.ok()) {
     return s;
@@ -469,7 +407,7 @@ absl::StatusOr<std::vector<SilenceRecord>> Store::Silences() {
 absl::Status Store::PutAlert(const AlertRecord& alert) {
   return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kAlerts),
                             StateKey(alert.rule_id, alert.series),
-                            Encode(AlertToJson(alert))),
+                            records::EncodeAlert(alert)),
                    "store: put alert");
 }
 
@@ -491,30 +429,6 @@ absl::Status Store::Checkpoint(const std::string& dir) {
 
 namespace {
 
-json OutboxToJson(const OutboxRecord& r) {
-  return json{{"seq", r.seq},           {"channel", r.channel},
-              {"status", r.status},     {"alert", AlertToJson(r.alert)},
-              {"ends_ms", r.ends_ms},   {"created_ms", r.created_ms},
-              {"attempts", r.attempts}, {"next_attempt_ms", r.next_attempt_ms},
-              {"replaces", r.replaces}, {"reminder", r.reminder}};
-}
-
-OutboxRecord OutboxFromJson(const json& j) {
-  OutboxRecord r;
-  r.seq = j.value("seq", uint64_t{0});
-  r.channel = j.value("channel", "");
-  r.status = j.value("status", "");
-  if (j.contains("alert") && j["alert"].is_object())
-    r.alert = AlertFromJson(j["alert"]);
-  r.ends_ms = j.value("ends_ms", int64_t{0});
-  r.created_ms = j.value("created_ms", int64_t{0});
-  r.attempts = j.value("attempts", 0);
-  r.next_attempt_ms = j.value("next_attempt_ms", int64_t{0});
-  r.replaces = j.value("replaces", "");
-  r.reminder = j.value("reminder", false);
-  return r;
-}
-
 std::string SeqKey(uint64_t seq) {
   std::string key;
   PutBigEndian(&key, seq, 8);
@@ -534,7 +448,7 @@ void Store::PutOutbox(rocksdb::WriteBatch* batch,
     }
   }
   for (const OutboxRecord& r : *records) {
-    batch->Put(cf(kOutbox), SeqKey(r.seq), Encode(OutboxToJson(r)));
+    batch->Put(cf(kOutbox), SeqKey(r.seq), records::EncodeOutbox(r));
   }
 }
 
@@ -566,15 +480,18 @@ absl::Status Store::ScanOutbox(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kOutbox)));
   for (it->Seek(SeqKey(from_seq)); it->Valid(); it->Next()) {
-    json j = ParseStored(it->value());
-    if (j.is_object() && !fn(OutboxFromJson(j))) break;
+    OutboxRecord r;
+    if (DecodeOrSkip("outbox", it->value(), records::DecodeOutbox, &r) &&
+        !fn(r)) {
+      break;
+    }
   }
   return FromRocks(it->status(), "store: outbox");
 }
 
 absl::Status Store::UpdateOutbox(const OutboxRecord& record) {
   return FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kOutbox),
-                            SeqKey(record.seq), Encode(OutboxToJson(record))),
+                            SeqKey(record.seq), records::EncodeOutbox(record)),
                    "store: outbox");
 }
 
