@@ -92,7 +92,7 @@ class Destination {
   Destination(const Destination&) = delete;
   Destination& operator=(const Destination&) = delete;
 
-  // "host:port" or "host:port=instance".
+  // DestinationName(options()).
   const std::string& name() const { return name_; }
   const DestinationOptions& options() const { return options_; }
   DestinationCounters& counters() { return counters_; }
@@ -216,6 +216,13 @@ class Forwarder {
   void Start();
 
   const Router& router() const { return *router_; }
+  // Whether each destination is up now, as Route() sees it.
+  const Liveness& liveness() const { return liveness_; }
+  // Any thread: the destinations of `name` by the routing policy, with the
+  // destinations' current liveness (Router::Route()).
+  int Route(std::string_view name, int* out) const {
+    return router_->Route(name, liveness_, out);
+  }
   int num_destinations() const {
     return static_cast<int>(destinations_.size());
   }
@@ -258,6 +265,7 @@ class Forwarder {
   bool drain_spool_ = false;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<Destination>> destinations_;
+  Liveness liveness_;  // of destinations_
   std::thread thread_;
   bool started_ = false;  // the loop thread is running
   bool ran_ = false;      // Start() was called once

@@ -49,7 +49,8 @@ Usage:
       Print the destinations each metric is sent to and the rules it matches:
       those of rules.files and those created through the API (read-only from
       store.path; without a store, rule files only, said on stderr). Names
-      from stdin when none are given.
+      from stdin when none are given. any_of is routed as if every
+      destination were up (said on stderr).
   gralarm alerts [-c FILE]
       Print the active alerts, the alert history and the transitions held in
       store.path as JSON lines (read-only: works beside a running server and
@@ -181,17 +182,20 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
   }
   for (const std::string& w : (*rules)->warnings())
     err << "warning: " << w << "\n";
+  // No forwarder runs here: routed with every destination up.
+  const Liveness all_up;
+  if ((*router)->fails_over()) {
+    err << "note: routed with every destination up; a running server sends "
+           "a metric whose destination is down to the next live one\n";
+  }
   const auto& dests = (*config)->forward.destinations;
   auto print = [&](const std::string& metric) {
     const std::string_view name = MetricName(metric);  // rings and rules use it
     int targets[kMaxFanout];
-    int n = (*router)->Route(name, targets);
+    const int n = (*router)->Route(name, all_up, targets);
     std::vector<std::string> names;
-    for (int i = 0; i < n; ++i) {
-      const DestinationOptions& d = dests[targets[i]];
-      names.push_back(d.instance.empty() ? d.address
-                                         : d.address + "=" + d.instance);
-    }
+    for (int i = 0; i < n; ++i)
+      names.push_back(DestinationName(dests[targets[i]]));
     RuleSet::Matches matches;
     (*rules)->Match(name, &matches);
     std::vector<std::string> ids;

@@ -44,9 +44,7 @@ Destination::Destination(const DestinationOptions& options,
                          const ForwardOptions& forward, uv_loop_t* loop,
                          std::shared_ptr<Spool> spool)
     : options_(options),
-      name_(options.instance.empty() ? StrCat(options.host, ":", options.port)
-                                     : StrCat(options.host, ":", options.port,
-                                              "=", options.instance)),
+      name_(DestinationName(options)),
       capacity_points_(forward.queue_points),
       reconnect_min_ms_(forward.reconnect_min_ms),
       reconnect_max_ms_(forward.reconnect_max_ms),

@@ -22,13 +22,16 @@ absl::StatusOr<std::shared_ptr<Spool>> SharedSpool(const std::string& dir,
   return shared;
 }
 
-// A destination's spool directory name: its "host:port[=instance]" with
-// anything but [A-Za-z0-9.-] made '_'.
+// A destination's spool directory name: its DestinationName() without the
+// brackets of an IPv6 address and with anything else but [A-Za-z0-9.-] made
+// '_' ("[::1]:2003" spools in "__1_2003", where it always has).
 std::string SpoolDirName(const std::string& destination) {
-  std::string out = destination;
-  for (char& c : out) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
-      c = '_';
+  std::string out;
+  for (char c : destination) {
+    if (c == '[' || c == ']') continue;
+    const bool keep =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+    out += keep ? c : '_';
   }
   return out;
 }
@@ -46,11 +49,9 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
   for (const DestinationOptions& d : config.forward.destinations) {
     spools.emplace_back();
     if (config.forward.spool_max_bytes <= 0) continue;
-    const std::string name = d.instance.empty()
-                                 ? StrCat(d.host, ":", d.port)
-                                 : StrCat(d.host, ":", d.port, "=", d.instance);
-    auto s = SharedSpool(StrCat(spool_root, "/", SpoolDirName(name)),
-                         static_cast<uint64_t>(config.forward.spool_max_bytes));
+    auto s =
+        SharedSpool(StrCat(spool_root, "/", SpoolDirName(DestinationName(d))),
+                    static_cast<uint64_t>(config.forward.spool_max_bytes));
     if (!s.ok()) return s.status();
     spools.back() = std::move(*s);
   }
@@ -64,6 +65,9 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
         config.forward.destinations[i], config.forward, &f->loop_,
         std::move(spools[i])));
   }
+  std::vector<const std::atomic<bool>*> up;
+  for (auto& d : f->destinations_) up.push_back(&d->counters().up);
+  f->liveness_ = Liveness(std::move(up));
   uv_async_init(&f->loop_, &f->wake_, &Forwarder::OnWake);
   f->wake_.data = f.get();
   uv_async_init(&f->loop_, &f->stop_, &Forwarder::OnStop);

@@ -54,7 +54,7 @@ std::string CarbonNodeKey(const DestinationOptions& d, int replica) {
 class ForwardAllRouter final : public Router {
  public:
   explicit ForwardAllRouter(int count) : count_(std::min(count, kMaxFanout)) {}
-  int Route(std::string_view, int* out) const override {
+  int Place(std::string_view, int* out) const override {
     for (int i = 0; i < count_; ++i) out[i] = i;
     return count_;
   }
@@ -63,11 +63,11 @@ class ForwardAllRouter final : public Router {
   int count_;
 };
 
-// One destination chosen by FNV-1a of the name; the forwarder fails over.
+// One destination chosen by FNV-1a of the name; Router::Route() fails over.
 class AnyOfRouter final : public Router {
  public:
   explicit AnyOfRouter(int count) : count_(count) {}
-  int Route(std::string_view name, int* out) const override {
+  int Place(std::string_view name, int* out) const override {
     uint32_t hash = 2166136261u;
     for (char c : name)
       hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
@@ -99,7 +99,7 @@ class RingRouter final : public Router {
         replicas_(replicas),
         md5_(md5) {}
 
-  int Route(std::string_view name, int* out) const override {
+  int Place(std::string_view name, int* out) const override {
     uint32_t pos = md5_ ? CarbonHashPos(name) : Fnv1aHashPos(name);
     auto it =
         std::lower_bound(entries_.begin(), entries_.end(), pos,
@@ -240,7 +240,7 @@ class JumpRouter final : public Router {
   JumpRouter(std::vector<int> buckets, int replication)
       : buckets_(std::move(buckets)), replication_(replication) {}
 
-  int Route(std::string_view name, int* out) const override {
+  int Place(std::string_view name, int* out) const override {
     int list[kMaxFanout];
     int n = static_cast<int>(buckets_.size());
     std::copy(buckets_.begin(), buckets_.end(), list);
@@ -286,7 +286,43 @@ std::unique_ptr<Router> MakeJump(const ForwardOptions& o) {
                                       static_cast<int>(o.replication));
 }
 
+std::unique_ptr<Router> MakeRouter(const ForwardOptions& o, int n) {
+  switch (o.method) {
+    case ForwardMethod::kForward:
+      return std::make_unique<ForwardAllRouter>(n);
+    case ForwardMethod::kAnyOf:
+      return std::make_unique<AnyOfRouter>(n);
+    case ForwardMethod::kCarbonCh:
+      return MakeCarbonCh(o);
+    case ForwardMethod::kCarbonChFixed:
+      return MakeCarbonChFixed(o);
+    case ForwardMethod::kFnv1aCh:
+      return MakeFnv1aCh(o);
+    case ForwardMethod::kJumpFnv1aCh:
+      return MakeJump(o);
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::string DestinationName(const DestinationOptions& d) {
+  const bool v6 = d.host.find(':') != std::string::npos;
+  std::string name =
+      v6 ? StrCat("[", d.host, "]:", d.port) : StrCat(d.host, ":", d.port);
+  if (!d.instance.empty()) name += StrCat("=", d.instance);
+  return name;
+}
+
+void Router::FailOver(const Liveness& live, int* out) const {
+  for (int i = 1; i < count_; ++i) {
+    const int candidate = (out[0] + i) % count_;
+    if (live.up(candidate)) {
+      out[0] = candidate;
+      return;
+    }
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(
     const ForwardOptions& o) {
@@ -305,21 +341,11 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
                "destinations (",
                n, ")"));
   }
-  switch (o.method) {
-    case ForwardMethod::kForward:
-      return std::make_unique<ForwardAllRouter>(n);
-    case ForwardMethod::kAnyOf:
-      return std::make_unique<AnyOfRouter>(n);
-    case ForwardMethod::kCarbonCh:
-      return MakeCarbonCh(o);
-    case ForwardMethod::kCarbonChFixed:
-      return MakeCarbonChFixed(o);
-    case ForwardMethod::kFnv1aCh:
-      return MakeFnv1aCh(o);
-    case ForwardMethod::kJumpFnv1aCh:
-      return MakeJump(o);
-  }
-  return absl::InternalError("unknown forward method");
+  std::unique_ptr<Router> router = MakeRouter(o, n);
+  if (router == nullptr) return absl::InternalError("unknown forward method");
+  router->count_ = n;
+  router->fails_over_ = o.method == ForwardMethod::kAnyOf;
+  return router;
 }
 
 }  // namespace gralarm

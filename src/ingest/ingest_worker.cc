@@ -8,7 +8,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "absl/strings/escaping.h"
 #include "gralarm/line_splitter.h"
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
@@ -17,12 +16,6 @@ namespace gralarm {
 namespace {
 
 constexpr size_t kReadBufferBytes = 256 * 1024;
-constexpr size_t kBatchReserve = 64 * 1024;
-constexpr size_t kLoggedLineBytes = 120;
-// Unmatched series remembered per loop (about 16 bytes each).
-constexpr size_t kMaxUnmatched = 4 << 20;
-
-uint32_t WallSeconds() { return static_cast<uint32_t>(std::time(nullptr)); }
 
 }  // namespace
 
@@ -40,43 +33,34 @@ struct IngestWorker::Connection {
 };
 
 IngestWorker::IngestWorker(int id, std::shared_ptr<const Config> config,
-                           Forwarder* forwarder,
-                           std::atomic<int64_t>* open_connections,
-                           AlertEngine* engine)
+                           std::vector<std::unique_ptr<PointSink>> sinks,
+                           std::atomic<int64_t>* open_connections)
     : id_(id),
       open_connections_(open_connections),
-      engine_(engine),
       read_buf_(kReadBufferBytes) {
-  Configure(forwarder, std::move(config));
+  Configure(std::move(config), std::move(sinks));
 }
 
-void IngestWorker::Configure(Forwarder* forwarder,
-                             std::shared_ptr<const Config> config) {
+void IngestWorker::Configure(std::shared_ptr<const Config> config,
+                             std::vector<std::unique_ptr<PointSink>> sinks) {
   config_ = std::move(config);
-  forwarder_ = forwarder;
-  router_ = &forwarder->router();
-  any_of_ = config_->forward.method == ForwardMethod::kAnyOf;
-  parser_options_ = {static_cast<size_t>(config_->ingest.max_line_bytes),
-                     config_->ingest.allow_nan,
-                     config_->ingest.allow_non_utf8};
+  pipeline_.Configure(config_->ingest, std::move(sinks));
   max_line_bytes_ = static_cast<size_t>(config_->ingest.max_line_bytes);
   for (Connection* c : connections_)
     c->splitter.set_max_line_bytes(max_line_bytes_);
-  batch_.assign(static_cast<size_t>(forwarder->num_destinations()),
-                std::string());
-  for (std::string& b : batch_) b.reserve(kBatchReserve);
-  batch_points_.assign(batch_.size(), 0);
 }
 
-void IngestWorker::SwapForwarder(Forwarder* forwarder,
-                                 std::shared_ptr<const Config> config) {
+void IngestWorker::SwapSinks(std::shared_ptr<const Config> config,
+                             std::vector<std::unique_ptr<PointSink>> sinks) {
   if (!started_) {
-    Configure(forwarder, std::move(config));
+    pipeline_.Flush();
+    Configure(std::move(config), std::move(sinks));
     return;
   }
   absl::MutexLock lock(&swap_mu_);
-  swap_forwarder_ = forwarder;
   swap_config_ = std::move(config);
+  swap_sinks_ = std::move(sinks);
+  swap_pending_ = true;
   swap_done_ = false;
   uv_async_send(&swap_async_);
   swap_mu_.Await(absl::Condition(&swap_done_));
@@ -85,11 +69,16 @@ void IngestWorker::SwapForwarder(Forwarder* forwarder,
 void IngestWorker::OnWakeSwap(uv_async_t* async) {
   auto* self = static_cast<IngestWorker*>(async->data);
   absl::MutexLock lock(&self->swap_mu_);
-  if (self->swap_forwarder_ == nullptr) return;
-  self->Flush();
-  self->Configure(self->swap_forwarder_, std::move(self->swap_config_));
-  self->swap_forwarder_ = nullptr;
+  if (!self->swap_pending_) return;
+  self->pipeline_.Flush();
+  self->Configure(std::move(self->swap_config_), std::move(self->swap_sinks_));
+  self->swap_sinks_.clear();
+  self->swap_pending_ = false;
   self->swap_done_ = true;
+}
+
+void IngestWorker::SetNow() {
+  pipeline_.set_now(static_cast<uint32_t>(std::time(nullptr)));
 }
 
 IngestWorker::~IngestWorker() { Stop(); }
@@ -170,7 +159,7 @@ void IngestWorker::OnWakeStop(uv_async_t* async) {
     self->FinishStream(c, /*clean_eof=*/true);
     self->CloseConnection(c);
   }
-  self->Flush();
+  self->pipeline_.Flush();
   uv_close(reinterpret_cast<uv_handle_t*>(&self->check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->idle_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_async_), nullptr);
@@ -181,7 +170,7 @@ void IngestWorker::DrainBacklog(uv_tcp_t* server, bool pickle) {
   uv_os_fd_t listen_fd;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(server), &listen_fd) != 0)
     return;
-  now_ = WallSeconds();
+  SetNow();
   while (true) {
     sockaddr_storage peer_addr{};
     socklen_t len = sizeof(peer_addr);
@@ -196,21 +185,24 @@ void IngestWorker::DrainBacklog(uv_tcp_t* server, bool pickle) {
       ssize_t n;
       while (ok && (n = recv(fd, read_buf_.data(), read_buf_.size(),
                              MSG_DONTWAIT)) > 0) {
-        ok = framer.Feed(
-            read_buf_.data(), static_cast<size_t>(n),
-            [&](std::string_view frame) { HandlePickleFrame(frame, peer); });
+        ok = framer.Feed(read_buf_.data(), static_cast<size_t>(n),
+                         [&](std::string_view frame) {
+                           pipeline_.HandlePickleFrame(frame, peer);
+                         });
       }
-      if (!ok) CountPickleInvalid(PickleError::kTooLarge, peer);
+      if (!ok) pipeline_.CountPickleInvalid(PickleError::kTooLarge, peer);
       if (ok && framer.pending() > 0)
-        CountPickleInvalid(PickleError::kMalformed, peer);
+        pipeline_.CountPickleInvalid(PickleError::kMalformed, peer);
       close(fd);
       continue;
     }
     LineSplitter splitter(max_line_bytes_);
     auto on_line = [&](std::string_view line) {
-      HandleLine(line, Proto::kTcp, peer);
+      pipeline_.HandleLine(line, Proto::kTcp, peer);
     };
-    auto on_too_long = [&] { CountInvalid(LineVerdict::kTooLong, {}, peer); };
+    auto on_too_long = [&] {
+      pipeline_.CountInvalid(LineVerdict::kTooLong, {}, peer);
+    };
     bool eof = false;
     while (true) {
       ssize_t n = recv(fd, read_buf_.data(), read_buf_.size(), MSG_DONTWAIT);
@@ -222,7 +214,7 @@ void IngestWorker::DrainBacklog(uv_tcp_t* server, bool pickle) {
                     on_too_long);
     }
     splitter.Finish(eof, on_line, on_too_long, [&](std::string_view line) {
-      CountInvalid(LineVerdict::kFields, line, peer);
+      pipeline_.CountInvalid(LineVerdict::kFields, line, peer);
     });
     close(fd);
   }
@@ -231,7 +223,7 @@ void IngestWorker::DrainBacklog(uv_tcp_t* server, bool pickle) {
 void IngestWorker::DrainSocket(Connection* c) {
   uv_os_fd_t fd;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c->handle), &fd) != 0) return;
-  now_ = WallSeconds();
+  SetNow();
   while (true) {
     ssize_t n = recv(fd, read_buf_.data(), read_buf_.size(), MSG_DONTWAIT);
     if (n <= 0) break;
@@ -302,7 +294,7 @@ void IngestWorker::OnRead(uv_stream_t* stream, ssize_t nread,
   IngestWorker* self = c->worker;
   if (nread > 0) {
     c->last_active_ms = uv_now(&self->loop_);
-    self->now_ = WallSeconds();
+    self->SetNow();
     self->Feed(c, buf->base, static_cast<size_t>(nread));
     return;
   }
@@ -317,12 +309,12 @@ void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
     if (c->closing) return;
     const size_t before = c->framer.pending();
     const bool ok = c->framer.Feed(data, n, [&](std::string_view frame) {
-      HandlePickleFrame(frame, c->peer);
+      pipeline_.HandlePickleFrame(frame, c->peer);
     });
     pickle_pending_bytes_ += c->framer.pending();
     pickle_pending_bytes_ -= before;
     if (!ok) {
-      CountPickleInvalid(PickleError::kTooLarge, c->peer);
+      pipeline_.CountPickleInvalid(PickleError::kTooLarge, c->peer);
       spdlog::warn("closing pickle connection from {}: frame over {} bytes",
                    c->peer, kMaxPickleFrameBytes);
       CloseConnection(c);
@@ -331,16 +323,19 @@ void IngestWorker::Feed(Connection* c, const char* data, size_t n) {
           "closing pickle connection from {}: unfinished frames of all "
           "clients hold over {} bytes",
           c->peer, kMaxPicklePendingBytes);
-      CountPickleInvalid(PickleError::kLimit, c->peer);
+      pipeline_.CountPickleInvalid(PickleError::kLimit, c->peer);
       CloseConnection(c);
     }
     return;
   }
   c->splitter.Feed(
       data, n,
-      [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
+      [&](std::string_view line) {
+        pipeline_.HandleLine(line, Proto::kTcp, c->peer);
+      },
       [&] {
-        CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer);
+        pipeline_.CountInvalid(LineVerdict::kTooLong, std::string_view(),
+                               c->peer);
       });
 }
 
@@ -348,15 +343,20 @@ void IngestWorker::FinishStream(Connection* c, bool clean_eof) {
   if (c->pickle) {
     // A frame cut short by the end of the stream is dropped.
     if (!c->closing && c->framer.pending() > 0)
-      CountPickleInvalid(PickleError::kMalformed, c->peer);
+      pipeline_.CountPickleInvalid(PickleError::kMalformed, c->peer);
     return;
   }
   c->splitter.Finish(
       clean_eof,
-      [&](std::string_view line) { HandleLine(line, Proto::kTcp, c->peer); },
-      [&] { CountInvalid(LineVerdict::kTooLong, std::string_view(), c->peer); },
       [&](std::string_view line) {
-        CountInvalid(LineVerdict::kFields, line, c->peer);
+        pipeline_.HandleLine(line, Proto::kTcp, c->peer);
+      },
+      [&] {
+        pipeline_.CountInvalid(LineVerdict::kTooLong, std::string_view(),
+                               c->peer);
+      },
+      [&](std::string_view line) {
+        pipeline_.CountInvalid(LineVerdict::kFields, line, c->peer);
       });
 }
 
@@ -364,7 +364,7 @@ void IngestWorker::OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
                          const sockaddr* addr, unsigned) {
   auto* self = static_cast<IngestWorker*>(udp->data);
   if (nread <= 0 || addr == nullptr) return;
-  self->now_ = WallSeconds();
+  self->SetNow();
   const std::string peer = SockaddrToString(addr);
   const char* p = buf->base;
   const char* end = p + nread;
@@ -372,118 +372,10 @@ void IngestWorker::OnUdp(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf,
     const char* nl =
         static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
     const char* line_end = nl == nullptr ? end : nl;
-    self->HandleLine(std::string_view(p, static_cast<size_t>(line_end - p)),
-                     Proto::kUdp, peer);
+    self->pipeline_.HandleLine(
+        std::string_view(p, static_cast<size_t>(line_end - p)), Proto::kUdp,
+        peer);
     p = line_end + 1;
-  }
-}
-
-void IngestWorker::HandleLine(std::string_view line, Proto proto,
-                              const std::string& peer) {
-  ParsedLine parsed;
-  LineVerdict verdict = ParseLine(line, now_, parser_options_, &parsed);
-  if (verdict != LineVerdict::kOk) {
-    if (verdict != LineVerdict::kBlank) CountInvalid(verdict, line, peer);
-    return;
-  }
-  ++pending_received_[static_cast<int>(proto)];
-  if (engine_ != nullptr) {
-    if (engine_->generation() != rules_generation_) {
-      rules_ = engine_->rules();
-      rules_generation_ = rules_->generation();
-      unmatched_.clear();
-    }
-    if (!rules_->rules().empty()) {
-      const uint64_t hash = AlertEngine::PathHash(parsed.path);
-      if (!unmatched_.contains(hash) &&
-          !engine_->Offer(*rules_, parsed.path, parsed.name, parsed.timestamp,
-                          parsed.value, hash)) {
-        if (unmatched_.size() >= kMaxUnmatched) unmatched_.clear();
-        unmatched_.insert(hash);
-      }
-    }
-  }
-
-  int targets[kMaxFanout];
-  int n = router_->Route(parsed.name, targets);
-  if (any_of_ && !forwarder_->destination(targets[0]).up()) {
-    const int count = forwarder_->num_destinations();
-    for (int i = 1; i < count; ++i) {
-      int candidate = (targets[0] + i) % count;
-      if (forwarder_->destination(candidate).up()) {
-        targets[0] = candidate;
-        break;
-      }
-    }
-  }
-  for (int i = 0; i < n; ++i) {
-    AppendForwardLine(parsed, line, &batch_[targets[i]]);
-    ++batch_points_[targets[i]];
-  }
-  dirty_ = true;
-}
-
-void IngestWorker::HandlePickleFrame(std::string_view frame,
-                                     const std::string& peer) {
-  std::vector<PicklePoint> points;
-  if (PickleError e = DecodePickle(frame, &points); e != PickleError::kNone) {
-    CountPickleInvalid(e, peer);
-    return;
-  }
-  // A field with a separator in it would make another line: refused here.
-  auto clean = [](std::string_view field) {
-    for (char ch : field) {
-      const auto b = static_cast<unsigned char>(ch);
-      if (b <= 0x20 || b == 0x7f) return false;
-    }
-    return true;
-  };
-  std::string line;
-  for (const PicklePoint& p : points) {
-    if (!p.shape_ok) {
-      CountInvalid(LineVerdict::kFields,
-                   "(pickle element not (path, (ts, value)))", peer);
-    } else if (!clean(p.path)) {
-      CountInvalid(LineVerdict::kPath, p.path, peer);
-    } else if (!clean(p.value)) {
-      CountInvalid(LineVerdict::kValue, p.value, peer);
-    } else if (!clean(p.timestamp)) {
-      CountInvalid(LineVerdict::kTimestamp, p.timestamp, peer);
-    } else {
-      line.assign(p.path);
-      line += ' ';
-      line += p.value;
-      line += ' ';
-      line += p.timestamp;
-      HandleLine(line, Proto::kPickle, peer);
-    }
-  }
-}
-
-void IngestWorker::CountPickleInvalid(PickleError error,
-                                      const std::string& peer) {
-  ++pending_pickle_invalid_[static_cast<int>(error)];
-  dirty_ = true;
-  uint64_t suppressed = 0;
-  if (invalid_log_.Allow(&suppressed)) {
-    spdlog::warn(
-        "invalid pickle frame from {} ({}): dropped{}", peer,
-        PickleErrorName(static_cast<int>(error)),
-        suppressed > 0 ? fmt::format(" ({} more not logged)", suppressed) : "");
-  }
-}
-
-void IngestWorker::CountInvalid(LineVerdict verdict, std::string_view line,
-                                const std::string& peer) {
-  const int reason = InvalidReasonIndex(verdict);
-  ++pending_invalid_[reason];
-  dirty_ = true;
-  uint64_t suppressed = 0;
-  if (invalid_log_.Allow(&suppressed)) {
-    spdlog::warn(
-        "invalid line from {} ({}): \"{}\"{}", peer, InvalidReasonName(reason),
-        absl::CHexEscape(AbslView(line.substr(0, kLoggedLineBytes))),
-        suppressed > 0 ? fmt::format(" ({} more not logged)", suppressed) : "");
   }
 }
 
@@ -501,44 +393,7 @@ void IngestWorker::CloseConnection(Connection* c) {
 }
 
 void IngestWorker::OnCheck(uv_check_t* check) {
-  static_cast<IngestWorker*>(check->data)->Flush();
-}
-
-void IngestWorker::Flush() {
-  if (!dirty_) return;
-  dirty_ = false;
-  bool sent = false;
-  for (size_t d = 0; d < batch_.size(); ++d) {
-    if (batch_points_[d] == 0) continue;
-    std::string bytes;
-    bytes.reserve(kBatchReserve);
-    bytes.swap(batch_[d]);
-    forwarder_->Send(static_cast<int>(d), std::move(bytes), batch_points_[d]);
-    batch_points_[d] = 0;
-    sent = true;
-  }
-  if (sent) forwarder_->Wake();
-  for (int i = 0; i < kNumProtos; ++i) {
-    if (pending_received_[i] != 0) {
-      counters_.points_received[i].fetch_add(pending_received_[i],
-                                             std::memory_order_relaxed);
-      pending_received_[i] = 0;
-    }
-  }
-  for (int i = 0; i < kNumInvalidReasons; ++i) {
-    if (pending_invalid_[i] != 0) {
-      counters_.lines_invalid[i].fetch_add(pending_invalid_[i],
-                                           std::memory_order_relaxed);
-      pending_invalid_[i] = 0;
-    }
-  }
-  for (int i = 0; i < kNumPickleErrors; ++i) {
-    if (pending_pickle_invalid_[i] != 0) {
-      counters_.pickle_frames_invalid[i].fetch_add(pending_pickle_invalid_[i],
-                                                   std::memory_order_relaxed);
-      pending_pickle_invalid_[i] = 0;
-    }
-  }
+  static_cast<IngestWorker*>(check->data)->pipeline_.Flush();
 }
 
 void IngestWorker::OnIdleTimer(uv_timer_t* timer) {

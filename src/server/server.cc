@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "gralarm/alert_sink.h"
 #include "gralarm/carbon_self_metrics.h"
+#include "gralarm/forward_sink.h"
 #include "gralarm/version.h"
 
 namespace gralarm {
@@ -24,6 +26,16 @@ int WorkerCount(const Config& c) {
   if (c.ingest.workers > 0) return static_cast<int>(c.ingest.workers);
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
+}
+
+// What one ingest loop hands its points to: the engine first (as the points
+// arrive), then the forwarder's batches.
+std::vector<std::unique_ptr<PointSink>> LoopSinks(AlertEngine* engine,
+                                                  Forwarder* forwarder) {
+  std::vector<std::unique_ptr<PointSink>> sinks;
+  sinks.push_back(std::make_unique<AlertSink>(engine));
+  sinks.push_back(std::make_unique<ForwardSink>(forwarder));
+  return sinks;
 }
 
 }  // namespace
@@ -53,7 +65,7 @@ std::vector<std::string> Server::Route(std::string_view name) {
   absl::MutexLock lock(&mu_);
   if (!forwarder_) return out;
   int targets[kMaxFanout];
-  const int n = forwarder_->router().Route(name, targets);
+  const int n = forwarder_->Route(name, targets);
   for (int i = 0; i < n; ++i)
     out.push_back(forwarder_->destination(targets[i]).name());
   return out;
@@ -148,14 +160,15 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
                 lines = self_metrics_->Lines(
                     snapshot, static_cast<uint32_t>(std::time(nullptr)));
               }
-              // Each line is routed like any other point.
+              // Each line is routed like any other point, failover
+              // included.
               size_t start = 0;
               while (start < lines.size()) {
                 size_t end = lines.find('\n', start);
                 std::string_view line(lines.data() + start, end - start + 1);
                 std::string_view name = line.substr(0, line.find(' '));
                 int targets[kMaxFanout];
-                int n = f->router().Route(name, targets);
+                int n = f->Route(name, targets);
                 for (int i = 0; i < n; ++i)
                   f->Send(targets[i], std::string(line), 1);
                 start = end + 1;
@@ -254,7 +267,8 @@ absl::Status Server::Start() {
     forwarder_->Start();
     for (int i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<IngestWorker>(
-          i, config_, forwarder_.get(), &open_connections_, engine_.get()));
+          i, config_, LoopSinks(engine_.get(), forwarder_.get()),
+          &open_connections_));
     }
   }
   for (int i = 0; i < workers; ++i) {
@@ -315,7 +329,8 @@ void Server::Reload(std::shared_ptr<const Config> config) {
     return;
   }
   (*next)->Start();
-  for (auto& w : workers_) w->SwapForwarder(next->get(), config);
+  for (auto& w : workers_)
+    w->SwapSinks(config, LoopSinks(engine_.get(), next->get()));
   std::unique_ptr<Forwarder> old;
   {
     absl::MutexLock lock(&mu_);

@@ -16,6 +16,7 @@ namespace gralarm {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Result {
   int code;
@@ -96,6 +97,32 @@ TEST(Cli, MatchPrintsDestinationsForArgumentsAndStdin) {
             "foo.bar\n  destinations: 127.0.0.1:2303=c\n  rules: -\n");
   Result s = RunGralarm({"match", "-c", path}, "a.b.c 1 1700000000\nfoo.bar\n");
   EXPECT_EQ(s.out, r.out);
+}
+
+TEST(Cli, MatchNamesDestinationsAsTheServerDoes) {
+  std::string path = WriteTemp(
+      "[[forward.destinations]]\naddress = \"[::1]:2103\"\ninstance = \"a\"\n"
+      "[[forward.destinations]]\naddress = \"[fd00:0::7]:2203\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2303\"\n");
+  Result r = RunGralarm({"match", "-c", path, "a.b"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  // As in /metrics and the API: the host as the rings hash it.
+  EXPECT_EQ(r.out,
+            "a.b\n  destinations: [::1]:2103=a [fd00:0::7]:2203 "
+            "127.0.0.1:2303\n  rules: -\n");
+  // Only any_of depends on which destinations are up.
+  EXPECT_THAT(r.err, Not(HasSubstr("every destination up")));
+}
+
+TEST(Cli, MatchSaysAnyOfIsRoutedWithEveryDestinationUp) {
+  std::string path = WriteTemp(
+      "[forward]\nmethod = \"any_of\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n"
+      "[[forward.destinations]]\naddress = \"127.0.0.1:2203\"\n");
+  Result r = RunGralarm({"match", "-c", path, "a.b"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("routed with every destination up"));
+  EXPECT_THAT(r.out, HasSubstr("a.b\n  destinations: 127.0.0.1:"));
 }
 
 TEST(Cli, MatchPrintsTheRulesEachMetricMatches) {

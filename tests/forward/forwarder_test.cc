@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "gralarm/strings.h"
@@ -204,6 +205,42 @@ TEST(Forwarder, ReconnectsAfterTheDestinationRestarts) {
     return !l.empty() && l.back() == "m.19 19 1700000000";
   }));
   (*f)->Drain(std::chrono::seconds(5));
+}
+
+TEST(Forwarder, RoutesAnyOfAroundTheDestinationsThatAreDown) {
+  Config c = OneDestination(UnusedPort());
+  c.forward.destinations.push_back(
+      OneDestination(UnusedPort()).forward.destinations[0]);
+  c.forward.method = ForwardMethod::kAnyOf;
+  auto f = Forwarder::Create(c);
+  ASSERT_TRUE(f.ok()) << f.status();
+  for (int live = 0; live < 2; ++live) {
+    (*f)->destination(live).counters().up = true;
+    (*f)->destination(1 - live).counters().up = false;
+    for (int i = 0; i < 100; ++i) {
+      int out[kMaxFanout];
+      ASSERT_EQ((*f)->Route(StrCat("m.", i), out), 1);
+      EXPECT_EQ(out[0], live);
+    }
+  }
+}
+
+TEST(Forwarder, NamesAnIpv6DestinationBracketedAndSpoolsWhereItAlwaysHas) {
+  Config c = OneDestination(UnusedPort());
+  DestinationOptions& d = c.forward.destinations[0];
+  d.host = "::1";
+  d.address = StrCat("[::1]:", d.port);
+  c.forward.spool_max_bytes = 1 << 20;
+  c.forward.spool_dir =
+      StrCat(::testing::TempDir(), "/gralarm-forwarder-test-", getpid());
+  std::filesystem::remove_all(c.forward.spool_dir);
+  auto f = Forwarder::Create(c);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ((*f)->destination(0).name(), StrCat("[::1]:", d.port));
+  EXPECT_TRUE(std::filesystem::is_directory(
+      StrCat(c.forward.spool_dir, "/__1_", d.port)));
+  f->reset();
+  std::filesystem::remove_all(c.forward.spool_dir);
 }
 
 }  // namespace

@@ -219,6 +219,90 @@ TEST(Router, DiverseReplicasLeavesCarbonCRelayMethodsAlone) {
   }
 }
 
+// Liveness over flags the test sets.
+struct Flags {
+  explicit Flags(int n) : up(static_cast<size_t>(n)) {
+    for (auto& f : up) f.store(true);
+  }
+  Liveness live() const {
+    std::vector<const std::atomic<bool>*> p;
+    for (const auto& f : up) p.push_back(&f);
+    return Liveness(std::move(p));
+  }
+  std::vector<std::atomic<bool>> up;
+};
+
+TEST(Router, AnyOfFailsOverToTheNextLiveDestination) {
+  auto r = Router::Create(Cluster(ForwardMethod::kAnyOf, 4, 1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)->fails_over());
+  Flags flags(4);
+  const Liveness live = flags.live();
+  std::set<int> preferred_seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string name = StrCat("m.", i);
+    int preferred[kMaxFanout], out[kMaxFanout];
+    ASSERT_EQ((*r)->Route(name, preferred), 1);
+    const int p = preferred[0];
+    preferred_seen.insert(p);
+    // Every destination up: the hashed one.
+    ASSERT_EQ((*r)->Route(name, live, out), 1);
+    EXPECT_EQ(out[0], p);
+    // It is down: the next one in config order, wrapping.
+    flags.up[p] = false;
+    (*r)->Route(name, live, out);
+    EXPECT_EQ(out[0], (p + 1) % 4);
+    // So is the next: the one after.
+    flags.up[(p + 1) % 4] = false;
+    (*r)->Route(name, live, out);
+    EXPECT_EQ(out[0], (p + 2) % 4);
+    // All down: the hashed one, where its points wait.
+    for (auto& f : flags.up) f = false;
+    (*r)->Route(name, live, out);
+    EXPECT_EQ(out[0], p);
+    for (auto& f : flags.up) f = true;
+  }
+  EXPECT_EQ(preferred_seen.size(), 4u);
+}
+
+TEST(Router, HashedMethodsIgnoreLiveness) {
+  for (ForwardMethod m :
+       {ForwardMethod::kForward, ForwardMethod::kCarbonCh,
+        ForwardMethod::kCarbonChFixed, ForwardMethod::kFnv1aCh,
+        ForwardMethod::kJumpFnv1aCh}) {
+    auto r =
+        Router::Create(Cluster(m, 3, m == ForwardMethod::kForward ? 1 : 2));
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE((*r)->fails_over());
+    Flags flags(3);
+    for (auto& f : flags.up) f = false;
+    const Liveness live = flags.live();
+    for (int i = 0; i < 50; ++i) {
+      const std::string name = StrCat("m.", i);
+      int a[kMaxFanout], b[kMaxFanout];
+      const int n = (*r)->Route(name, a);
+      ASSERT_EQ((*r)->Route(name, live, b), n) << ForwardMethodName(m);
+      for (int j = 0; j < n; ++j) EXPECT_EQ(a[j], b[j]);
+    }
+  }
+}
+
+TEST(DestinationName, HostPortBracketedIpv6AndInstance) {
+  DestinationOptions d;
+  d.host = "10.0.0.1";
+  d.port = 2003;
+  EXPECT_EQ(DestinationName(d), "10.0.0.1:2003");
+  d.host = "carbon.example";
+  d.instance = "a";
+  EXPECT_EQ(DestinationName(d), "carbon.example:2003=a");
+  d.host = "::1";
+  d.instance = "";
+  EXPECT_EQ(DestinationName(d), "[::1]:2003");
+  d.host = "fd00::7";
+  d.instance = "b";
+  EXPECT_EQ(DestinationName(d), "[fd00::7]:2003=b");
+}
+
 TEST(Router, NoDestinationsIsAnError) {
   ForwardOptions o;
   EXPECT_FALSE(Router::Create(o).ok());

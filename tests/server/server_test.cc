@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <set>
 
 #include "gralarm/net_address.h"
 #include "gralarm/strings.h"
@@ -320,6 +321,96 @@ TEST(Server, MaxConnectionsRefusesTheExtraOnesAndKeepsServing) {
   SendTcp(port, "still.serving 1 1700000000\n");
   EXPECT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
   server.Stop(std::chrono::seconds(5));
+}
+
+TEST(Server, AnyOfFailsOverAlikeForIngestTheApiAndSelfMetrics) {
+  TestSink live;
+  const std::string dead = StrCat("127.0.0.1:", testing::UnusedPort());
+  auto config = ParseConfig(
+      StrCat("[ingest]\nlisten = \"127.0.0.1:0\"\nworkers = 2\n"
+             "[api]\nlisten = \"127.0.0.1:0\"\n"
+             "[self_metrics]\ncarbon_interval_s = 1\n"
+             "carbon_prefix = \"selftest\"\n"
+             "[store]\npath = \"",
+             FreshStorePath(),
+             "\"\n[forward]\nmethod = \"any_of\"\nreconnect_min_ms = 10\n"
+             "reconnect_max_ms = 50\nspool_max_bytes = 0\n"
+             "[[forward.destinations]]\naddress = \"",
+             dead, "\"\n[[forward.destinations]]\naddress = \"", live.address(),
+             "\"\n"),
+      "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  // Names of ingest and of self-metrics, some of which hash to the dead
+  // destination.
+  std::vector<std::string> names;
+  for (int i = 0; i < 50; ++i) names.push_back(StrCat("m.", i));
+  std::set<std::string> self_names;
+  const std::string self_lines =
+      CarbonSelfMetrics("selftest").Lines(StatsSnapshot(), 0);
+  for (size_t at = 0; at < self_lines.size();) {
+    const size_t end = self_lines.find('\n', at);
+    self_names.insert(self_lines.substr(at, self_lines.find(' ', at) - at));
+    at = end + 1;
+  }
+  auto router = Router::Create((*config)->forward);
+  ASSERT_TRUE(router.ok());
+  auto to_dead = [&](const auto& list) {
+    int n = 0;
+    for (const std::string& name : list) {
+      int out[kMaxFanout];
+      (*router)->Route(name, out);
+      n += out[0] == 0;
+    }
+    return n;
+  };
+  ASSERT_GT(to_dead(names), 0);
+  ASSERT_GT(to_dead(self_names), 0);
+
+  Server server(*config);
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return server.Snapshot().destinations[1].up; }));
+  // The API's match.
+  for (const std::string& name : names) {
+    EXPECT_EQ(server.Route(name), std::vector<std::string>{live.address()})
+        << name;
+  }
+  // Ingest.
+  std::string batch;
+  for (const std::string& name : names) batch += name + " 1 1700000000\n";
+  SendTcp(PortOf(server.ingest_address()), batch);
+  // Self-metrics: every name of a tick reaches the live destination.
+  auto received = [&] {
+    std::set<std::string> got;
+    for (const std::string& line : live.Lines())
+      got.insert(line.substr(0, line.find(' ')));
+    return got;
+  };
+  EXPECT_TRUE(WaitUntil([&] {
+    const std::set<std::string> got = received();
+    for (const auto& list :
+         {std::set<std::string>(names.begin(), names.end()), self_names}) {
+      for (const std::string& name : list)
+        if (!got.contains(name)) return false;
+    }
+    return true;
+  }));
+  server.Stop(std::chrono::seconds(5));
+}
+
+TEST(Server, NamesAnIpv6DestinationAlikeInMetricsTheApiAndMatch) {
+  const uint16_t port = testing::UnusedPort();
+  const std::string name = StrCat("[::1]:", port);
+  auto config = ConfigFor({name});
+  Server server(config);
+  ASSERT_TRUE(server.Start().ok());
+  const StatsSnapshot s = server.Snapshot();
+  ASSERT_EQ(s.destinations.size(), 1u);
+  EXPECT_EQ(s.destinations[0].name, name);
+  EXPECT_EQ(server.Route("a.b"), std::vector<std::string>{name});
+  EXPECT_EQ(DestinationName(config->forward.destinations[0]), name);
+  EXPECT_NE(RenderPrometheus(s, "test").find(StrCat("\"", name, "\"")),
+            std::string::npos);
+  server.Stop(std::chrono::milliseconds(100));
 }
 
 }  // namespace
