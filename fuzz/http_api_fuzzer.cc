@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "gralarm/alert_service.h"
 #include "gralarm/api.h"
 #include "gralarm/clock.h"
 #include "gralarm/rule.h"
@@ -30,11 +31,30 @@ class FuzzBackend : public gralarm::ApiBackend {
     engine_ =
         std::make_unique<gralarm::AlertEngine>(store_.get(), &clock_, config_);
     (void)ReloadRules();
+    service_ = std::make_unique<gralarm::AlertService>(
+        store_.get(), engine_.get(), [this] { return config_; },
+        [this] { return ReloadRules(); });
   }
   std::shared_ptr<const gralarm::Config> config() override { return config_; }
-  gralarm::Store* store() override { return store_.get(); }
-  gralarm::AlertEngine* engine() override { return engine_.get(); }
-  absl::Status ReloadRules() override {
+  const gralarm::AlertEngine& alert_engine() override { return *engine_; }
+  gralarm::AlertService& alert_service() override { return *service_; }
+  absl::Status ScanHistory(
+      int64_t from_ms, int64_t to_ms, std::string_view after_key,
+      const std::function<bool(std::string_view,
+                               const gralarm::HistoryRecord&)>& fn,
+      const std::function<bool(std::string_view, std::string_view)>& key_filter)
+      override {
+    return store_->ScanHistory(from_ms, to_ms, after_key, fn, key_filter);
+  }
+  absl::Status ScanEvents(
+      uint64_t after_seq,
+      const std::function<bool(const gralarm::EventRecord&)>& fn) override {
+    return store_->ScanEvents(after_seq, fn);
+  }
+  absl::Status Checkpoint(const std::string&) override {
+    return absl::UnimplementedError("backups are left out");
+  }
+  absl::Status ReloadRules() {
     auto rules = gralarm::LoadRules(*config_, store_.get(), ++generation_);
     if (!rules.ok()) return rules.status();
     engine_->SetRules(*rules);
@@ -49,6 +69,7 @@ class FuzzBackend : public gralarm::ApiBackend {
   std::shared_ptr<const gralarm::Config> config_;
   std::unique_ptr<gralarm::Store> store_;
   std::unique_ptr<gralarm::AlertEngine> engine_;
+  std::unique_ptr<gralarm::AlertService> service_;
   uint64_t generation_ = 0;
 };
 

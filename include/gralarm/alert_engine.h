@@ -98,8 +98,15 @@ class AlertEngine {
     std::vector<std::string> channels;
   };
   std::vector<Notifiable> NotifiableAlerts() const;
-  // Persists the counters and values that changed since the last flush.
+  // Persists the counters and values that changed since the last flush. A
+  // state is never written over a newer one: a transition committed while a
+  // flush is writing its shard lands after that write.
   absl::Status Flush();
+  // Tests only: runs in Flush() between copying a shard's dirty states and
+  // writing them (the shard lock released), once per shard with dirty states.
+  void SetFlushPauseForTest(std::function<void()> pause) {
+    flush_pause_ = std::move(pause);
+  }
 
   // Active alerts with their live last value and last-seen time.
   std::vector<AlertRecord> ActiveAlerts() const;
@@ -141,10 +148,20 @@ class AlertEngine {
     // A node map: one allocation holds a series' name and entry, and an
     // entry stays where it is while the map grows.
     absl::node_hash_map<std::string, SeriesEntry> series ABSL_GUARDED_BY(mu);
+    // Orders the shard's state writes as the states were taken: held around
+    // every store write of a state (transitions, deletes; taken under `mu`)
+    // and by Flush() from before it releases `mu` after copying until its
+    // write is done. A state copied under `mu` therefore reaches the store
+    // before any state taken after it. Order: mu -> write_mu.
+    absl::Mutex write_mu;
   };
   static constexpr size_t kShards = 64;
 
   Shard& ShardOf(uint64_t path_hash) { return shards_[path_hash % kShards]; }
+  // The write order lock of the shard `path` lives in (see Shard::write_mu).
+  absl::Mutex& WriteMuOf(std::string_view path) {
+    return ShardOf(PathHash(path)).write_mu;
+  }
   // Re-matches an entry against `rules`, keeping the states of rules that still
   // match and ending the alerts of those that do not.
   void Rebuild(const RuleSet& rules, std::string_view path, SeriesEntry* entry);
@@ -184,6 +201,7 @@ class AlertEngine {
                  const SeriesEntry& entry, const Config& config, int64_t now,
                  std::vector<OutboxRecord>* out) const;
   std::function<void()> notify_hook_;
+  std::function<void()> flush_pause_;  // tests only
 
   Store* const store_;
   const Clock* const clock_;

@@ -1,6 +1,7 @@
 #ifndef GRALARM_API_H_
 #define GRALARM_API_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gralarm/alert_engine.h"
+#include "gralarm/alert_service.h"
 #include "gralarm/config.h"
 #include "gralarm/http_server.h"
 #include "gralarm/record_json.h"
@@ -18,15 +20,28 @@
 
 namespace gralarm {
 
-// What the HTTP API needs of the running server.
+// What the HTTP API needs of the running server. Handlers only translate
+// between HTTP and JSON: every write of rules, templates and silences goes
+// through alert_service(), which serializes it; the engine is read-only here.
 class ApiBackend {
  public:
   virtual ~ApiBackend() = default;
   virtual std::shared_ptr<const Config> config() = 0;
-  virtual Store* store() = 0;
-  virtual AlertEngine* engine() = 0;
-  // Rebuilds the rules in force from the rule files and the store.
-  virtual absl::Status ReloadRules() = 0;
+  // Rules in force, active alerts, series states and counters.
+  virtual const AlertEngine& alert_engine() = 0;
+  // The one writer of rules, templates and silences.
+  virtual AlertService& alert_service() = 0;
+  // Store reads (Store::ScanHistory, Store::ScanEvents) and backups
+  // (Store::Checkpoint).
+  virtual absl::Status ScanHistory(
+      int64_t from_ms, int64_t to_ms, std::string_view after_key,
+      const std::function<bool(std::string_view key, const HistoryRecord&)>& fn,
+      const std::function<bool(std::string_view rule_id,
+                               std::string_view series)>& key_filter) = 0;
+  virtual absl::Status ScanEvents(
+      uint64_t after_seq,
+      const std::function<bool(const EventRecord&)>& fn) = 0;
+  virtual absl::Status Checkpoint(const std::string& dir) = 0;
   // The destinations ("host:port[=instance]") a metric name is sent to.
   virtual std::vector<std::string> Route(std::string_view name) = 0;
 };
@@ -52,15 +67,18 @@ class WriteToken {
   absl::Time last_logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
-// The JSON API of SPEC.md section 9 under /api/v1/: summary, rules, templates,
-// alerts, history (JSON or CSV), events, silences, match and backup. Writes
-// need "Authorization: Bearer <token>" when api.token or api.token_file is set
-// (WriteToken); POST and PUT need "Content-Type: application/json" (415), so
-// that no cross-origin page can send one without a CORS preflight, which the
-// server never grants; a write whose Origin header names another site is
-// refused (403). Lists answer {"items": [...], "next_cursor": "..."} with
-// cursors that neither skip nor repeat while entries are added. Errors answer
-// {"error": {"code", "message", "field"}}. Safe to call from any thread.
+// The JSON API of README "HTTP API and web page", under /api/v1/: summary,
+// rules, templates, alerts, history (JSON or CSV), events, silences, match and
+// backup. Writes need "Authorization: Bearer <token>" when api.token or
+// api.token_file is set (WriteToken); POST and PUT need "Content-Type:
+// application/json" (415), so that no cross-origin page can send one without a
+// CORS preflight, which the server never grants; a write whose Origin header
+// names another site is refused (403). Lists answer {"items": [...],
+// "next_cursor": "..."} with cursors that neither skip nor repeat while entries
+// are added. Errors answer
+// {"error": {"code", "message", "field"}}. Creating a rule or template whose id
+// or name exists answers 409, also when concurrent creates race for it (writes
+// are serialized by AlertService). Safe to call from any thread.
 class Api {
  public:
   explicit Api(ApiBackend* backend) : backend_(backend) {}

@@ -40,7 +40,7 @@ struct DestinationOptions {
   std::string instance;  // carbon instance name; empty = none
 };
 
-// How each routing method places a metric; see SPEC.md section 4.
+// How each routing method places a metric; see README "Routing methods".
 enum class ForwardMethod {
   kForward,        // every destination
   kCarbonCh,       // carbon-c-relay carbon_ch (md5 ring, positions may collide)

@@ -40,7 +40,7 @@ struct SourcePosition {
   int column = 0;
 };
 
-// A rule as written (SPEC.md section 5), before its template is applied.
+// A rule as written (README "Threshold rules"), before its template is applied.
 struct RuleSpec {
   std::string id;
   std::string name;
@@ -84,8 +84,9 @@ inline constexpr char kFieldPayload[] = "gralarm.field";
 absl::Status FieldError(std::string_view field, std::string_view message);
 std::string FieldOf(const absl::Status& status);
 
-// Parses rule / template JSON (SPEC.md section 5). An absent id is left empty
-// (the caller generates one). Unknown fields and wrong types are field errors.
+// Parses rule / template JSON (README "Threshold rules"). An absent id is left
+// empty (the caller generates one). Unknown fields and wrong types are field
+// errors.
 absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view json);
 absl::StatusOr<TemplateSpec> ParseTemplateJson(std::string_view json);
 std::string RuleSpecToJson(const RuleSpec& spec);

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
+#include "gralarm/alert_service.h"
 #include "gralarm/api.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/clock.h"
@@ -41,8 +42,10 @@ class Server final : public ApiBackend {
   // Applies a new config (forwarding, parser limits, self-metrics) without
   // dropping a point: the new forwarder takes over, the old one drains.
   // Listener addresses and the worker count need a restart; a change there is
-  // logged and ignored. A config whose rule files do not load with it is
-  // refused whole (logged); API rules it orphans become invalid.
+  // logged and ignored. A config whose forwarder cannot be built (a spool
+  // directory that cannot be created...) or whose rule files do not load with
+  // it is refused whole (logged): nothing of it is applied. API rules it
+  // orphans become invalid.
   void Reload(std::shared_ptr<const Config> config);
 
   // Stops accepting, reads what clients sent, delivers queued points within
@@ -53,17 +56,41 @@ class Server final : public ApiBackend {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
+  Store* store() { return store_.get(); }
+  AlertEngine* engine() { return engine_.get(); }
+  // Rebuilds the rules in force from the rule files in force and the store.
+  // Called by the AlertService after each rule or template write.
+  absl::Status ReloadRules();
+
   // ApiBackend; safe from any thread.
   std::shared_ptr<const Config> config() override;
-  Store* store() override { return store_.get(); }
-  AlertEngine* engine() override { return engine_.get(); }
-  absl::Status ReloadRules() override;
+  const AlertEngine& alert_engine() override { return *engine_; }
+  AlertService& alert_service() override { return *alert_service_; }
+  absl::Status ScanHistory(
+      int64_t from_ms, int64_t to_ms, std::string_view after_key,
+      const std::function<bool(std::string_view key, const HistoryRecord&)>& fn,
+      const std::function<bool(std::string_view rule_id,
+                               std::string_view series)>& key_filter) override {
+    return store_->ScanHistory(from_ms, to_ms, after_key, fn, key_filter);
+  }
+  absl::Status ScanEvents(
+      uint64_t after_seq,
+      const std::function<bool(const EventRecord&)>& fn) override {
+    return store_->ScanEvents(after_seq, fn);
+  }
+  absl::Status Checkpoint(const std::string& dir) override {
+    return store_->Checkpoint(dir);
+  }
   std::vector<std::string> Route(std::string_view name) override;
   int api_port() const { return api_port_; }
 
  private:
+  // Builds (does not start) a forwarder for `config`, with the self-metrics
+  // ticker; changes nothing in force.
   absl::StatusOr<std::unique_ptr<Forwarder>> MakeForwarder(
       const std::shared_ptr<const Config>& config);
+  // Puts the self-metrics settings of `config` in force for the ticker.
+  void SetSelfMetrics(const Config& config);
   HttpResponse HandleMetrics();
   // Reads the rule files of `config` and resolves them with the stored rules;
   // on success `*files` holds what was read. Changes nothing in force.
@@ -84,6 +111,7 @@ class Server final : public ApiBackend {
   std::unique_ptr<Store> store_;
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<AlertService> alert_service_;
   uint64_t rules_generation_ = 0;
   // The rule files in force, as read at the last start or reload.
   std::vector<RuleFile> rule_files_ ABSL_GUARDED_BY(config_mu_);

@@ -25,7 +25,7 @@ class WriteBatch;
 
 namespace gralarm {
 
-// An alert that is raised now (SPEC.md section 7).
+// An alert that is raised now (README "HTTP API and web page").
 struct AlertRecord {
   std::string rule_id;
   std::string rule_name;
@@ -76,7 +76,8 @@ struct EventRecord {
   int64_t at_ms = 0;
 };
 
-// Alerts matching a silence are tracked as usual but not notified (SPEC.md §5).
+// Alerts matching a silence are tracked as usual but not notified (README
+// "Notifications").
 struct SilenceRecord {
   std::string id;
   std::string rule;    // a rule id or a glob over rule ids

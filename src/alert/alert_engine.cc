@@ -222,6 +222,7 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
   for (RuleState& old : entry->rules) {
     if (old.rule == nullptr) continue;
     if (old.active) EndAlert(old, path, "rule removed or no longer matching");
+    absl::MutexLock write(&WriteMuOf(path));
     if (absl::Status s = store_->DeleteState(old.rule->spec.id, path);
         !s.ok()) {
       spdlog::error("{}", s.message());
@@ -373,7 +374,11 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
   rs.dirty = false;
   transitions_[TargetIndex(to)].fetch_add(1);
   const bool notified = !w.notify.empty();
-  absl::Status commit = store_->Commit(std::move(w));
+  absl::Status commit;
+  {
+    absl::MutexLock write(&WriteMuOf(path));
+    commit = store_->Commit(std::move(w));
+  }
   if (commit.ok() && notified && notify_hook_) notify_hook_();
   if (absl::Status s = commit; !s.ok()) {
     uint64_t suppressed = 0;
@@ -500,19 +505,27 @@ absl::Status AlertEngine::Flush() {
   std::vector<std::pair<std::string, std::string>> dirty;
   for (Shard& shard : shards_) {
     dirty.clear();
-    {
-      absl::MutexLock lock(&shard.mu);
-      for (auto& [path, entry_in_map] : shard.series) {
-        SeriesEntry* entry = &entry_in_map;
-        for (RuleState& rs : entry->rules) {
-          if (!rs.dirty) continue;
-          rs.dirty = false;
-          dirty.emplace_back(Store::StateKey(rs.rule->spec.id, path),
-                             EncodeState(rs));
-        }
+    shard.mu.Lock();
+    for (auto& [path, entry_in_map] : shard.series) {
+      SeriesEntry* entry = &entry_in_map;
+      for (RuleState& rs : entry->rules) {
+        if (!rs.dirty) continue;
+        rs.dirty = false;
+        dirty.emplace_back(Store::StateKey(rs.rule->spec.id, path),
+                           EncodeState(rs));
       }
     }
-    if (dirty.empty()) continue;
+    if (dirty.empty()) {
+      shard.mu.Unlock();
+      continue;
+    }
+    // Hand over hand: write_mu is held before the shard lock is released, so
+    // a transition committed after the copy (it takes write_mu for its
+    // write) lands after this write and is never overwritten by it. Points
+    // that change no level do not wait: only store writes take write_mu.
+    absl::MutexLock write(&shard.write_mu);
+    shard.mu.Unlock();
+    if (flush_pause_) flush_pause_();
     if (absl::Status s = store_->SaveStates(dirty); !s.ok()) status = s;
   }
   return status;

@@ -5,12 +5,10 @@
 #include <cerrno>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
@@ -92,6 +90,21 @@ HttpResponse Conflict(std::string_view message) {
 
 HttpResponse Internal(const absl::Status& s) {
   return JsonError(500, "internal", std::string(s.message()));
+}
+
+// An AlertService error as the API answers it (see AlertService).
+HttpResponse ServiceError(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return FieldErrorResponse(s);
+    case absl::StatusCode::kNotFound:
+      return JsonError(404, "not_found", std::string(s.message()));
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return Conflict(std::string(s.message()));
+    default:
+      return Internal(s);
+  }
 }
 
 // A page of a list: {"items": [...], "next_cursor": "..."}.
@@ -207,25 +220,6 @@ json SilenceJson(const SilenceRecord& x) {
               {"ends_at", Rfc3339Millis(x.ends_at_ms)},
               {"created_by", x.created_by},
               {"comment", x.comment}};
-}
-
-std::string RandomId(std::string_view prefix) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return fmt::format("{}{:012x}", prefix, rng() & 0xffffffffffffull);
-}
-
-// A rule id from its name: lower case, anything outside [a-z0-9_.-] as '-'.
-std::string IdFromName(std::string_view name) {
-  std::string id;
-  for (char c : name) {
-    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' ||
-              l == '.' || l == '-';
-    id += ok ? l : '-';
-    if (id.size() >= 100) break;
-  }
-  while (!id.empty() && id.back() == '-') id.pop_back();
-  return id;
 }
 
 // Compares in a time that tells nothing of how much of a guess was right.
@@ -383,8 +377,8 @@ HttpResponse Request::Handle() {
 }
 
 HttpResponse Request::Summary() {
-  const EngineCounters c = b_->engine()->Counters();
-  const auto rules = b_->engine()->rules();
+  const EngineCounters c = b_->alert_engine().Counters();
+  const auto rules = b_->alert_engine().rules();
   return Json(200, json{{"rules", rules->rules().size()},
                         {"rules_invalid", rules->invalid().size()},
                         {"series_tracked", c.series_tracked},
@@ -401,7 +395,7 @@ HttpResponse Request::Rules() {
   if (!Limit(q_, &limit, &error)) return error;
   const std::string needle = Param(q_, "q");
   const std::string cursor = Param(q_, "cursor");
-  auto rules = b_->engine()->rules();
+  auto rules = b_->alert_engine().rules();
   // Rules in force and invalid stored rules, by id; JSON for one page only.
   struct Entry {
     std::string id;
@@ -442,27 +436,22 @@ HttpResponse Request::Rules() {
 }
 
 HttpResponse Request::Rule(const std::string& id) {
-  const auto rules = b_->engine()->rules();
+  if (Is("DELETE")) {
+    if (absl::Status s = b_->alert_service().DeleteRule(id); !s.ok())
+      return ServiceError(s);
+    return HttpResponse{204, "application/json", ""};
+  }
+  const auto rules = b_->alert_engine().rules();
   auto rule = rules->Find(id);
   const InvalidRule* invalid = rule ? nullptr : rules->FindInvalid(id);
   if (rule == nullptr && invalid == nullptr)
     return NotFound(StrCat("rule \"", id, "\""));
-  if (Is("GET"))
-    return Json(200, rule ? RuleJson(*rule) : InvalidRuleJson(*invalid));
-  if (rule && rule->spec.source == RuleSource::kFile) {
-    return Conflict(
-        StrCat("rule \"", id, "\" comes from ", rule->spec.source_file,
-               " and is read-only here: edit the file and send SIGHUP"));
-  }
-  if (absl::Status s = b_->store()->DeleteRuleJson(id); !s.ok())
-    return Internal(s);
-  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
-  return HttpResponse{204, "application/json", ""};
+  return Json(200, rule ? RuleJson(*rule) : InvalidRuleJson(*invalid));
 }
 
 HttpResponse Request::RuleSeries(const std::string& id) {
   // An invalid rule exists but tracks no series: its page is empty.
-  const auto rules = b_->engine()->rules();
+  const auto rules = b_->alert_engine().rules();
   if (rules->Find(id) == nullptr && rules->FindInvalid(id) == nullptr) {
     return NotFound(StrCat("rule \"", id, "\""));
   }
@@ -472,7 +461,7 @@ HttpResponse Request::RuleSeries(const std::string& id) {
   const std::string cursor = Param(q_, "cursor");
   json items = json::array();
   std::string next;
-  for (const auto& v : b_->engine()->SeriesOf(id)) {
+  for (const auto& v : b_->alert_engine().SeriesOf(id)) {
     if (!cursor.empty() && v.series <= cursor) continue;
     if (items.size() == limit) {
       next = items.back()["series"].get<std::string>();
@@ -493,55 +482,15 @@ HttpResponse Request::RuleSeries(const std::string& id) {
 HttpResponse Request::PutRule(const std::string& path_id, bool create) {
   auto spec = ParseRuleJson(r_.body);
   if (!spec.ok()) return FieldErrorResponse(spec.status());
-  auto rules = b_->engine()->rules();
-  if (!create) {
-    if (!spec->id.empty() && spec->id != path_id) {
-      return FieldErrorResponse(
-          FieldError("id", "differs from the id in the path"));
-    }
-    spec->id = path_id;
-    auto existing = rules->Find(path_id);
-    if (existing == nullptr && rules->FindInvalid(path_id) == nullptr)
-      return NotFound(StrCat("rule \"", path_id, "\""));
-    if (existing && existing->spec.source == RuleSource::kFile) {
-      return Conflict(StrCat(
-          "rule \"", path_id, "\" comes from ", existing->spec.source_file,
-          " and is read-only here: edit the file and send SIGHUP"));
-    }
-  } else {
-    if (spec->id.empty()) {
-      std::string base = IdFromName(spec->name);
-      spec->id = ValidRuleId(base) && rules->Find(base) == nullptr &&
-                         rules->FindInvalid(base) == nullptr
-                     ? base
-                     : RandomId("rule-");
-    }
-    if (rules->Find(spec->id) != nullptr ||
-        rules->FindInvalid(spec->id) != nullptr) {
-      return Conflict(StrCat("rule \"", spec->id,
-                             "\" exists: PUT /api/v1/rules/", spec->id,
-                             " changes it"));
-    }
-  }
-  const TemplateSpec* tmpl = spec->template_name.empty()
-                                 ? nullptr
-                                 : rules->FindTemplate(spec->template_name);
-  auto resolved = ResolveRule(*spec, tmpl, *b_->config());
-  if (!resolved.ok()) return FieldErrorResponse(resolved.status());
-  spec->source = RuleSource::kApi;
-  if (absl::Status s =
-          b_->store()->PutRuleJson(spec->id, RuleSpecToJson(*spec));
-      !s.ok()) {
-    return Internal(s);
-  }
-  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
-  auto stored = b_->engine()->rules()->Find(spec->id);
-  if (stored == nullptr) return Internal(absl::InternalError("rule vanished"));
-  return Json(create ? 201 : 200, RuleJson(*stored));
+  auto rule = create
+                  ? b_->alert_service().CreateRule(std::move(*spec))
+                  : b_->alert_service().ReplaceRule(path_id, std::move(*spec));
+  if (!rule.ok()) return ServiceError(rule.status());
+  return Json(create ? 201 : 200, RuleJson(**rule));
 }
 
 HttpResponse Request::Templates() {
-  auto rules = b_->engine()->rules();
+  auto rules = b_->alert_engine().rules();
   const std::string cursor = Param(q_, "cursor");
   size_t limit;
   HttpResponse error;
@@ -560,64 +509,25 @@ HttpResponse Request::Templates() {
 }
 
 HttpResponse Request::Template(const std::string& name) {
-  auto rules = b_->engine()->rules();
+  if (Is("DELETE")) {
+    if (absl::Status s = b_->alert_service().DeleteTemplate(name); !s.ok())
+      return ServiceError(s);
+    return HttpResponse{204, "application/json", ""};
+  }
+  auto rules = b_->alert_engine().rules();
   const TemplateSpec* t = rules->FindTemplate(name);
   if (t == nullptr) return NotFound(StrCat("template \"", name, "\""));
-  if (Is("GET")) return Json(200, TemplateJson(*t));
-  if (t->source == RuleSource::kFile) {
-    return Conflict(StrCat("template \"", name,
-                           "\" comes from a rule file and is read-only"));
-  }
-  std::vector<std::string> users;
-  for (const auto& r : rules->rules()) {
-    if (r->spec.template_name == name) users.push_back(r->spec.id);
-  }
-  if (!users.empty()) {
-    return Conflict(StrCat("template \"", name, "\" is used by rule(s) ",
-                           absl::StrJoin(users, ", ")));
-  }
-  if (absl::Status s = b_->store()->DeleteTemplateJson(name); !s.ok())
-    return Internal(s);
-  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
-  return HttpResponse{204, "application/json", ""};
+  return Json(200, TemplateJson(*t));
 }
 
 HttpResponse Request::PutTemplate(const std::string& path_name, bool create) {
   auto t = ParseTemplateJson(r_.body.empty() ? "{}" : r_.body);
-  if (!create && t.ok() && t->name != path_name) {
-    return FieldErrorResponse(
-        FieldError("name", "differs from the name in the path"));
-  }
   if (!t.ok()) return FieldErrorResponse(t.status());
-  auto rules = b_->engine()->rules();
-  const TemplateSpec* existing = rules->FindTemplate(t->name);
-  if (create && existing != nullptr) {
-    return Conflict(StrCat("template \"", t->name, "\" exists"));
-  }
-  if (!create && existing == nullptr)
-    return NotFound(StrCat("template \"", path_name, "\""));
-  if (existing != nullptr && existing->source == RuleSource::kFile) {
-    return Conflict(StrCat("template \"", t->name,
-                           "\" comes from a rule file and is read-only"));
-  }
-  // Every rule that uses it must still be valid with the new fields.
-  for (const auto& r : rules->rules()) {
-    if (r->spec.template_name != t->name) continue;
-    auto resolved = ResolveRule(r->spec, &*t, *b_->config());
-    if (!resolved.ok()) {
-      return FieldErrorResponse(FieldError(
-          FieldOf(resolved.status()),
-          StrCat("rule \"", r->spec.id,
-                 "\" would become invalid: ", resolved.status().message())));
-    }
-  }
-  if (absl::Status s =
-          b_->store()->PutTemplateJson(t->name, TemplateSpecToJson(*t));
-      !s.ok()) {
-    return Internal(s);
-  }
-  if (absl::Status s = b_->ReloadRules(); !s.ok()) return Internal(s);
-  return Json(create ? 201 : 200, TemplateJson(*t));
+  auto put =
+      create ? b_->alert_service().CreateTemplate(std::move(*t))
+             : b_->alert_service().ReplaceTemplate(path_name, std::move(*t));
+  if (!put.ok()) return ServiceError(put.status());
+  return Json(create ? 201 : 200, TemplateJson(*put));
 }
 
 HttpResponse Request::Alerts() {
@@ -629,7 +539,7 @@ HttpResponse Request::Alerts() {
   const std::string severity = Param(q_, "severity");
   const std::string rule = Param(q_, "rule");
   const std::string cursor = Param(q_, "cursor");
-  auto alerts = b_->engine()->ActiveAlerts();
+  auto alerts = b_->alert_engine().ActiveAlerts();
   auto key = [](const AlertRecord& a) { return a.rule_id + '\x1f' + a.series; };
   std::sort(alerts.begin(), alerts.end(),
             [&](const auto& a, const auto& b) { return key(a) < key(b); });
@@ -680,12 +590,12 @@ HttpResponse Request::History() {
   }
   // Visits the entries that pass the filters, from the cursor on, until
   // `fn` returns false.
-  auto scan = [store = b_->store(), f,
+  auto scan = [b = b_, f,
                after](const std::function<bool(std::string_view key,
                                                const HistoryRecord&)>& fn) {
     absl::Status s;
     RunAtIdlePriority([&] {
-      s = store->ScanHistory(
+      s = b->ScanHistory(
           f.from, f.to, after,
           [&](std::string_view key, const HistoryRecord& h) {
             const std::string sev =
@@ -772,7 +682,7 @@ HttpResponse Request::Events() {
   bool more = false;
   absl::Status s;
   RunAtIdlePriority([&] {
-    s = b_->store()->ScanEvents(after, [&](const EventRecord& e) {
+    s = b_->ScanEvents(after, [&](const EventRecord& e) {
       if (e.at_ms < from || e.at_ms > to) return true;
       if (!rule.empty() && e.rule_id != rule) return true;
       if (!severity.empty() && e.to != severity) return true;
@@ -792,10 +702,8 @@ HttpResponse Request::Events() {
 
 HttpResponse Request::Silences() {
   if (Is("GET")) {
-    auto all = b_->store()->Silences();
+    auto all = b_->alert_service().Silences();
     if (!all.ok()) return Internal(all.status());
-    std::sort(all->begin(), all->end(),
-              [](const auto& a, const auto& b) { return a.id < b.id; });
     json items = json::array();
     for (const SilenceRecord& x : *all) items.push_back(SilenceJson(x));
     return Page(std::move(items), "");
@@ -832,40 +740,14 @@ HttpResponse Request::Silences() {
   if (!j.contains("starts_at")) x.starts_at_ms = now;
   if (!j.contains("ends_at"))
     return FieldErrorResponse(FieldError("ends_at", "is required"));
-  if (x.ends_at_ms <= x.starts_at_ms) {
-    return FieldErrorResponse(FieldError("ends_at", "must be after starts_at"));
-  }
-  for (auto [field, text] :
-       {std::pair{"rule", x.rule}, std::pair{"series", x.series}}) {
-    if (text.empty()) continue;
-    auto g = Glob::Compile(text);
-    if (!g.ok()) {
-      return FieldErrorResponse(
-          FieldError(field, std::string(g.status().message())));
-    }
-  }
-  if (x.rule.empty() && x.series.empty()) {
-    return FieldErrorResponse(
-        FieldError("rule", "set rule or series (or both)"));
-  }
-  x.id = RandomId("silence-");
-  if (absl::Status s = b_->store()->PutSilence(x); !s.ok()) return Internal(s);
-  auto all = b_->store()->Silences();
-  if (!all.ok()) return Internal(all.status());
-  b_->engine()->SetSilences(*all);
-  return Json(201, SilenceJson(x));
+  auto added = b_->alert_service().AddSilence(std::move(x));
+  if (!added.ok()) return ServiceError(added.status());
+  return Json(201, SilenceJson(*added));
 }
 
 HttpResponse Request::DeleteSilence(const std::string& id) {
-  auto all = b_->store()->Silences();
-  if (!all.ok()) return Internal(all.status());
-  auto it = std::find_if(all->begin(), all->end(),
-                         [&](auto& x) { return x.id == id; });
-  if (it == all->end()) return NotFound(StrCat("silence \"", id, "\""));
-  if (absl::Status s = b_->store()->DeleteSilence(id); !s.ok())
-    return Internal(s);
-  all->erase(it);
-  b_->engine()->SetSilences(*all);
+  if (absl::Status s = b_->alert_service().DeleteSilence(id); !s.ok())
+    return ServiceError(s);
   return HttpResponse{204, "application/json", ""};
 }
 
@@ -873,7 +755,7 @@ HttpResponse Request::Match() {
   const std::string metric = Param(q_, "metric");
   if (metric.empty()) return BadParam("metric", "is required");
   const std::string_view name = MetricName(metric);
-  auto rules = b_->engine()->rules();
+  auto rules = b_->alert_engine().rules();
   RuleSet::Matches m;
   rules->Match(name, &m);
   json ids = json::array();
@@ -891,8 +773,7 @@ HttpResponse Request::Backup() {
   const std::string path = StrCat(
       dir, "/",
       absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone()));
-  if (absl::Status s = b_->store()->Checkpoint(path); !s.ok())
-    return Internal(s);
+  if (absl::Status s = b_->Checkpoint(path); !s.ok()) return Internal(s);
   return Json(201, json{{"path", path}});
 }
 

@@ -141,13 +141,6 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
   auto forwarder = Forwarder::Create(*config);
   if (!forwarder.ok()) return forwarder.status();
   const SelfMetricsOptions& sm = config->self_metrics;
-  {
-    absl::MutexLock lock(&self_metrics_mu_);
-    self_metrics_ = sm.carbon_interval_s > 0
-                        ? std::make_unique<CarbonSelfMetrics>(
-                              ExpandCarbonPrefix(sm.carbon_prefix, HostName()))
-                        : nullptr;
-  }
   if (sm.carbon_interval_s > 0) {
     (*forwarder)
         ->SetTicker(
@@ -176,6 +169,15 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Server::MakeForwarder(
             });
   }
   return forwarder;
+}
+
+void Server::SetSelfMetrics(const Config& config) {
+  const SelfMetricsOptions& sm = config.self_metrics;
+  absl::MutexLock lock(&self_metrics_mu_);
+  self_metrics_ = sm.carbon_interval_s > 0
+                      ? std::make_unique<CarbonSelfMetrics>(
+                            ExpandCarbonPrefix(sm.carbon_prefix, HostName()))
+                      : nullptr;
 }
 
 namespace {
@@ -217,6 +219,9 @@ absl::Status Server::Start() {
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
   notifier_->SetActiveSource(
       [e = engine_.get()] { return e->NotifiableAlerts(); });
+  alert_service_ = std::make_unique<AlertService>(
+      store_.get(), engine_.get(), [this] { return config(); },
+      [this] { return ReloadRules(); });
   {
     absl::MutexLock lock(&config_mu_);
     auto rules = LoadAllRulesLocked(*config_, &rule_files_);
@@ -224,11 +229,10 @@ absl::Status Server::Start() {
     ApplyRulesLocked(*rules);
   }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
-  auto silences = store_->Silences();
-  if (!silences.ok()) return silences.status();
-  engine_->SetSilences(*silences);
+  if (absl::Status s = alert_service_->LoadSilences(); !s.ok()) return s;
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
+  SetSelfMetrics(*config_);
   auto sockets =
       OpenListenSockets(config_->ingest.listen, workers, /*with_udp=*/true);
   if (!sockets.ok()) return sockets.status();
@@ -296,12 +300,24 @@ void Server::Reload(std::shared_ptr<const Config> config) {
         "reload: ingest.listen, ingest.pickle_listen, ingest.workers and "
         "api.listen changes take effect at the next restart");
   }
+  // Everything that can fail is built or checked first, then all is applied:
+  // a reload that fails changes nothing. The forwarder is built (not started)
+  // outside config_mu_: it opens spool directories.
+  auto next = MakeForwarder(config);
+  if (!next.ok()) {
+    spdlog::error(
+        "reload: {}; the running configuration and the rules in force stay",
+        next.status().message());
+    return;
+  }
   {
     // The config and its rule files are one: when the rule files do not load
     // with the new config (an error in them, or a rule naming a schedule,
     // template or channel it drops), nothing of it is applied, as
     // carbon-c-relay and Alertmanager refuse such a reload. API rules it
-    // orphans do not stop it: they become invalid and are reported.
+    // orphans do not stop it: they become invalid and are reported. The
+    // rules are read and applied under one hold of config_mu_, so no API
+    // write falls between.
     absl::MutexLock lock(&config_mu_);
     std::vector<RuleFile> files;
     auto rules = LoadAllRulesLocked(*config, &files);
@@ -313,7 +329,7 @@ void Server::Reload(std::shared_ptr<const Config> config) {
       spdlog::error(
           "reload: rules not reloaded; the running configuration and the "
           "rules in force stay");
-      return;
+      return;  // `next` was never started: destroying it sends nothing
     }
     engine_->SetConfig(config);
     notifier_->SetConfig(config);
@@ -322,12 +338,7 @@ void Server::Reload(std::shared_ptr<const Config> config) {
     rule_files_ = std::move(files);
     ApplyRulesLocked(*rules);
   }
-  auto next = MakeForwarder(config);
-  if (!next.ok()) {
-    spdlog::error("reload: {}; keeping the running configuration",
-                  next.status().message());
-    return;
-  }
+  SetSelfMetrics(*config);
   (*next)->Start();
   for (auto& w : workers_)
     w->SwapSinks(config, LoopSinks(engine_.get(), next->get()));

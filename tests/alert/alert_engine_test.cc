@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "gralarm/rule.h"
 #include "gralarm/strings.h"
@@ -143,6 +144,45 @@ TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
   Point("if.eth0.util", 90, 0);
   EXPECT_EQ(engine_->ActiveAlerts().size(), 1u);
   (void)before;
+}
+
+// A flush copies a shard's dirty states under the shard lock and writes them
+// after releasing it. A transition an ingest loop commits in between must not
+// be overwritten by the older copy: after a kill -9 the restored level would
+// contradict the active alert.
+TEST_F(AlertEngineTest, AFlushNeverWritesAStateOverANewerTransition) {
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  Point("if.eth0.util", 100, 95);  // one breaching point of two: dirty, ok
+  std::atomic<bool> raised{false};
+  std::thread ingest;
+  engine_->SetFlushPauseForTest([&] {
+    if (ingest.joinable()) return;
+    // The point that raises the alert arrives while the flush holds its copy.
+    ingest = std::thread([&] {
+      Point("if.eth0.util", 110, 96);
+      raised = true;
+    });
+    // Gives the transition every chance to commit before the flush writes
+    // (with the writes ordered, it waits for this write instead).
+    for (int i = 0; i < 50 && !raised; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  });
+  ASSERT_TRUE(engine_->Flush().ok());
+  ingest.join();
+  ASSERT_TRUE(raised);
+  ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
+  // A new process on the same store, as after a kill -9 (no final flush).
+  Open(config_);
+  engine_->SetRules(Rules(*config_, {kUtil}));
+  ASSERT_TRUE(engine_->Restore().ok());
+  const auto series = engine_->SeriesOf("util");
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0].state.level, Level::kCritical);
+  EXPECT_EQ(series[0].state.last_value, 96);
+  ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
+  // The restored state goes on from the transition: a clearing point ends it.
+  Point("if.eth0.util", 120, 10);
+  EXPECT_TRUE(engine_->ActiveAlerts().empty());
 }
 
 // Series names are bytes: any byte from 0x21 up, UTF-8 or not.

@@ -247,6 +247,40 @@ TEST(Server, ASeriesNoRuleMatchedIsEvaluatedOnceAReloadAddsOne) {
   server.Stop(std::chrono::seconds(5));
 }
 
+TEST(Server, AReloadWhoseForwarderCannotBeBuiltChangesNothing) {
+  TestSink sink;
+  const std::string base = FreshStorePath();
+  const std::string old_rules = StrCat(base, ".old.rules.toml");
+  const std::string new_rules = StrCat(base, ".new.rules.toml");
+  std::ofstream(old_rules) << "[[rules]]\nid = \"old\"\npattern = \"a.*\"\n"
+                              "thresholds = { warning = 10 }\n";
+  std::ofstream(new_rules) << "[[rules]]\nid = \"new\"\npattern = \"a.*\"\n"
+                              "thresholds = { warning = 10 }\n";
+  auto config = ConfigFor({sink.address()}, "", "",
+                          StrCat("[rules]\nfiles = [\"", old_rules, "\"]\n"));
+  Server server(config);
+  ASSERT_TRUE(server.Start().ok());
+  // The new config's spool directory lies under a regular file: its
+  // forwarder cannot be built. Its rules load fine.
+  const std::string file = StrCat(base, ".not-a-dir");
+  std::ofstream(file) << "x";
+  auto next = ConfigFor({sink.address()}, "",
+                        StrCat("spool_dir = \"", file, "/spool\"\n"),
+                        StrCat("[rules]\nfiles = [\"", new_rules, "\"]\n"));
+  server.Reload(next);
+  EXPECT_EQ(server.config(), config);
+  const auto rules = server.engine()->rules();
+  EXPECT_NE(rules->Find("old"), nullptr);
+  EXPECT_EQ(rules->Find("new"), nullptr);
+  // The running forwarder and rules go on as before.
+  SendTcp(PortOf(server.ingest_address()), "a.b 50 1700000000\n");
+  ASSERT_TRUE(sink.WaitFor([](TestSink* s) { return s->Lines().size() == 1; }));
+  const auto active = server.engine()->ActiveAlerts();
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].rule_id, "old");
+  server.Stop(std::chrono::seconds(5));
+}
+
 TEST(Server, StopReadsWhatClientsAlreadySentAndDeliversIt) {
   TestSink sink;
   Server server(ConfigFor({sink.address()}));

@@ -1,0 +1,97 @@
+#ifndef GRALARM_ALERT_SERVICE_H_
+#define GRALARM_ALERT_SERVICE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "gralarm/alert_engine.h"
+#include "gralarm/config.h"
+#include "gralarm/rule.h"
+#include "gralarm/store.h"
+
+namespace gralarm {
+
+// The one writer of API rules, templates and silences. Each write validates,
+// stores and puts in force under one mutex, so writes take effect one at a
+// time and in the order they are answered: a check ("is this id free?") and
+// the write it allows are never split by another write, and a write that
+// returns OK is in force (in the store and in the engine) when it returns.
+//
+// Errors, for the API to map:
+//   InvalidArgument     a field is wrong (FieldOf() names it)       -> 400
+//   NotFound            the rule, template or silence does not exist -> 404
+//   AlreadyExists       create of an id or name that exists          -> 409
+//   FailedPrecondition  read-only (from a rule file), or still in use -> 409
+//   anything else       the store or the rule load failed             -> 500
+// Thread-safe.
+class AlertService {
+ public:
+  // `config` returns the config in force; `reload_rules` rebuilds the rules in
+  // force from the rule files and the store (Server::ReloadRules). Neither
+  // may call back into this service. `store` and `engine` are not owned.
+  AlertService(Store* store, AlertEngine* engine,
+               std::function<std::shared_ptr<const Config>()> config,
+               std::function<absl::Status()> reload_rules);
+
+  // Stores `spec` as a new API rule and puts it in force. An empty id is made
+  // from the name (or a random "rule-..." when that one is taken or not a
+  // valid id); an id that exists (in force, from a file, or stored and
+  // invalid) is AlreadyExists. Returns the rule as now in force.
+  absl::StatusOr<std::shared_ptr<const Rule>> CreateRule(RuleSpec spec);
+  // Replaces the API rule `id` (NotFound when there is none; a rule from a
+  // rule file is FailedPrecondition). `spec.id` must be empty or `id`.
+  absl::StatusOr<std::shared_ptr<const Rule>> ReplaceRule(std::string_view id,
+                                                          RuleSpec spec);
+  // Removes the API rule `id` (stored invalid rules too); its alerts end.
+  absl::Status DeleteRule(std::string_view id);
+
+  // Templates: the same, by name. A replacement must leave every rule that
+  // uses the template valid; a template still in use is not deleted.
+  absl::StatusOr<TemplateSpec> CreateTemplate(TemplateSpec spec);
+  absl::StatusOr<TemplateSpec> ReplaceTemplate(std::string_view name,
+                                               TemplateSpec spec);
+  absl::Status DeleteTemplate(std::string_view name);
+
+  // Stores a new silence (`id` is assigned) and puts every stored silence in
+  // force. Needs rule or series (Graphite globs) and ends_ms > starts_ms.
+  absl::StatusOr<SilenceRecord> AddSilence(SilenceRecord silence);
+  absl::Status DeleteSilence(std::string_view id);
+  // The stored silences, by id.
+  absl::StatusOr<std::vector<SilenceRecord>> Silences();
+  // Puts the stored silences in force (at start).
+  absl::Status LoadSilences();
+
+ private:
+  // Stores, then rebuilds the rules in force. Caller holds mu_.
+  absl::Status ApplyStoredRulesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplySilencesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rule `id` (not from a file) may be written: NotFound or
+  // FailedPrecondition otherwise.
+  absl::Status CheckWritableRuleLocked(const RuleSet& rules,
+                                       std::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::shared_ptr<const Rule>> PutRuleLocked(RuleSpec spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<TemplateSpec> PutTemplateLocked(TemplateSpec spec, bool create)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* const store_;
+  AlertEngine* const engine_;
+  const std::function<std::shared_ptr<const Config>()> config_;
+  const std::function<absl::Status()> reload_rules_;
+  // Held from validation to the write being in force. First in the lock
+  // order: taken before Server::config_mu_ (reload_rules_, config_) and the
+  // engine's locks.
+  absl::Mutex mu_;
+};
+
+}  // namespace gralarm
+
+#endif  // GRALARM_ALERT_SERVICE_H_

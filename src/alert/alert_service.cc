@@ -1,0 +1,259 @@
+#include "gralarm/alert_service.h"
+
+#include <algorithm>
+#include <cctype>
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "gralarm/glob.h"
+#include "gralarm/rule_set.h"
+#include "gralarm/strings.h"
+
+namespace gralarm {
+namespace {
+
+std::string RandomId(std::string_view prefix) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return absl::StrFormat("%s%012x", AbslView(prefix),
+                         rng() & 0xffffffffffffull);
+}
+
+// A rule id from its name: lower case, anything outside [a-z0-9_.-] as '-'.
+std::string IdFromName(std::string_view name) {
+  std::string id;
+  for (char c : name) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' ||
+              l == '.' || l == '-';
+    id += ok ? l : '-';
+    if (id.size() >= 100) break;
+  }
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  return id;
+}
+
+bool RuleExists(const RuleSet& rules, std::string_view id) {
+  return rules.Find(id) != nullptr || rules.FindInvalid(id) != nullptr;
+}
+
+}  // namespace
+
+AlertService::AlertService(
+    Store* store, AlertEngine* engine,
+    std::function<std::shared_ptr<const Config>()> config,
+    std::function<absl::Status()> reload_rules)
+    : store_(store),
+      engine_(engine),
+      config_(std::move(config)),
+      reload_rules_(std::move(reload_rules)) {}
+
+absl::Status AlertService::ApplyStoredRulesLocked() { return reload_rules_(); }
+
+absl::Status AlertService::CheckWritableRuleLocked(const RuleSet& rules,
+                                                   std::string_view id) {
+  auto existing = rules.Find(id);
+  if (existing == nullptr && rules.FindInvalid(id) == nullptr) {
+    return absl::NotFoundError(StrCat("rule \"", id, "\" not found"));
+  }
+  if (existing && existing->spec.source == RuleSource::kFile) {
+    return absl::FailedPreconditionError(
+        StrCat("rule \"", id, "\" comes from ", existing->spec.source_file,
+               " and is read-only here: edit the file and send SIGHUP"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Rule>> AlertService::CreateRule(
+    RuleSpec spec) {
+  absl::MutexLock lock(&mu_);
+  const auto rules = engine_->rules();
+  if (spec.id.empty()) {
+    std::string base = IdFromName(spec.name);
+    spec.id = ValidRuleId(base) && !RuleExists(*rules, base)
+                  ? base
+                  : RandomId("rule-");
+  }
+  if (RuleExists(*rules, spec.id)) {
+    return absl::AlreadyExistsError(StrCat("rule \"", spec.id,
+                                           "\" exists: PUT /api/v1/rules/",
+                                           spec.id, " changes it"));
+  }
+  return PutRuleLocked(std::move(spec));
+}
+
+absl::StatusOr<std::shared_ptr<const Rule>> AlertService::ReplaceRule(
+    std::string_view id, RuleSpec spec) {
+  if (!spec.id.empty() && spec.id != id) {
+    return FieldError("id", "differs from the id in the path");
+  }
+  spec.id = std::string(id);
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckWritableRuleLocked(*engine_->rules(), id);
+      !s.ok()) {
+    return s;
+  }
+  return PutRuleLocked(std::move(spec));
+}
+
+absl::StatusOr<std::shared_ptr<const Rule>> AlertService::PutRuleLocked(
+    RuleSpec spec) {
+  const auto rules = engine_->rules();
+  const TemplateSpec* tmpl = spec.template_name.empty()
+                                 ? nullptr
+                                 : rules->FindTemplate(spec.template_name);
+  auto resolved = ResolveRule(spec, tmpl, *config_());
+  if (!resolved.ok()) return resolved.status();
+  spec.source = RuleSource::kApi;
+  if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) return s;
+  auto stored = engine_->rules()->Find(spec.id);
+  if (stored == nullptr) return absl::InternalError("rule vanished");
+  return stored;
+}
+
+absl::Status AlertService::DeleteRule(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckWritableRuleLocked(*engine_->rules(), id);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = store_->DeleteRuleJson(id); !s.ok()) return s;
+  return ApplyStoredRulesLocked();
+}
+
+absl::StatusOr<TemplateSpec> AlertService::CreateTemplate(TemplateSpec spec) {
+  absl::MutexLock lock(&mu_);
+  return PutTemplateLocked(std::move(spec), /*create=*/true);
+}
+
+absl::StatusOr<TemplateSpec> AlertService::ReplaceTemplate(
+    std::string_view name, TemplateSpec spec) {
+  if (spec.name != name) {
+    return FieldError("name", "differs from the name in the path");
+  }
+  absl::MutexLock lock(&mu_);
+  return PutTemplateLocked(std::move(spec), /*create=*/false);
+}
+
+absl::StatusOr<TemplateSpec> AlertService::PutTemplateLocked(TemplateSpec spec,
+                                                             bool create) {
+  const auto rules = engine_->rules();
+  const TemplateSpec* existing = rules->FindTemplate(spec.name);
+  if (create && existing != nullptr) {
+    return absl::AlreadyExistsError(
+        StrCat("template \"", spec.name, "\" exists"));
+  }
+  if (!create && existing == nullptr) {
+    return absl::NotFoundError(
+        StrCat("template \"", spec.name, "\" not found"));
+  }
+  if (existing != nullptr && existing->source == RuleSource::kFile) {
+    return absl::FailedPreconditionError(
+        StrCat("template \"", spec.name,
+               "\" comes from a rule file and is read-only"));
+  }
+  // Every rule that uses it must still be valid with the new fields.
+  const auto config = config_();
+  for (const auto& r : rules->rules()) {
+    if (r->spec.template_name != spec.name) continue;
+    auto resolved = ResolveRule(r->spec, &spec, *config);
+    if (!resolved.ok()) {
+      return FieldError(
+          FieldOf(resolved.status()),
+          StrCat("rule \"", r->spec.id,
+                 "\" would become invalid: ", resolved.status().message()));
+    }
+  }
+  if (absl::Status s =
+          store_->PutTemplateJson(spec.name, TemplateSpecToJson(spec));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) return s;
+  return spec;
+}
+
+absl::Status AlertService::DeleteTemplate(std::string_view name) {
+  absl::MutexLock lock(&mu_);
+  const auto rules = engine_->rules();
+  const TemplateSpec* t = rules->FindTemplate(name);
+  if (t == nullptr) {
+    return absl::NotFoundError(StrCat("template \"", name, "\" not found"));
+  }
+  if (t->source == RuleSource::kFile) {
+    return absl::FailedPreconditionError(StrCat(
+        "template \"", name, "\" comes from a rule file and is read-only"));
+  }
+  std::vector<std::string> users;
+  for (const auto& r : rules->rules()) {
+    if (r->spec.template_name == name) users.push_back(r->spec.id);
+  }
+  if (!users.empty()) {
+    return absl::FailedPreconditionError(StrCat("template \"", name,
+                                                "\" is used by rule(s) ",
+                                                absl::StrJoin(users, ", ")));
+  }
+  if (absl::Status s = store_->DeleteTemplateJson(name); !s.ok()) return s;
+  return ApplyStoredRulesLocked();
+}
+
+absl::Status AlertService::ApplySilencesLocked() {
+  auto all = store_->Silences();
+  if (!all.ok()) return all.status();
+  engine_->SetSilences(*all);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SilenceRecord> AlertService::AddSilence(SilenceRecord x) {
+  if (x.ends_at_ms <= x.starts_at_ms) {
+    return FieldError("ends_at", "must be after starts_at");
+  }
+  for (auto [field, text] :
+       {std::pair{"rule", &x.rule}, std::pair{"series", &x.series}}) {
+    if (text->empty()) continue;
+    auto g = Glob::Compile(*text);
+    if (!g.ok()) return FieldError(field, std::string(g.status().message()));
+  }
+  if (x.rule.empty() && x.series.empty()) {
+    return FieldError("rule", "set rule or series (or both)");
+  }
+  x.id = RandomId("silence-");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = store_->PutSilence(x); !s.ok()) return s;
+  if (absl::Status s = ApplySilencesLocked(); !s.ok()) return s;
+  return x;
+}
+
+absl::Status AlertService::DeleteSilence(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto all = store_->Silences();
+  if (!all.ok()) return all.status();
+  auto it = std::find_if(all->begin(), all->end(),
+                         [&](const SilenceRecord& x) { return x.id == id; });
+  if (it == all->end()) {
+    return absl::NotFoundError(StrCat("silence \"", id, "\" not found"));
+  }
+  if (absl::Status s = store_->DeleteSilence(id); !s.ok()) return s;
+  all->erase(it);
+  engine_->SetSilences(*all);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SilenceRecord>> AlertService::Silences() {
+  auto all = store_->Silences();
+  if (!all.ok()) return all.status();
+  std::sort(all->begin(), all->end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return all;
+}
+
+absl::Status AlertService::LoadSilences() {
+  absl::MutexLock lock(&mu_);
+  return ApplySilencesLocked();
+}
+
+}  // namespace gralarm
