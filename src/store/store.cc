@@ -44,20 +44,23 @@ Level LevelOf(const json& j) {
 }
 
 json AlertToJson(const AlertRecord& a) {
-  return json{{"rule_id", a.rule_id},
-              {"rule_name", a.rule_name},
-              {"series", a.series},
-              {"severity", LevelName(a.severity)},
-              {"peak", LevelName(a.peak)},
-              {"nodata", a.nodata},
-              {"value", a.value},
-              {"since_ms", a.since_ms},
-              {"last_value", a.last_value},
-              {"last_seen_ms", a.last_seen_ms},
-              {"labels", a.labels},
-              {"silenced", a.silenced},
-              {"held", a.held},
-              {"notified_ms", a.notified_ms}};
+  json j{{"rule_id", a.rule_id},
+         {"rule_name", a.rule_name},
+         {"series", a.series},
+         {"severity", LevelName(a.severity)},
+         {"peak", LevelName(a.peak)},
+         {"nodata", a.nodata},
+         {"value", a.value},
+         {"since_ms", a.since_ms},
+         {"last_value", a.last_value},
+         {"last_seen_ms", a.last_seen_ms},
+         {"labels", a.labels},
+         {"silenced", a.silenced},
+         {"held", a.held},
+         {"notified_ms", a.notified_ms}};
+  // Written only when set, so other records keep their encoding.
+  if (a.flapping) j["flapping"] = true;
+  return j;
 }
 
 AlertRecord AlertFromJson(const json& j) {
@@ -76,6 +79,7 @@ AlertRecord AlertFromJson(const json& j) {
   a.silenced = j.value("silenced", false);
   a.held = j.value("held", false);
   a.notified_ms = j.value("notified_ms", int64_t{0});
+  a.flapping = j.value("flapping", false);
   return a;
 }
 
