@@ -119,6 +119,8 @@ class ChannelWorker {
                               const ChannelOptions& c);
   void RemoveSeqs(const GroupMessage& m);
   void RemoveSeqs(const std::vector<GroupedAlert>& alerts);
+  // The channel is no longer configured: drops what its groups hold.
+  void DropGroups();
   // Removes the head of queue_ from the store and from queue_.
   void Remove();
 

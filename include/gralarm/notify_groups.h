@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,8 @@ class GroupBatcher {
   std::vector<GroupedAlert> Failed(GroupMessage m, int64_t now,
                                    int64_t expiry_ms);
 
-  bool empty() const;
-  size_t pending() const;  // alerts waiting
+  bool empty() const { return pending_ == 0; }
+  size_t pending() const { return pending_; }  // alerts waiting
 
  private:
   struct Group {
@@ -84,15 +85,30 @@ class GroupBatcher {
     // Alerts waiting, by StateKey(rule, series), in the order they came.
     std::map<std::string, GroupedAlert> pending;
     std::deque<std::string> order;
-    int64_t created_ms = 0;    // when it got its first alert
-    int64_t last_sent_ms = 0;  // 0: never notified
+    int64_t created_ms = 0;       // when it got its first alert
+    int64_t last_sent_ms = 0;     // 0: never notified
+    int64_t indexed_due_ms = -1;  // its entry in due_, if any
   };
-  int64_t DueMs(const Group& g, const ChannelOptions& c) const;
-  void Merge(Group& g, GroupedAlert a, bool older);
+  // Takes the channel's group_wait_s and group_interval_s (re-indexing every
+  // group when they changed).
+  void Configure(const ChannelOptions& c);
+  int64_t DueMs(const Group& g) const;
+  // Puts the group in due_ at its due time, or out of it when it has nothing
+  // to say.
+  void Index(const std::string& key, Group& g);
+  void Merge(const std::string& group, Group& g, GroupedAlert a, bool older);
   // Moves up to `room` alerts of `g` into `m`.
   void MoveInto(Group& g, const std::string& key, size_t room, GroupMessage* m);
+  // Forgets groups with nothing to say whose interval passed.
+  void Forget(int64_t now);
 
   std::map<std::string, Group> groups_;
+  // Groups with alerts waiting, by when they are due.
+  std::set<std::pair<int64_t, std::string>> due_;
+  size_t pending_ = 0;
+  int64_t wait_ms_ = -1;
+  int64_t interval_ms_ = -1;
+  int64_t forgot_ms_ = 0;        // Forget() last ran then
   std::deque<int64_t> sends_;    // when messages were taken, last minute
   int64_t limited_ms_ = -1;      // a due message last waited for the limit
   int64_t last_digest_ms_ = -1;  // the last digest was taken then

@@ -100,6 +100,7 @@ void ChannelWorker::Run() {
     auto config = hub_->config();
     const ChannelOptions* c = config->FindChannel(channel_);
     int64_t next;
+    if (c == nullptr && !groups_.empty()) DropGroups();
     if (c != nullptr && (c->grouped() || !groups_.empty())) {
       next = DrainGroups(*c, *config);
     } else {
@@ -269,6 +270,22 @@ void ChannelWorker::RemoveSeqs(const std::vector<GroupedAlert>& alerts) {
 }
 
 void ChannelWorker::RemoveSeqs(const GroupMessage& m) { RemoveSeqs(m.alerts); }
+
+void ChannelWorker::DropGroups() {
+  const ChannelOptions none;  // every group due at once, no limit
+  const int64_t now = clock_->NowMs();
+  int64_t next = now;
+  size_t dropped = 0;
+  while (std::optional<GroupMessage> m = groups_.Take(none, now, 0, &next)) {
+    for (const GroupedAlert& a : m->alerts) dropped += a.seqs.size();
+    RemoveSeqs(*m);
+    groups_.Done(*m, now);
+  }
+  spdlog::error(
+      "{} notifications to channel {} dropped: channel no longer configured",
+      dropped, channel_);
+  hub_->Count(channel_, "expired", dropped);
+}
 
 int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
                                    const Config& config) {

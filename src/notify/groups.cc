@@ -1,6 +1,6 @@
 // Grouping, group timing and the rate limit of grouped channels.
 #include <algorithm>
-#include <limits>
+#include <iterator>
 
 #include "gralarm/notify_groups.h"
 #include "gralarm/strings.h"
@@ -49,9 +49,32 @@ std::string GroupKeyOf(const std::map<std::string, std::string>& labels) {
   return key + "}";
 }
 
+void GroupBatcher::Configure(const ChannelOptions& c) {
+  const int64_t wait = c.group_wait_s * 1000;
+  const int64_t interval = c.group_interval_s * 1000;
+  if (wait == wait_ms_ && interval == interval_ms_) return;
+  wait_ms_ = wait;
+  interval_ms_ = interval;
+  for (auto& [key, g] : groups_) Index(key, g);
+}
+
+int64_t GroupBatcher::DueMs(const Group& g) const {
+  return g.last_sent_ms == 0 ? g.created_ms + wait_ms_
+                             : g.last_sent_ms + interval_ms_;
+}
+
+void GroupBatcher::Index(const std::string& key, Group& g) {
+  if (g.indexed_due_ms >= 0) due_.erase({g.indexed_due_ms, key});
+  g.indexed_due_ms = -1;
+  if (g.pending.empty()) return;
+  g.indexed_due_ms = DueMs(g);
+  due_.emplace(g.indexed_due_ms, key);
+}
+
 void GroupBatcher::Add(const OutboxRecord& r, const ChannelOptions& c,
                        int64_t now) {
   static const std::vector<std::string> kNone;
+  Configure(c);
   auto labels = GroupLabelsOf(r.alert, c.group_by ? *c.group_by : kNone);
   std::string key = GroupKeyOf(labels);
   auto [it, created] = groups_.try_emplace(key);
@@ -59,17 +82,23 @@ void GroupBatcher::Add(const OutboxRecord& r, const ChannelOptions& c,
   if (created) {
     g.labels = std::move(labels);
     g.created_ms = now;
+  } else if (g.pending.empty() && g.last_sent_ms != 0 &&
+             now >= g.last_sent_ms + interval_ms_) {
+    // Quiet for a whole interval: it starts again as a new group.
+    g.created_ms = now;
+    g.last_sent_ms = 0;
   }
   GroupedAlert a;
   a.record = r;
   a.seqs = {r.seq};
   a.known = KnownBefore(r);
   a.first_created_ms = r.created_ms;
-  a.group = std::move(key);
-  Merge(g, std::move(a), /*older=*/false);
+  a.group = key;
+  Merge(key, g, std::move(a), /*older=*/false);
 }
 
-void GroupBatcher::Merge(Group& g, GroupedAlert a, bool older) {
+void GroupBatcher::Merge(const std::string& group, Group& g, GroupedAlert a,
+                         bool older) {
   const std::string key =
       Store::StateKey(a.record.alert.rule_id, a.record.alert.series);
   auto it = g.pending.find(key);
@@ -81,6 +110,8 @@ void GroupBatcher::Merge(Group& g, GroupedAlert a, bool older) {
     } else {
       g.order.push_back(key);
     }
+    ++pending_;
+    if (g.pending.size() == 1) Index(group, g);
     return;
   }
   GroupedAlert& e = it->second;
@@ -96,11 +127,6 @@ void GroupBatcher::Merge(Group& g, GroupedAlert a, bool older) {
   e.record.replaces = ReplacesFor(e.known, e.record);
 }
 
-int64_t GroupBatcher::DueMs(const Group& g, const ChannelOptions& c) const {
-  return g.last_sent_ms == 0 ? g.created_ms + c.group_wait_s * 1000
-                             : g.last_sent_ms + c.group_interval_s * 1000;
-}
-
 void GroupBatcher::MoveInto(Group& g, const std::string& key, size_t room,
                             GroupMessage* m) {
   m->groups.push_back(key);
@@ -109,39 +135,39 @@ void GroupBatcher::MoveInto(Group& g, const std::string& key, size_t room,
     g.order.pop_front();
     m->alerts.push_back(std::move(it->second));
     g.pending.erase(it);
+    --pending_;
   }
   m->truncated += g.order.size();
+  Index(key, g);
+}
+
+void GroupBatcher::Forget(int64_t now) {
+  if (now - forgot_ms_ < kMinuteMs) return;
+  forgot_ms_ = now;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    const Group& g = it->second;
+    if (g.pending.empty() &&
+        (g.last_sent_ms == 0 || now >= g.last_sent_ms + interval_ms_)) {
+      it = groups_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 std::optional<GroupMessage> GroupBatcher::Take(const ChannelOptions& c,
                                                int64_t now, size_t max_alerts,
                                                int64_t* next_ms) {
+  Configure(c);
+  Forget(now);
   while (!sends_.empty() && sends_.front() <= now - kMinuteMs) {
     sends_.pop_front();
   }
-  // Due groups, earliest first; groups with nothing to say and past their
-  // interval are forgotten (their next alert starts a new group).
-  std::vector<std::pair<int64_t, std::string>> due;
-  for (auto it = groups_.begin(); it != groups_.end();) {
-    Group& g = it->second;
-    if (g.pending.empty()) {
-      if (g.last_sent_ms == 0 || now >= DueMs(g, c)) {
-        groups_.erase(it++);
-      } else {
-        ++it;
-      }
-      continue;
-    }
-    const int64_t at = DueMs(g, c);
-    if (at <= now) {
-      due.emplace_back(at, it->first);
-    } else {
-      *next_ms = std::min(*next_ms, at);
-    }
-    ++it;
+  if (due_.empty()) return std::nullopt;
+  if (due_.begin()->first > now) {
+    *next_ms = std::min(*next_ms, due_.begin()->first);
+    return std::nullopt;
   }
-  if (due.empty()) return std::nullopt;
-  std::sort(due.begin(), due.end());
   if (c.max_per_minute > 0 &&
       static_cast<int64_t>(sends_.size()) >= c.max_per_minute) {
     limited_ms_ = now;
@@ -155,21 +181,25 @@ std::optional<GroupMessage> GroupBatcher::Take(const ChannelOptions& c,
   GroupMessage m;
   if (limited) {
     const int64_t at =
-        last_digest_ms_ < 0 ? now : last_digest_ms_ + c.group_interval_s * 1000;
+        last_digest_ms_ < 0 ? now : last_digest_ms_ + interval_ms_;
     if (at > now) {
       *next_ms = std::min(*next_ms, at);
       return std::nullopt;
     }
     last_digest_ms_ = now;
-    m.digest = due.size() > 1;
+    m.digest = due_.size() > 1 && std::next(due_.begin())->first <= now;
   }
   if (m.digest) {
     m.group_key = "{}/digest:{}";
-    for (const auto& [at, key] : due) {
+    std::vector<std::string> keys;
+    for (auto it = due_.begin(); it != due_.end() && it->first <= now; ++it) {
+      keys.push_back(it->second);
+    }
+    for (const std::string& key : keys) {
       MoveInto(groups_[key], key, max_alerts, &m);
     }
   } else {
-    const std::string& key = due.front().second;
+    const std::string key = due_.begin()->second;
     Group& g = groups_[key];
     m.group_key = key;
     m.group_labels = g.labels;
@@ -186,7 +216,9 @@ std::optional<GroupMessage> GroupBatcher::Take(const ChannelOptions& c,
 void GroupBatcher::Done(const GroupMessage& m, int64_t now) {
   for (const std::string& key : m.groups) {
     auto it = groups_.find(key);
-    if (it != groups_.end()) it->second.last_sent_ms = now;
+    if (it == groups_.end()) continue;
+    it->second.last_sent_ms = now;
+    Index(key, it->second);
   }
 }
 
@@ -200,17 +232,10 @@ std::vector<GroupedAlert> GroupBatcher::Failed(GroupMessage m, int64_t now,
     }
     auto [g, created] = groups_.try_emplace(it->group);
     if (created) g->second.created_ms = now;
-    Merge(g->second, std::move(*it), /*older=*/true);
+    const std::string key = it->group;
+    Merge(key, g->second, std::move(*it), /*older=*/true);
   }
   return expired;
-}
-
-bool GroupBatcher::empty() const { return pending() == 0; }
-
-size_t GroupBatcher::pending() const {
-  size_t n = 0;
-  for (const auto& [key, g] : groups_) n += g.pending.size();
-  return n;
 }
 
 }  // namespace gralarm
