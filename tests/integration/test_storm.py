@@ -139,7 +139,7 @@ def test_groups_in_progress_survive_kill_9_and_are_notified_once(tmp_path):
     receiver = Receiver()
     channels = (f'[[notify.channels]]\nname = "hook"\ntype = "webhook"\n'
                 f'url = "http://127.0.0.1:{receiver.port}/hook"\n'
-                f'group_by = ["series"]\ngroup_wait_s = 8\n')
+                f'group_by = ["series"]\ngroup_wait_s = 15\n')
     g = make_gralarm(tmp_path, channels, ["hook"]).start()
     storm(g, 200, 5, 1)  # ends firing
     wait_until(lambda: metric(g.metrics(), "gralarm_alert_transitions_total", to="ok") +
@@ -150,8 +150,8 @@ def test_groups_in_progress_survive_kill_9_and_are_notified_once(tmp_path):
     g.proc.send_signal(signal.SIGKILL)
     g.proc.wait()
     g.start()
-    wait_until(lambda: len(receiver.delivered) == 200, 30, what="every group after restart")
-    time.sleep(10)
+    wait_until(lambda: len(receiver.delivered) == 200, 45, what="every group after restart")
+    time.sleep(3)
     assert len(receiver.delivered) == 200  # once each
     groups = [b["groupLabels"]["series"] for b in receiver.delivered]
     assert sorted(groups) == sorted(f"srv.s{i}.cpu" for i in range(200))
