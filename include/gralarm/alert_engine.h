@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
+#include "gralarm/flap.h"
 #include "gralarm/log.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/store.h"
@@ -32,6 +33,7 @@ struct EngineCounters {
   // Active alerts by severity: [1..3] warning, major, critical; [4] nodata.
   std::array<int64_t, 5> alerts_active{};
   std::array<uint64_t, kNumTransitionTargets> transitions{};
+  uint64_t flapping = 0;  // (rule, series) flapping now
 };
 
 // Evaluates every point against the rules that match its series and keeps one
@@ -118,6 +120,7 @@ class AlertEngine {
     SeriesState state;
     bool nodata = false;
     int64_t last_arrival_ms = 0;
+    bool flapping = false;
   };
   std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
 
@@ -134,6 +137,9 @@ class AlertEngine {
     int64_t since_ms = 0;
     double raise_value = 0;
     int64_t notified_ms = 0;  // a firing notification was last queued then
+    // Only for rules with `flap`; shared by copies of the state.
+    std::shared_ptr<FlapTracker> flap;
+    bool flapping() const { return flap && flap->flapping(); }
   };
   // Most series match one rule: its state lives inside the entry (one
   // allocation a series).
@@ -200,6 +206,11 @@ class AlertEngine {
   void Reminders(const RuleState& rs, std::string_view path,
                  const SeriesEntry& entry, const Config& config, int64_t now,
                  std::vector<OutboxRecord>* out) const;
+  // Flap detection of a change of `rs` (see FlapOptions): whether to notify.
+  FlapTracker::Verdict FlapChange(RuleState& rs, int64_t now);
+  // Appends the notification of a series that stopped flapping: its state now.
+  void FlapEnded(RuleState& rs, std::string_view path, int64_t now,
+                 std::vector<OutboxRecord>* out);
   std::function<void()> notify_hook_;
   std::function<void()> flush_pause_;  // tests only
 
@@ -223,6 +234,7 @@ class AlertEngine {
   std::atomic<uint64_t> rule_series_{0};
   std::array<std::atomic<int64_t>, 5> alerts_active_{};
   std::array<std::atomic<uint64_t>, kNumTransitionTargets> transitions_{};
+  std::atomic<int64_t> flapping_{0};
   LogLimiter store_error_log_{1, std::chrono::seconds(10)};
 };
 

@@ -16,6 +16,7 @@
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
 #include "gralarm/notify_delivery.h"
+#include "gralarm/notify_groups.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
@@ -71,6 +72,14 @@ class NotifyHub {
 // the queue has room. A channel that is no longer configured has its records
 // dropped (counted "expired").
 //
+// A grouped channel (ChannelOptions::grouped()) reads all its records into a
+// GroupBatcher instead, and delivers one message per group (webhook: at most
+// GroupBatcher::kMaxAlerts alerts a POST) when the group is due, within the
+// channel's max_per_minute; a message's records are removed once it is
+// delivered or refused. After a failed message the channel waits (the same
+// backoff) and the next message carries its alerts again, updated. Records
+// stay in the store until then, so a group in progress survives a crash.
+//
 // An alertmanager channel is also sent every active alert of its rules once a
 // kResendMs and at start, from this same thread, so a re-send never overtakes
 // the notification that resolved an alert. Re-sends are not queued: a failed
@@ -81,6 +90,8 @@ class ChannelWorker {
   static constexpr int64_t kResendMs = 60 * 1000;
   static constexpr size_t kResendBatch = 500;  // alerts a POST
   static constexpr size_t kWindow = 1000;      // records held in memory
+  // Records a grouped channel reads at a time (they fold into their alerts).
+  static constexpr size_t kGroupRead = 100000;
 
   // `active` may be empty (no re-sends).
   ChannelWorker(std::string channel, Store* store, const Clock* clock,
@@ -101,6 +112,15 @@ class ChannelWorker {
   DeliveryResult Deliver(const OutboxRecord& r, const Config& config,
                          const ChannelOptions& c);
   void Resend(const ChannelOptions& c, const Config& config);
+  // The grouped counterparts of Refill() and Drain().
+  void RefillGroups(const ChannelOptions& c);
+  int64_t DrainGroups(const ChannelOptions& c, const Config& config);
+  DeliveryResult DeliverGroup(const GroupMessage& m, const Config& config,
+                              const ChannelOptions& c);
+  void RemoveSeqs(const GroupMessage& m);
+  void RemoveSeqs(const std::vector<GroupedAlert>& alerts);
+  // The channel is no longer configured: drops what its groups hold.
+  void DropGroups();
   // Removes the head of queue_ from the store and from queue_.
   void Remove();
 
@@ -113,6 +133,9 @@ class ChannelWorker {
   std::deque<OutboxRecord> queue_;
   uint64_t cursor_ = 0;  // every record below it was read or is not ours
   int64_t next_resend_ms_ = 0;
+  GroupBatcher groups_;
+  int group_attempts_ = 0;      // failed attempts in a row
+  int64_t group_retry_ms_ = 0;  // no grouped message before then
   std::thread thread_;
 };
 

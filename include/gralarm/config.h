@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,23 @@ struct ChannelOptions {
   std::vector<std::string> phones;
   int64_t timeout_ms = 5000;
   int64_t repeat_interval_s = 14400;
+  // Grouping (not for alertmanager channels, which group by themselves).
+  // Alerts whose labels agree on `group_by` form one group ("rule_id" stands
+  // for the alertname label; "..." groups by every label, so each alert is a
+  // group of its own); an empty list puts every alert of the channel in one
+  // group. A new group's first notification waits group_wait_s for more; then
+  // the group is notified at most every group_interval_s, with what changed.
+  // Past max_per_minute messages in the last minute, the due groups go out
+  // as one digest per group_interval_s (still within max_per_minute).
+  // Grouping is on when any of these keys is set (grouped() is true).
+  std::optional<std::vector<std::string>> group_by;
+  int64_t group_wait_s = 0;
+  int64_t group_interval_s = 0;
+  int64_t max_per_minute = 0;  // 0 = no limit
+  bool grouped() const {
+    return group_by.has_value() || group_wait_s > 0 || group_interval_s > 0 ||
+           max_per_minute > 0;
+  }
 };
 
 // The whole parsed configuration. Built once, then shared read-only by every

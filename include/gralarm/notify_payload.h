@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gralarm/config.h"
+#include "gralarm/notify_groups.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
@@ -33,9 +34,33 @@ std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
 // contains a placeholder's text is not substituted again): {status} (firing or
 // resolved), {from}, {to} (see LevelsOf), {severity} (the alert's level; on a
 // clear, the level it had), {series}, {value}, {rule} (the rule id) and
-// {phones} (comma-separated). Other text, braces included, is kept as is.
+// {phones} (comma-separated), {flapping} ("flapping" when the notification
+// says the series is flapping, else empty). Other text, braces included, is
+// kept as is.
 std::vector<std::string> CommandArgs(const ChannelOptions& channel,
                                      const OutboxRecord& r);
+
+// Alertmanager's webhook format, version "4", for one message of a grouped
+// channel: every alert of the message (firing first, the most severe first,
+// then resolved), with the label set each replaces; groupKey and groupLabels
+// of its group (a digest: "{}/digest:{}" and no group labels), commonLabels
+// and commonAnnotations shared by all its alerts, truncatedAlerts the alerts
+// of its group(s) left for the next message.
+std::string GroupWebhookPayload(const GroupMessage& m,
+                                const std::string& channel,
+                                const Config& config);
+// "12 critical, 3 resolved: cgnat-ethtrunk-util on MXULPPS1, ...": the
+// message's alerts counted by level (firing, the most severe first) and
+// resolved, then the first three named ("rule on series"), then ", ..." when
+// there are more.
+std::string GroupSummary(const GroupMessage& m);
+// The argv of a command channel for a grouped message: {count} (alerts it
+// tells of, truncated ones included), {firing}, {resolved}, {summary}
+// (GroupSummary), {status} (firing when any alert fires), {phones}; the other
+// placeholders of CommandArgs take the values of its first alert (the most
+// severe firing one).
+std::vector<std::string> GroupCommandArgs(const ChannelOptions& channel,
+                                          const GroupMessage& m);
 
 }  // namespace gralarm
 

@@ -15,6 +15,14 @@
 
 namespace gralarm {
 
+// Flap detection of a rule: a (rule, series) whose state changes `changes`
+// times within `window_s` is flapping. Off when changes is 0.
+struct FlapOptions {
+  int64_t window_s = 0;
+  int64_t changes = 0;
+  bool on() const { return changes > 0; }
+};
+
 // The fields a template can supply to a rule (every rule field but id, name and
 // pattern). Unset fields come from the template, then from the defaults.
 struct RuleFields {
@@ -29,6 +37,7 @@ struct RuleFields {
   std::optional<std::vector<std::string>> channels;
   std::optional<std::map<std::string, std::string>> labels;
   std::optional<bool> enabled;
+  std::optional<FlapOptions> flap;
 };
 
 // Where a rule or template was defined.
@@ -75,6 +84,7 @@ struct Rule {
   std::vector<std::string> channels;
   std::map<std::string, std::string> labels;
   bool enabled = true;
+  FlapOptions flap;  // off unless set
 };
 
 // A validation failure naming the offending field ("thresholds",

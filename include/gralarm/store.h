@@ -44,6 +44,9 @@ struct AlertRecord {
   // When a firing notification was last queued for it (0: never); reminders
   // count from here.
   int64_t notified_ms = 0;
+  // Its (rule, series) is flapping (the rule's `flap`): changes are recorded
+  // but not notified until it is stable again.
+  bool flapping = false;
 
   // "warning", "major", "critical", or "nodata" while flagged no-data.
   std::string SeverityName() const;

@@ -116,7 +116,10 @@ void AlertEngine::NotifyNow(RuleState& rs, std::string_view path,
 void AlertEngine::Reminders(const RuleState& rs, std::string_view path,
                             const SeriesEntry& entry, const Config& config,
                             int64_t now, std::vector<OutboxRecord>* out) const {
-  if (!rs.active || rs.silenced || rs.held || rs.notified_ms <= 0) return;
+  if (!rs.active || rs.silenced || rs.held || rs.notified_ms <= 0 ||
+      rs.flapping()) {
+    return;
+  }
   const int64_t base = rs.notified_ms;
   const int64_t before = std::max(last_tick_ms_, base);
   for (const std::string& name : rs.rule->channels) {
@@ -221,6 +224,8 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
   }
   for (RuleState& old : entry->rules) {
     if (old.rule == nullptr) continue;
+    if (old.flapping()) flapping_.fetch_sub(1);
+    old.flap.reset();
     if (old.active) EndAlert(old, path, "rule removed or no longer matching");
     absl::MutexLock write(&WriteMuOf(path));
     if (absl::Status s = store_->DeleteState(old.rule->spec.id, path);
@@ -295,6 +300,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.held = rs.held;
   a.silenced = rs.silenced;
   a.notified_ms = rs.notified_ms;
+  a.flapping = rs.flapping();
   return a;
 }
 
@@ -306,6 +312,8 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
   const bool silenced_before = rs.silenced;
   const bool held_before = rs.held;
   const bool now_active = rs.state.level != Level::kOk || rs.nodata;
+  const FlapTracker::Verdict flap = FlapChange(rs, now);
+  const bool notify = flap != FlapTracker::Verdict::kSuppressed;
   // Re-count the alert under its new severity.
   if (was_active) {
     const int old_slot = from == "nodata" ? 4 : TargetIndex(from);
@@ -330,11 +338,16 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
   rs.silenced = now_active && Silenced(rs, path, now);
   if (now_active) {
     rs.peak = std::max(rs.peak, rs.state.level);
-    w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
+    if (notify)
+      w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
     if (!w.notify.empty()) {
       // The severity label changed: the label set receivers knew ends.
       if (was_active && rs.notified_ms > 0) {
         for (OutboxRecord& r : w.notify) r.replaces = std::string(from);
+      }
+      if (rs.flap) {
+        rs.flap->told_level = w.notify.front().alert.SeverityName();
+        rs.flap->told_firing = true;
       }
       rs.notified_ms = now;
       for (OutboxRecord& r : w.notify) r.alert.notified_ms = now;
@@ -367,7 +380,13 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     ended.nodata = from == "nodata";
     ended.silenced = silenced_before;
     ended.held = held_before;  // never notified as firing: no resolve either
-    w.notify = Notifications(ended, path, /*resolved=*/true, value, now);
+    if (notify) {
+      w.notify = Notifications(ended, path, /*resolved=*/true, value, now);
+    }
+    if (!w.notify.empty() && rs.flap) {
+      rs.flap->told_level = std::string(from);
+      rs.flap->told_firing = false;
+    }
   }
   w.state_key = Store::StateKey(rs.rule->spec.id, path);
   w.state = EncodeState(rs);
@@ -452,6 +471,9 @@ void AlertEngine::Tick() {
       SeriesEntry* entry = &entry_in_map;
       for (RuleState& rs : entry->rules) {
         RefreshSilenced(rs, path, *entry, now);
+        if (rs.flap && rs.flap->BecameStable(rs.rule->flap, now)) {
+          FlapEnded(rs, path, now, &reminders);
+        }
         if (rs.active && rs.held &&
             ScheduleOpen(*cfg, rs.rule->schedule, now)) {
           // The period opened: the alert is due for notification now.
@@ -482,6 +504,52 @@ void AlertEngine::Tick() {
   } else if (notify_hook_) {
     notify_hook_();
   }
+}
+
+FlapTracker::Verdict AlertEngine::FlapChange(RuleState& rs, int64_t now) {
+  if (!rs.rule->flap.on()) {
+    if (rs.flapping()) flapping_.fetch_sub(1);
+    rs.flap.reset();
+    return FlapTracker::Verdict::kNotify;
+  }
+  if (!rs.flap) rs.flap = std::make_shared<FlapTracker>();
+  const FlapTracker::Verdict v = rs.flap->Change(rs.rule->flap, now);
+  if (v == FlapTracker::Verdict::kStartedFlapping) flapping_.fetch_add(1);
+  return v;
+}
+
+void AlertEngine::FlapEnded(RuleState& rs, std::string_view path, int64_t now,
+                            std::vector<OutboxRecord>* out) {
+  flapping_.fetch_sub(1);
+  const FlapTracker& f = *rs.flap;
+  std::vector<OutboxRecord> notify;
+  if (rs.active) {
+    notify =
+        Notifications(rs, path, /*resolved=*/false, rs.state.last_value, now);
+    if (!notify.empty()) rs.notified_ms = now;
+    for (OutboxRecord& r : notify) {
+      r.alert.notified_ms = now;
+      // The label set receivers were last told firing ends.
+      if (f.told_firing && f.told_level != r.alert.SeverityName()) {
+        r.replaces = f.told_level;
+      }
+    }
+  } else if (!f.told_level.empty()) {
+    // Resolved, under the label set receivers were last told.
+    RuleState ended = rs;
+    ended.active = true;
+    ended.silenced = false;
+    ended.held = false;
+    ended.nodata = f.told_level == "nodata";
+    if (!ended.nodata) ParseLevel(f.told_level, &ended.state.level);
+    notify =
+        Notifications(ended, path, /*resolved=*/true, rs.state.last_value, now);
+  }
+  if (!notify.empty() && rs.flap) {
+    rs.flap->told_level = notify.front().alert.SeverityName();
+    rs.flap->told_firing = rs.active;
+  }
+  for (OutboxRecord& r : notify) out->push_back(std::move(r));
 }
 
 std::string AlertEngine::EncodeState(const RuleState& rs) {
@@ -631,6 +699,7 @@ EngineCounters AlertEngine::Counters() const {
   for (int i = 0; i < 5; ++i) c.alerts_active[i] = alerts_active_[i].load();
   for (int i = 0; i < kNumTransitionTargets; ++i)
     c.transitions[i] = transitions_[i].load();
+  c.flapping = static_cast<uint64_t>(std::max<int64_t>(0, flapping_.load()));
   return c;
 }
 
@@ -643,7 +712,8 @@ std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
       const SeriesEntry* entry = &entry_in_map;
       for (const RuleState& rs : entry->rules) {
         if (rs.rule->spec.id == rule_id) {
-          out.push_back({path, rs.state, rs.nodata, entry->last_arrival_ms});
+          out.push_back({path, rs.state, rs.nodata, entry->last_arrival_ms,
+                         rs.flapping()});
         }
       }
     }

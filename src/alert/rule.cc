@@ -146,6 +146,32 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
     } else if (key == "enabled") {
       if (!v.is_boolean()) return FieldError(key, "must be true or false");
       f->enabled = v.get<bool>();
+    } else if (key == "flap") {
+      constexpr char kShape[] =
+          "must be {\"window_s\": seconds, \"changes\": count}";
+      if (!v.is_object()) return FieldError(key, kShape);
+      FlapOptions flap;
+      for (auto ft = v.begin(); ft != v.end(); ++ft) {
+        if (!ft.value().is_number_integer()) return FieldError(key, kShape);
+        const int64_t n = ft.value().get<int64_t>();
+        if (ft.key() == "window_s") {
+          flap.window_s = n;
+        } else if (ft.key() == "changes") {
+          flap.changes = n;
+        } else {
+          return FieldError(
+              key, StrCat("unknown field \"", ft.key(), "\"; ", kShape));
+        }
+      }
+      if (flap.changes == 0 && flap.window_s == 0) {
+        f->flap = flap;  // explicitly off
+      } else if (flap.changes < 2 || flap.changes > 1000) {
+        return FieldError(key, "changes must be between 2 and 1000");
+      } else if (flap.window_s < 1 || flap.window_s > 86400) {
+        return FieldError(key, "window_s must be between 1 and 86400");
+      } else {
+        f->flap = flap;
+      }
     } else {
       return FieldError(key, "unknown field");
     }
@@ -178,6 +204,10 @@ void FieldsToJson(const RuleFields& f, json* j) {
   if (f.channels) (*j)["channels"] = *f.channels;
   if (f.labels) (*j)["labels"] = *f.labels;
   if (f.enabled) (*j)["enabled"] = *f.enabled;
+  if (f.flap) {
+    (*j)["flap"] = {{"window_s", f.flap->window_s},
+                    {"changes", f.flap->changes}};
+  }
 }
 
 absl::StatusOr<json> ParseObject(std::string_view text) {
@@ -265,7 +295,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
   auto pick = [](const auto& a, const auto& b, auto fallback) {
     return a ? *a : b ? *b : fallback;
   };
-  Rule rule{spec, std::move(*glob), {}, 0, "24x7", {}, {}, true};
+  Rule rule{spec, std::move(*glob), {}, 0, "24x7", {}, {}, true, {}};
   EvalParams& p = rule.params;
   p.direction = pick(r.direction, t.direction, Direction::kAbove);
   p.thresholds =
@@ -279,6 +309,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
   rule.channels = pick(r.channels, t.channels, std::vector<std::string>{});
   rule.labels = pick(r.labels, t.labels, std::map<std::string, std::string>{});
   rule.enabled = pick(r.enabled, t.enabled, true);
+  rule.flap = pick(r.flap, t.flap, FlapOptions{});
 
   std::optional<double> previous;
   bool any = false;

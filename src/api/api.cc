@@ -382,6 +382,7 @@ HttpResponse Request::Summary() {
   return Json(200, json{{"rules", rules->rules().size()},
                         {"rules_invalid", rules->invalid().size()},
                         {"series_tracked", c.series_tracked},
+                        {"flapping", c.flapping},
                         {"alerts",
                          {{"warning", c.alerts_active[1]},
                           {"major", c.alerts_active[2]},
@@ -474,7 +475,8 @@ HttpResponse Request::RuleSeries(const std::string& id) {
                          {"last_ts", v.state.last_ts},
                          {"last_seen", Rfc3339Millis(v.last_arrival_ms)},
                          {"checks_up", v.state.up_count},
-                         {"checks_down", v.state.down_count}});
+                         {"checks_down", v.state.down_count},
+                         {"flapping", v.flapping}});
   }
   return Page(std::move(items), next);
 }

@@ -31,7 +31,8 @@ json AlertJson(const AlertRecord& a) {
               {"last_value", a.last_value},
               {"last_seen", Rfc3339Millis(a.last_seen_ms)},
               {"labels", a.labels},
-              {"silenced", a.silenced}};
+              {"silenced", a.silenced},
+              {"flapping", a.flapping}};
 }
 
 json HistoryJson(const HistoryRecord& h) {

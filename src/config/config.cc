@@ -414,6 +414,14 @@ void ReadNotify(const toml::table& t, std::vector<ChannelOptions>* out,
         cr.StringList("phones", &c.phones);
         cr.Int("timeout_ms", &c.timeout_ms, 1, 600000);
         cr.Int("repeat_interval_s", &c.repeat_interval_s, 0, 86400 * 30);
+        const toml::node* group_by = cr.Node("group_by");
+        if (group_by != nullptr) {
+          c.group_by.emplace();
+          cr.StringList("group_by", &*c.group_by);
+        }
+        cr.Int("group_wait_s", &c.group_wait_s, 0, 86400);
+        cr.Int("group_interval_s", &c.group_interval_s, 0, 86400);
+        cr.Int("max_per_minute", &c.max_per_minute, 0, 100000);
         cr.Finish();
         if (name == nullptr || c.name.empty()) {
           errors->Add(ct->source(), "notify.channels entry needs a name");
@@ -432,6 +440,14 @@ void ReadNotify(const toml::table& t, std::vector<ChannelOptions>* out,
                       StrCat("notify.channels \"", c.name,
                              "\": ", c.type == "command" ? "command" : "url",
                              " is required for type ", c.type));
+          continue;
+        }
+        if (c.type == "alertmanager" && c.grouped()) {
+          errors->Add(ct->source(),
+                      StrCat("notify.channels \"", c.name,
+                             "\": group_by, group_wait_s, group_interval_s "
+                             "and max_per_minute are not for alertmanager "
+                             "channels (Alertmanager groups by itself)"));
           continue;
         }
         for (const ChannelOptions& other : *out) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "absl/time/time.h"
@@ -96,10 +97,18 @@ void ChannelWorker::Run() {
 
   uint64_t seen = 0;
   while (!hub_->stopping()) {
-    Refill();
-    int64_t next = Drain();
-    const auto config = hub_->config();
+    auto config = hub_->config();
     const ChannelOptions* c = config->FindChannel(channel_);
+    int64_t next;
+    if (c == nullptr && !groups_.empty()) DropGroups();
+    if (c != nullptr && (c->grouped() || !groups_.empty())) {
+      next = DrainGroups(*c, *config);
+    } else {
+      Refill();
+      next = Drain();
+    }
+    config = hub_->config();
+    c = config->FindChannel(channel_);
     if (c != nullptr && c->type == "alertmanager" && active_) {
       if (clock_->NowMs() >= next_resend_ms_ && !hub_->stopping()) {
         Resend(*c, *config);
@@ -218,6 +227,136 @@ DeliveryResult ChannelWorker::Deliver(const OutboxRecord& r,
   }
   return HttpPost(c.url, WebhookPayload(r, config), c.timeout_ms,
                   hub_->stop_flag());
+}
+
+void ChannelWorker::RefillGroups(const ChannelOptions& c) {
+  // Records of the plain queue (the channel was just made grouped) first.
+  const int64_t now = clock_->NowMs();
+  for (const OutboxRecord& r : queue_) groups_.Add(r, c, now);
+  queue_.clear();
+  const uint64_t below = store_->OutboxWrittenBelow();
+  if (cursor_ >= below) return;
+  uint64_t next = cursor_;
+  size_t read = 0;
+  bool full = false;
+  absl::Status s = store_->ScanOutbox(
+      [&](const OutboxRecord& r) {
+        if (r.seq >= below) return false;
+        if (r.channel == channel_) {
+          if (read >= kGroupRead) {
+            full = true;
+            return false;
+          }
+          ++read;
+          groups_.Add(r, c, now);
+        }
+        next = r.seq + 1;
+        return true;
+      },
+      cursor_);
+  if (!s.ok())
+    spdlog::error("notification channel {}: {}", channel_, s.message());
+  cursor_ = full || !s.ok() ? next : below;
+}
+
+void ChannelWorker::RemoveSeqs(const std::vector<GroupedAlert>& alerts) {
+  for (const GroupedAlert& a : alerts) {
+    for (uint64_t seq : a.seqs) {
+      if (absl::Status s = store_->RemoveOutbox(seq); !s.ok()) {
+        spdlog::error("{}", s.message());
+      }
+    }
+  }
+}
+
+void ChannelWorker::RemoveSeqs(const GroupMessage& m) { RemoveSeqs(m.alerts); }
+
+void ChannelWorker::DropGroups() {
+  const ChannelOptions none;  // every group due at once, no limit
+  const int64_t now = clock_->NowMs();
+  int64_t next = now;
+  size_t dropped = 0;
+  while (std::optional<GroupMessage> m = groups_.Take(none, now, 0, &next)) {
+    for (const GroupedAlert& a : m->alerts) dropped += a.seqs.size();
+    RemoveSeqs(*m);
+    groups_.Done(*m, now);
+  }
+  spdlog::error(
+      "{} notifications to channel {} dropped: channel no longer configured",
+      dropped, channel_);
+  hub_->Count(channel_, "expired", dropped);
+}
+
+int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
+                                   const Config& config) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  // A channel no longer grouped sends what its groups hold at once.
+  ChannelOptions c = configured;
+  if (!c.grouped()) c.group_wait_s = c.group_interval_s = c.max_per_minute = 0;
+  while (!hub_->stopping()) {
+    RefillGroups(configured);
+    int64_t now = clock_->NowMs();
+    if (group_retry_ms_ > now) return group_retry_ms_;
+    int64_t next = now + 1000;
+    std::optional<GroupMessage> m = groups_.Take(
+        c, now, c.type == "command" ? 0 : GroupBatcher::kMaxAlerts, &next);
+    if (!m) return next;
+    const DeliveryResult d = DeliverGroup(*m, config, c);
+    now = clock_->NowMs();
+    if (d.outcome == Delivery::kDelivered) {
+      hub_->Count(channel_, "delivered");
+      RemoveSeqs(*m);
+      groups_.Done(*m, now);
+      group_attempts_ = 0;
+      continue;
+    }
+    if (d.outcome == Delivery::kRejected) {
+      spdlog::error(
+          "notification of {} alerts ({}) to channel {} refused ({}); dropped, "
+          "not retried",
+          m->alerts.size(), m->group_key, channel_, d.error);
+      hub_->Count(channel_, "rejected");
+      RemoveSeqs(*m);
+      groups_.Done(*m, now);
+      group_attempts_ = 0;
+      continue;
+    }
+    if (hub_->stopping()) break;  // an attempt cut short by Stop()
+    hub_->Count(channel_, "failed");
+    ++group_attempts_;
+    int64_t backoff = 1000;
+    for (int i = 1; i < group_attempts_ && backoff < 300000; ++i) backoff *= 2;
+    backoff = std::min<int64_t>(backoff, 300000);
+    group_retry_ms_ =
+        now + backoff / 2 + static_cast<int64_t>(rng() % (backoff / 2 + 1));
+    if (group_attempts_ == 1 || group_attempts_ % 10 == 0) {
+      spdlog::warn(
+          "notification of {} alerts ({}) to channel {} failed ({}), attempt "
+          "{}; retrying",
+          m->alerts.size(), m->group_key, channel_, d.error, group_attempts_);
+    }
+    const std::vector<GroupedAlert> expired =
+        groups_.Failed(std::move(*m), now, kExpiryMs);
+    if (!expired.empty()) {
+      spdlog::error(
+          "{} notifications to channel {} dropped: expired after 24 h",
+          expired.size(), channel_);
+      hub_->Count(channel_, "expired", expired.size());
+      RemoveSeqs(expired);
+    }
+    return group_retry_ms_;
+  }
+  return clock_->NowMs() + 1000;
+}
+
+DeliveryResult ChannelWorker::DeliverGroup(const GroupMessage& m,
+                                           const Config& config,
+                                           const ChannelOptions& c) {
+  const std::string body = GroupWebhookPayload(m, channel_, config);
+  if (c.type == "command") {
+    return RunCommand(GroupCommandArgs(c, m), body, c.timeout_ms);
+  }
+  return HttpPost(c.url, body, c.timeout_ms, hub_->stop_flag());
 }
 
 void ChannelWorker::Resend(const ChannelOptions& c, const Config& config) {

@@ -1,5 +1,6 @@
 // What each kind of channel is sent: Alertmanager's webhook format, the body
 // of Alertmanager's POST /api/v2/alerts, and a command's argv.
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -48,7 +49,15 @@ json Annotations(const AlertRecord& a, const std::string& severity, Kind kind) {
                        " (now ", a.SeverityName(), ", ", a.last_value, ")");
       break;
   }
-  return json{{"summary", summary}, {"value", StrCat(a.last_value)}};
+  json annotations = {{"summary", summary}, {"value", StrCat(a.last_value)}};
+  if (a.flapping && kind != Kind::kReplaced) {
+    annotations["summary"] =
+        StrCat(a.rule_name, ": ", a.series, " is flapping (now ",
+               kind == Kind::kResolved ? "ok" : a.SeverityName(), ", ",
+               a.last_value, "); told again once it is stable");
+    annotations["flapping"] = "true";
+  }
+  return annotations;
 }
 
 std::string GeneratorUrl(const Config& c) {
@@ -82,10 +91,13 @@ NotifiedLevels LevelsOf(const OutboxRecord& r) {
   return {r.replaces.empty() ? "ok" : r.replaces, now};
 }
 
-std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
+namespace {
+
+// The webhook alerts of one record: the alert, and the label set it replaces.
+void AppendWebhookAlerts(const OutboxRecord& r, const Config& config,
+                         json* alerts) {
   const std::string severity = r.alert.SeverityName();
   const Kind kind = r.status == "resolved" ? Kind::kResolved : Kind::kFiring;
-  const json labels = Labels(r.alert, severity);
   auto alert = [&](const std::string& status, const std::string& sev,
                    int64_t ends_ms, Kind k) {
     const json l = Labels(r.alert, sev);
@@ -98,27 +110,185 @@ std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
                 {"generatorURL", GeneratorUrl(config)},
                 {"fingerprint", Fingerprint(l)}};
   };
-  json alerts = json::array({alert(r.status, severity, r.ends_ms, kind)});
-  json common_labels = labels;
+  alerts->push_back(alert(r.status, severity, r.ends_ms, kind));
   if (!r.replaces.empty()) {
-    alerts.push_back(
+    alerts->push_back(
         alert("resolved", r.replaces, r.created_ms, Kind::kReplaced));
-    common_labels.erase("severity");
   }
-  json group = {{"alertname", r.alert.rule_id}};
+}
+
+// The entries of `key` that every alert has with the same value.
+json Common(const json& alerts, const char* key) {
+  json common = json::object();
+  bool first = true;
+  for (const json& a : alerts) {
+    const json& m = a[key];
+    if (first) {
+      common = m;
+      first = false;
+      continue;
+    }
+    for (auto it = common.begin(); it != common.end();) {
+      auto found = m.find(it.key());
+      if (found == m.end() || *found != it.value()) {
+        it = common.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return common;
+}
+
+std::string WebhookBody(const json& alerts, const std::string& group_key,
+                        const json& group_labels, size_t truncated,
+                        const std::string& receiver, const Config& config) {
+  bool firing = false;
+  for (const json& a : alerts) firing = firing || a["status"] == "firing";
   return json{{"version", "4"},
-              {"groupKey", StrCat("{}:{alertname=\"", r.alert.rule_id, "\"}")},
-              {"truncatedAlerts", 0},
-              {"status", r.status},
-              {"receiver", r.channel},
-              {"groupLabels", group},
-              {"commonLabels", common_labels},
-              {"commonAnnotations", r.replaces.empty()
-                                        ? Annotations(r.alert, severity, kind)
-                                        : json::object()},
+              {"groupKey", group_key},
+              {"truncatedAlerts", truncated},
+              {"status", firing ? "firing" : "resolved"},
+              {"receiver", receiver},
+              {"groupLabels", group_labels},
+              {"commonLabels", Common(alerts, "labels")},
+              {"commonAnnotations", Common(alerts, "annotations")},
               {"externalURL", GeneratorUrl(config)},
-              {"alerts", std::move(alerts)}}
+              {"alerts", alerts}}
       .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Firing alerts first, the most severe first, then the resolved ones.
+std::vector<const OutboxRecord*> Ordered(const GroupMessage& m) {
+  std::vector<const OutboxRecord*> out;
+  for (const GroupedAlert& a : m.alerts) out.push_back(&a.record);
+  std::stable_sort(
+      out.begin(), out.end(), [](const OutboxRecord* a, const OutboxRecord* b) {
+        auto rank = [](const OutboxRecord* r) {
+          if (r->status == "resolved") return 0;
+          return r->alert.nodata ? 1 : 2 + static_cast<int>(r->alert.severity);
+        };
+        return rank(a) > rank(b);
+      });
+  return out;
+}
+
+// Replaces each {placeholder} of `channel.command` found in `values`.
+std::vector<std::string> Substitute(
+    const ChannelOptions& channel,
+    const std::map<std::string_view, std::string>& values) {
+  std::vector<std::string> args;
+  for (const std::string& a : channel.command) {
+    std::string out;
+    for (size_t i = 0; i < a.size();) {
+      if (a[i] == '{') {
+        const size_t close = a.find('}', i);
+        if (close != std::string::npos) {
+          auto it = values.find(std::string_view(a).substr(i, close - i + 1));
+          if (it != values.end()) {
+            out += it->second;
+            i = close + 1;
+            continue;
+          }
+        }
+      }
+      out += a[i++];
+    }
+    args.push_back(std::move(out));
+  }
+  return args;
+}
+
+std::string Phones(const ChannelOptions& channel) {
+  std::string phones;
+  for (const std::string& p : channel.phones) {
+    phones += (phones.empty() ? "" : ",") + p;
+  }
+  return phones;
+}
+
+std::map<std::string_view, std::string> AlertValues(
+    const ChannelOptions& channel, const OutboxRecord& r) {
+  const NotifiedLevels levels = LevelsOf(r);
+  return {{"{phones}", Phones(channel)},
+          {"{severity}", r.alert.SeverityName()},
+          {"{series}", r.alert.series},
+          {"{value}", StrCat(r.alert.last_value)},
+          {"{rule}", r.alert.rule_id},
+          {"{status}", r.status},
+          {"{from}", levels.from},
+          {"{to}", levels.to},
+          {"{flapping}", r.alert.flapping ? "flapping" : ""}};
+}
+
+}  // namespace
+
+std::string WebhookPayload(const OutboxRecord& r, const Config& config) {
+  json alerts = json::array();
+  AppendWebhookAlerts(r, config, &alerts);
+  return WebhookBody(alerts, StrCat("{}:{alertname=\"", r.alert.rule_id, "\"}"),
+                     json{{"alertname", r.alert.rule_id}}, 0, r.channel,
+                     config);
+}
+
+std::string GroupWebhookPayload(const GroupMessage& m,
+                                const std::string& channel,
+                                const Config& config) {
+  json alerts = json::array();
+  for (const OutboxRecord* r : Ordered(m)) {
+    AppendWebhookAlerts(*r, config, &alerts);
+  }
+  json labels = json::object();
+  for (const auto& [k, v] : m.group_labels) labels[k] = v;
+  return WebhookBody(alerts, m.group_key, labels, m.truncated, channel, config);
+}
+
+std::string GroupSummary(const GroupMessage& m) {
+  static constexpr size_t kNamed = 3;
+  const std::vector<const OutboxRecord*> ordered = Ordered(m);
+  std::map<int, size_t> firing;  // by rank, most severe first
+  size_t resolved = 0;
+  std::map<int, std::string> names;
+  for (const OutboxRecord* r : ordered) {
+    if (r->status == "resolved") {
+      ++resolved;
+      continue;
+    }
+    const int rank =
+        r->alert.nodata ? 0 : 1 + static_cast<int>(r->alert.severity);
+    ++firing[-rank];
+    names[-rank] = r->alert.SeverityName();
+  }
+  std::string text;
+  for (const auto& [rank, n] : firing) {
+    text += StrCat(text.empty() ? "" : ", ", n, " ", names[rank]);
+  }
+  if (resolved > 0) {
+    text += StrCat(text.empty() ? "" : ", ", resolved, " resolved");
+  }
+  for (size_t i = 0; i < ordered.size() && i < kNamed; ++i) {
+    text += StrCat(i == 0 ? ": " : ", ", ordered[i]->alert.rule_id, " on ",
+                   ordered[i]->alert.series,
+                   ordered[i]->alert.flapping ? " (flapping)" : "");
+  }
+  if (ordered.size() > kNamed || m.truncated > 0) text += ", ...";
+  return text;
+}
+
+std::vector<std::string> GroupCommandArgs(const ChannelOptions& channel,
+                                          const GroupMessage& m) {
+  const std::vector<const OutboxRecord*> ordered = Ordered(m);
+  std::map<std::string_view, std::string> values;
+  if (!ordered.empty()) values = AlertValues(channel, *ordered.front());
+  size_t firing = 0;
+  for (const OutboxRecord* r : ordered) firing += r->status != "resolved";
+  values["{phones}"] = Phones(channel);
+  values["{count}"] = StrCat(ordered.size() + m.truncated);
+  values["{firing}"] = StrCat(firing);
+  values["{resolved}"] = StrCat(ordered.size() - firing);
+  values["{summary}"] = GroupSummary(m);
+  values["{status}"] = firing > 0 ? "firing" : "resolved";
+  return Substitute(channel, values);
 }
 
 std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
@@ -144,36 +314,7 @@ std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
 
 std::vector<std::string> CommandArgs(const ChannelOptions& channel,
                                      const OutboxRecord& r) {
-  std::string phones;
-  for (const std::string& p : channel.phones) {
-    phones += (phones.empty() ? "" : ",") + p;
-  }
-  const NotifiedLevels levels = LevelsOf(r);
-  const std::map<std::string_view, std::string> values = {
-      {"{phones}", phones},         {"{severity}", r.alert.SeverityName()},
-      {"{series}", r.alert.series}, {"{value}", StrCat(r.alert.last_value)},
-      {"{rule}", r.alert.rule_id},  {"{status}", r.status},
-      {"{from}", levels.from},      {"{to}", levels.to}};
-  std::vector<std::string> args;
-  for (const std::string& a : channel.command) {
-    std::string out;
-    for (size_t i = 0; i < a.size();) {
-      if (a[i] == '{') {
-        const size_t close = a.find('}', i);
-        if (close != std::string::npos) {
-          auto it = values.find(std::string_view(a).substr(i, close - i + 1));
-          if (it != values.end()) {
-            out += it->second;
-            i = close + 1;
-            continue;
-          }
-        }
-      }
-      out += a[i++];
-    }
-    args.push_back(std::move(out));
-  }
-  return args;
+  return Substitute(channel, AlertValues(channel, r));
 }
 
 }  // namespace gralarm

@@ -72,15 +72,16 @@ bool GetLabels(Reader* r, std::map<std::string, std::string>* m) {
 }
 
 // Flags bytes: a set bit not defined for the record makes it corrupt.
-constexpr uint8_t kAlertNodata = 1, kAlertSilenced = 2, kAlertHeld = 4;
+constexpr uint8_t kAlertNodata = 1, kAlertSilenced = 2, kAlertHeld = 4,
+                  kAlertFlapping = 8;
 constexpr uint8_t kHistoryNodata = 1;
 constexpr uint8_t kOutboxReminder = 1;  // outbox flags
 
 // Everything of an alert after its version byte.
 void PutAlertBody(std::string* out, const AlertRecord& a) {
-  coding::PutFixed8(out, (a.nodata ? kAlertNodata : 0) |
-                             (a.silenced ? kAlertSilenced : 0) |
-                             (a.held ? kAlertHeld : 0));
+  coding::PutFixed8(
+      out, (a.nodata ? kAlertNodata : 0) | (a.silenced ? kAlertSilenced : 0) |
+               (a.held ? kAlertHeld : 0) | (a.flapping ? kAlertFlapping : 0));
   PutLevel(out, a.severity);
   PutLevel(out, a.peak);
   coding::PutDouble(out, a.value);
@@ -96,13 +97,14 @@ void PutAlertBody(std::string* out, const AlertRecord& a) {
 
 bool GetAlertBody(Reader* r, AlertRecord* a) {
   uint8_t flags;
-  if (!r->GetFixed8(&flags) ||
-      (flags & ~(kAlertNodata | kAlertSilenced | kAlertHeld)) != 0) {
+  if (!r->GetFixed8(&flags) || (flags & ~(kAlertNodata | kAlertSilenced |
+                                          kAlertHeld | kAlertFlapping)) != 0) {
     return false;
   }
   a->nodata = flags & kAlertNodata;
   a->silenced = flags & kAlertSilenced;
   a->held = flags & kAlertHeld;
+  a->flapping = flags & kAlertFlapping;
   return GetLevel(r, &a->severity) && GetLevel(r, &a->peak) &&
          r->GetDouble(&a->value) && r->GetInt64(&a->since_ms) &&
          r->GetDouble(&a->last_value) && r->GetInt64(&a->last_seen_ms) &&
@@ -155,6 +157,7 @@ AlertRecord AlertFromJson(const json& j) {
   a.labels = j.value("labels", std::map<std::string, std::string>{});
   a.silenced = j.value("silenced", false);
   a.held = j.value("held", false);
+  a.flapping = j.value("flapping", false);
   a.notified_ms = j.value("notified_ms", int64_t{0});
   return a;
 }

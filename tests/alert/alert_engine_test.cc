@@ -614,5 +614,69 @@ TEST_F(AlertEngineTest, AlertStillActiveWhenItsSilenceEndsIsNotifiedThen) {
   EXPECT_EQ(engine_->NotifiableAlerts().size(), 1u);
 }
 
+TEST_F(AlertEngineTest, AFlappingSeriesIsNotifiedOnceAsSuchThenOnceStable) {
+  Open(TestConfig(R"([[notify.channels]]
+name = "a"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+)"));
+  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+      "thresholds": {"critical": 1}, "channels": ["a"],
+      "flap": {"window_s": 60, "changes": 4}})"}));
+  uint32_t ts = 100;
+  for (int i = 0; i < 9; ++i) Point("x.a", ts++, i % 2 == 0 ? 5 : 0);
+  // 9 changes, ending critical: 3 told as usual, the 4th as flapping.
+  std::vector<OutboxRecord> queued = Outbox(store_.get());
+  ASSERT_EQ(queued.size(), 4u);
+  EXPECT_FALSE(queued[2].alert.flapping);
+  EXPECT_TRUE(queued[3].alert.flapping);
+  EXPECT_EQ(queued[3].status, "resolved");
+  EXPECT_EQ(store_->Events()->size(), 9u);
+  EXPECT_EQ(store_->History(0, kStart * 2)->size(), 4u);
+  ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
+  EXPECT_TRUE(engine_->ActiveAlerts()[0].flapping);
+  EXPECT_EQ(engine_->Counters().flapping, 1u);
+  EXPECT_TRUE(engine_->SeriesOf("n")[0].flapping);
+  // Stable for less than the window: nothing; then one firing notification.
+  clock_.Advance(59000);
+  engine_->Tick();
+  EXPECT_EQ(Outbox(store_.get()).size(), 4u);
+  clock_.Advance(1000);
+  engine_->Tick();
+  queued = Outbox(store_.get());
+  ASSERT_EQ(queued.size(), 5u);
+  EXPECT_EQ(queued[4].status, "firing");
+  EXPECT_FALSE(queued[4].alert.flapping);
+  EXPECT_FALSE(engine_->ActiveAlerts()[0].flapping);
+  EXPECT_EQ(engine_->Counters().flapping, 0u);
+  clock_.Advance(120000);
+  engine_->Tick();
+  EXPECT_EQ(Outbox(store_.get()).size(), 5u);
+  // Changes further apart than the window are never flapping.
+  for (int i = 0; i < 6; ++i) {
+    clock_.Advance(30000);
+    Point("x.a", ts++, i % 2 == 0 ? 0 : 5);
+  }
+  EXPECT_EQ(Outbox(store_.get()).size(), 11u);
+}
+
+TEST(FlapRuleTest, FlapIsValidated) {
+  EXPECT_TRUE(ParseRuleJson(R"({"id": "n", "pattern": "x", "flap":
+      {"window_s": 600, "changes": 6}})")
+                  .ok());
+  for (const char* bad :
+       {R"({"flap": 3})", R"({"flap": {"window_s": 600, "changes": 1}})",
+        R"({"flap": {"window_s": 0, "changes": 6}})",
+        R"({"flap": {"window": 600, "changes": 6}})"}) {
+    auto spec = ParseRuleJson(bad);
+    ASSERT_FALSE(spec.ok()) << bad;
+    EXPECT_EQ(FieldOf(spec.status()), "flap") << bad;
+  }
+  auto spec = ParseRuleJson(R"({"id": "n", "pattern": "x", "flap":
+      {"window_s": 600, "changes": 6}})");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_NE(RuleSpecToJson(*spec).find("\"flap\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gralarm

@@ -128,7 +128,7 @@ def test_alerts_history_csv_events_summary_and_series(tmp_path):
     wait_until(lambda: call(g, "GET", "/api/v1/summary")[1]["alerts"]["critical"] == 1,
                10, what="critical alert")
     status, summary = call(g, "GET", "/api/v1/summary")
-    assert summary == {"rules": 2, "rules_invalid": 0, "series_tracked": 3,
+    assert summary == {"rules": 2, "rules_invalid": 0, "series_tracked": 3, "flapping": 0,
                        "alerts": {"warning": 2, "major": 0, "critical": 1, "nodata": 0}}
     status, page = call(g, "GET", "/api/v1/alerts?severity=critical")
     assert [a["series"] for a in page["items"]] == ["srv.a.cpu"]

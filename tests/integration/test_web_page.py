@@ -85,6 +85,7 @@ def test_page_shows_tiles_alerts_history_and_rules(tmp_path):
     assert dom.by_id["tile-major"] == "1"
     assert dom.by_id["tile-critical"] == "1"
     assert dom.by_id["tile-nodata"] == "0"
+    assert dom.by_id["tile-flapping"] == "0"
     alerts = dom.rows["alerts-table"]
     assert [r[0] for r in alerts] == ["critical", "major", "warning", "warning"]
     assert [r[2] for r in alerts] == ["srv.a.cpu", "srv.c.cpu", "srv.b.cpu", "x.<b>bold</b>"]

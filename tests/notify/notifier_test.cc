@@ -499,6 +499,64 @@ url = "http://127.0.0.1:)",
   EXPECT_EQ((notifier.Counts()[{"hook", "expired"}]), 1u);
 }
 
+TEST(NotifierTest, AGroupedChannelSendsOneMessagePerGroupAndRetriesIt) {
+  Receiver receiver({503});
+  auto config = ParseConfig(StrCat(R"([[notify.channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:)",
+                                   receiver.port(), R"(/hook"
+group_by = ["rule_id"]
+group_interval_s = 60
+)"),
+                            "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto store = Store::Open(FreshDir());
+  ASSERT_TRUE(store.ok()) << store.status();
+  FakeClock clock(kStart);
+  OutboxRecord cleared = Record("hook", "srv.a.cpu", kStart);
+  cleared.status = "resolved";
+  ASSERT_TRUE((*store)
+                  ->Enqueue({Record("hook", "srv.a.cpu", kStart),
+                             Record("hook", "srv.b.cpu", kStart), cleared})
+                  .ok());
+  Notifier notifier(store->get(), *config, &clock);
+  notifier.Start();
+  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 1; }));
+  EXPECT_EQ((*store)->OutboxPending(), 3u);  // the POST failed: kept
+  clock.Advance(2000);                       // past the backoff
+  notifier.Wake();
+  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_EQ(receiver.Requests().size(), 2u);
+  const json body = json::parse(receiver.Requests()[1].second);
+  EXPECT_EQ(body["groupKey"], "{}:{alertname=\"cpu\"}");
+  ASSERT_EQ(body["alerts"].size(), 2u);
+  EXPECT_EQ(body["alerts"][0]["labels"]["series"], "srv.b.cpu");  // firing
+  EXPECT_EQ(body["alerts"][1]["status"], "resolved");
+  // The next change waits for the group's interval.
+  ASSERT_TRUE(
+      (*store)->Enqueue({Record("hook", "srv.c.cpu", clock.NowMs())}).ok());
+  notifier.Wake();
+  usleep(300000);
+  EXPECT_EQ(receiver.Requests().size(), 2u);
+  clock.Advance(60000);
+  notifier.Wake();
+  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 3u; }));
+  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  // Removed while its group holds an alert: dropped.
+  ASSERT_TRUE(
+      (*store)->Enqueue({Record("hook", "srv.d.cpu", clock.NowMs())}).ok());
+  notifier.Wake();
+  usleep(300000);
+  notifier.SetConfig(*ParseConfig("", "t.toml"));
+  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  notifier.Stop();
+  EXPECT_EQ(receiver.Requests().size(), 3u);
+  EXPECT_EQ((notifier.Counts()[{"hook", "delivered"}]), 2u);
+  EXPECT_EQ((notifier.Counts()[{"hook", "failed"}]), 1u);
+  EXPECT_EQ((notifier.Counts()[{"hook", "expired"}]), 1u);
+}
+
 TEST(NotifierTest, RecordsWrittenConcurrentlyGoOutOnceEachInOrder) {
   Receiver receiver;
   auto config = ChannelConfig(receiver.port());
