@@ -98,6 +98,18 @@ TEST(AlertCodecTest, RoundTripsWithAVersionByte) {
   ExpectSame(a, b);
 }
 
+TEST(AlertCodecTest, KeepsTheFlappingFlag) {
+  AlertRecord a = SampleAlert();
+  a.flapping = true;
+  const std::string encoded = EncodeAlert(a);
+  EXPECT_EQ(encoded[1] & 8, 8);
+  AlertRecord b;
+  ASSERT_TRUE(DecodeAlert(encoded, &b).ok());
+  EXPECT_TRUE(b.flapping);
+  ASSERT_TRUE(DecodeAlert(EncodeAlert(SampleAlert()), &b).ok());
+  EXPECT_FALSE(b.flapping);
+}
+
 TEST(AlertCodecTest, ReadsTheCborAndJsonOfEarlierReleases) {
   AlertRecord a = SampleAlert();
   AlertRecord b;
@@ -125,7 +137,7 @@ TEST(AlertCodecTest, RefusesDamagedInput) {
   v[0] = 9;
   EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(v, &b)));
   v = EncodeAlert(SampleAlert());
-  v[1] = 8;
+  v[1] = 16;  // bits 0-3 are defined
   EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(v, &b)));
   v = EncodeAlert(SampleAlert());
   v[2] = 4;
