@@ -97,7 +97,8 @@ def test_package_holds_the_layout(deb):
     listing = run("dpkg-deb", "-c", deb).stdout
     paths = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
     for p in ["/usr/bin/gralarm", CONFIG, "/etc/default/gralarm", UNIT,
-              "/usr/share/doc/gralarm/README.md", "/usr/share/doc/gralarm/copyright",
+              "/usr/share/doc/gralarm/README.md", "/usr/share/doc/gralarm/ARCHITECTURE.md",
+              "/usr/share/doc/gralarm/STORAGE.md", "/usr/share/doc/gralarm/copyright",
               "/usr/share/doc/gralarm/examples/rules/example.toml",
               "/usr/share/doc/gralarm/examples/cluster-example.toml"]:
         assert p in paths, f"{p} not in the package"
