@@ -38,7 +38,7 @@ struct Chunk {
   // When the peer's TCP acknowledged every byte of it; zero until then.
   std::chrono::steady_clock::time_point acked_at{};
   // Read back from the spool; the chunk that ends a spool segment releases it
-  // once written.
+  // once confirmed (or once put back at the head of the spool at shutdown).
   int64_t spool_segment = -1;
   bool spool_segment_end = false;
 };
@@ -137,6 +137,8 @@ class Destination {
   // Moves chunks the peer acknowledged kSettle ago to sent_, counting them.
   void Confirm();
   void TrimReplay();
+  // Deletes the spool segment `c` ends, if it ends one.
+  void ReleaseSpoolSegment(Chunk* c);
   // Moves the first probe_limit_ suspect lines of the queue into inflight_.
   void TakeProbeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends to the spool; false when it cannot (the caller keeps the points in
@@ -193,10 +195,12 @@ class Destination {
   std::deque<Chunk> unconfirmed_;  // written on this connection, in order
   std::deque<Chunk> sent_;         // confirmed, kept for replay
   size_t sent_bytes_ = 0;
-  uint64_t conn_written_ = 0;  // bytes written on this connection
+  uint64_t conn_written_ = 0;  // bytes of completed writes on this connection
+  size_t inflight_bytes_ = 0;  // bytes of the write under way
   // Probing (see the class comment): a probe of probe_lines_ lines is in
   // inflight_/unconfirmed_; the next takes at most probe_limit_ (0 = all).
   bool probing_ = false;
+  bool probe_submitted_ = false;  // its write reached the kernel
   uint32_t probe_lines_ = 0;
   uint32_t probe_limit_ = 0;
   int probe_strikes_ = 0;  // failures of the current one-line probe

@@ -245,8 +245,9 @@ void Destination::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   if (self->state_ == State::kShuttingDown && nread == UV_EOF) {
     // The peer read everything up to our FIN and closed: delivery is confirmed.
     uint64_t points = 0;
-    for (const Chunk& c : self->unconfirmed_) {
+    for (Chunk& c : self->unconfirmed_) {
       if (!c.counted) points += c.points;
+      self->ReleaseSpoolSegment(&c);
     }
     self->counters_.points_forwarded.fetch_add(points,
                                                std::memory_order_relaxed);
@@ -297,9 +298,11 @@ void Destination::Pump() {
     return;
   }
   bufs_.clear();
+  inflight_bytes_ = 0;
   for (Chunk& c : inflight_) {
     bufs_.push_back(
         uv_buf_init(c.bytes.data(), static_cast<unsigned>(c.bytes.size())));
+    inflight_bytes_ += c.bytes.size();
   }
   writing_ = true;
   write_req_.data = this;
@@ -309,7 +312,17 @@ void Destination::Pump() {
   if (rc != 0) {
     writing_ = false;
     ConnectionLost(uv_strerror(rc));
+    return;
   }
+  if (probing_) probe_submitted_ = true;
+}
+
+void Destination::ReleaseSpoolSegment(Chunk* c) {
+  if (!c->spool_segment_end) return;
+  spool_->Release(c->spool_segment);
+  c->spool_segment_end = false;
+  counters_.spool_bytes.store(static_cast<int64_t>(spool_->bytes()),
+                              std::memory_order_relaxed);
 }
 
 void Destination::TakeProbeLocked() {
@@ -351,13 +364,6 @@ void Destination::OnWrite(uv_write_t* req, int status) {
   }
   const auto now = std::chrono::steady_clock::now();
   for (Chunk& c : self->inflight_) {
-    if (c.spool_segment_end) {
-      self->spool_->Release(c.spool_segment);
-      c.spool_segment_end = false;
-      self->counters_.spool_bytes.store(
-          static_cast<int64_t>(self->spool_->bytes()),
-          std::memory_order_relaxed);
-    }
     self->conn_written_ += c.bytes.size();
     c.conn_end = self->conn_written_;
     c.sent_at = now;
@@ -384,7 +390,15 @@ void Destination::Confirm() {
       ioctl(fd, SIOCOUTQ, &unacked) != 0) {
     return;  // asked again at the next tick
   }
-  const uint64_t acked = conn_written_ - static_cast<uint64_t>(unacked);
+  // The kernel's send queue holds what completed writes handed it and, while
+  // a write is under way, the part of it libuv already handed on.
+  uint64_t in_kernel = conn_written_;
+  if (writing_) {
+    in_kernel += inflight_bytes_ - uv_stream_get_write_queue_size(
+                                       reinterpret_cast<uv_stream_t*>(tcp_));
+  }
+  if (static_cast<uint64_t>(unacked) > in_kernel) return;
+  const uint64_t acked = in_kernel - static_cast<uint64_t>(unacked);
   const auto now = std::chrono::steady_clock::now();
   for (Chunk& c : unconfirmed_) {
     if (c.conn_end > acked) break;
@@ -400,6 +414,8 @@ void Destination::Confirm() {
     if (!c.counted) points += c.points;
     c.counted = true;
     c.suspect = false;
+    // A spool segment is deleted once all of it is confirmed.
+    ReleaseSpoolSegment(&c);
     sent_bytes_ += c.bytes.size();
     sent_.push_back(std::move(c));
     unconfirmed_.pop_front();
@@ -414,6 +430,7 @@ void Destination::Confirm() {
       absl::MutexLock lock(&mu_);
       more = !queue_.empty() && queue_.front().suspect;
     }
+    probe_submitted_ = false;
     if (!more) {
       probe_limit_ = 0;
       spdlog::info("destination {}: every suspect line is delivered", name_);
@@ -464,6 +481,7 @@ void Destination::OnClosed(uv_handle_t* handle) {
 
 void Destination::ProbeFailed() {
   probing_ = false;
+  probe_submitted_ = false;
   if (probe_lines_ > 1) {
     probe_limit_ = probe_lines_ / 2;
     probe_strikes_ = 0;
@@ -484,8 +502,12 @@ void Destination::ProbeFailed() {
   Chunk& line = unconfirmed_.empty() ? inflight_.front() : unconfirmed_.front();
   const std::string shown = absl::CHexEscape(
       AbslView(std::string_view(line.bytes).substr(0, kLoggedLineBytes)));
-  counters_.points_dropped[static_cast<int>(DropReason::kRejected)].fetch_add(
-      line.points, std::memory_order_relaxed);
+  // A line confirmed once (then replayed) is already counted as forwarded.
+  if (!line.counted) {
+    counters_.points_dropped[static_cast<int>(DropReason::kRejected)].fetch_add(
+        line.points, std::memory_order_relaxed);
+  }
+  ReleaseSpoolSegment(&line);
   spdlog::error(
       "destination {}: dropped a line it closed the connection on twice "
       "(points_dropped_total reason=rejected): \"{}\"",
@@ -496,8 +518,15 @@ void Destination::ProbeFailed() {
 
 void Destination::RequeueUnconfirmed() {
   TrimReplay();
-  // A probe is alone on its connection: the close was on one of its lines.
-  if (probing_ && unconfirmed_.size() + inflight_.size() > 0) ProbeFailed();
+  // A probe is alone on its connection: a close after any of it reached the
+  // destination was on one of its lines.
+  if (probing_) {
+    if (!unconfirmed_.empty() || probe_submitted_) {
+      ProbeFailed();
+    } else {
+      probing_ = false;  // never written: taken again as it was
+    }
+  }
   if (sent_.empty() && unconfirmed_.empty() && inflight_.empty()) return;
   absl::MutexLock lock(&mu_);
   // Newest first at the front, so the oldest ends up first in line: the
@@ -569,6 +598,10 @@ uint64_t Destination::Abandon() {
               "start",
               name_, points);
         }
+        // What was read from spool segments is at the head of the spool now.
+        for (Chunk& c : unconfirmed_) ReleaseSpoolSegment(&c);
+        for (Chunk& c : inflight_) ReleaseSpoolSegment(&c);
+        for (Chunk& c : queue_) ReleaseSpoolSegment(&c);
         queue_.clear();
         inflight_.clear();
         unconfirmed_.clear();
