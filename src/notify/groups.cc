@@ -196,6 +196,9 @@ std::optional<GroupMessage> GroupBatcher::Take(const ChannelOptions& c,
       keys.push_back(it->second);
     }
     for (const std::string& key : keys) {
+      // A full digest leaves the rest for the next one: a group it did not
+      // carry keeps its place instead of waiting a whole interval.
+      if (max_alerts != 0 && m.alerts.size() >= max_alerts) break;
       MoveInto(groups_[key], key, max_alerts, &m);
     }
   } else {

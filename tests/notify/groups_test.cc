@@ -174,6 +174,32 @@ TEST(GroupBatcherTest, PastTheLimitDueGroupsGoOutAsOneDigestAnInterval) {
   EXPECT_LE(sent, 12);
 }
 
+TEST(GroupBatcherTest, AFullDigestLeavesTheGroupsItDidNotCarryDue) {
+  GroupBatcher b;
+  ChannelOptions c = Channel(0, 5, 1);
+  c.group_by = std::vector<std::string>{"series"};
+  int64_t next = kNever;
+  b.Add(Record("cpu", "s0", Level::kCritical), c, kStart);
+  auto first = b.Take(c, kStart, 2, &next);
+  ASSERT_TRUE(first.has_value());
+  b.Done(*first, kStart);
+  for (const char* series : {"s1", "s2", "s3"})
+    b.Add(Record("cpu", series, Level::kCritical), c, kStart + 1000);
+  // Past the limit: nothing now, then one digest, at most 2 alerts in it.
+  EXPECT_FALSE(b.Take(c, kStart + 1000, 2, &next).has_value());
+  auto digest = b.Take(c, kStart + 60000, 2, &next);
+  ASSERT_TRUE(digest.has_value());
+  EXPECT_TRUE(digest->digest);
+  EXPECT_EQ(digest->alerts.size(), 2u);
+  EXPECT_EQ(digest->groups.size(), 2u);  // s3 was not carried
+  b.Done(*digest, kStart + 60000);
+  auto rest = b.Take(c, kStart + 120000, 2, &next);
+  ASSERT_TRUE(rest.has_value());
+  ASSERT_EQ(rest->alerts.size(), 1u);
+  EXPECT_EQ(rest->alerts[0].record.alert.series, "s3");
+  EXPECT_TRUE(b.empty());
+}
+
 TEST(GroupBatcherTest, AWebhookMessageCarriesAtMost500AndTheRestWaits) {
   GroupBatcher b;
   ChannelOptions c = Channel(0, 5, 0);
