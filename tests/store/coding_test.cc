@@ -70,12 +70,17 @@ TEST(CodingTest, Varint32RoundTripsAtEveryWidth) {
 
 TEST(CodingTest, MalformedVarintsAreRefused) {
   uint32_t v = 7;
-  Reader unterminated(Bytes({0x80, 0x80}));
+  // A Reader views its input: each input outlives its Reader.
+  const std::string unterminated_bytes = Bytes({0x80, 0x80});
+  Reader unterminated(unterminated_bytes);
   EXPECT_FALSE(unterminated.GetVarint32(&v));
   EXPECT_EQ(unterminated.remaining(), 2u);
-  Reader too_long(Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x01}));
+  const std::string too_long_bytes =
+      Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x01});
+  Reader too_long(too_long_bytes);
   EXPECT_FALSE(too_long.GetVarint32(&v));
-  Reader too_big(Bytes({0xff, 0xff, 0xff, 0xff, 0x1f}));  // 2^35 - 1
+  const std::string too_big_bytes = Bytes({0xff, 0xff, 0xff, 0xff, 0x1f});
+  Reader too_big(too_big_bytes);  // 2^35 - 1
   EXPECT_FALSE(too_big.GetVarint32(&v));
   EXPECT_EQ(v, 7u);
 }
@@ -98,7 +103,8 @@ TEST(CodingTest, ShortInputIsRefusedAndNothingIsConsumed) {
   uint16_t h;
   uint32_t w;
   uint64_t q;
-  Reader three(Bytes({1, 2, 3}));
+  const std::string three_bytes = Bytes({1, 2, 3});
+  Reader three(three_bytes);
   EXPECT_FALSE(three.GetFixed32(&w));
   EXPECT_FALSE(three.GetFixed64(&q));
   EXPECT_TRUE(three.GetFixed16(&h));
