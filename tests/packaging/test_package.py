@@ -320,7 +320,8 @@ command = ["/bin/sh", "-c", "cat > /tmp/gralarm-pkg-test-$$; rm -f /tmp/gralarm-
         for path in ("/", "/api/v1/alerts", "/api/v1/history", "/api/v1/events"):
             with urllib.request.urlopen(f"http://127.0.0.1:{api}{path}") as r:
                 assert r.status == 200
-        req = urllib.request.Request(f"http://127.0.0.1:{api}/api/v1/backup", method="POST")
+        req = urllib.request.Request(f"http://127.0.0.1:{api}/api/v1/backup", method="POST",
+                                     headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req) as r:
             assert r.status == 201
         os.kill(gralarm_pid, signal.SIGHUP)
