@@ -14,21 +14,12 @@
 #include "gralarm/ingest_pipeline.h"
 #include "gralarm/line_splitter.h"
 #include "gralarm/log.h"
+#include "read_buffer.h"
 
 namespace gralarm {
 namespace {
 
-std::string ReadBuffer() {
-  std::string buffer;
-  int n = 0;
-  while (buffer.size() < 256 * 1024) {
-    buffer += "collector" + std::to_string(n % 500) + ".cpu" +
-              std::to_string(n % 16) + ".load 0.75 " +
-              std::to_string(1700000000 + n) + "\n";
-    ++n;
-  }
-  return buffer;
-}
+std::string ReadBuffer() { return bench::SampleReadBuffer(); }
 
 std::unique_ptr<Forwarder> MakeForwarder(ForwardMethod method) {
   spdlog::set_level(spdlog::level::off);  // queue overflow is expected here

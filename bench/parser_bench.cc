@@ -6,6 +6,7 @@
 
 #include "gralarm/line_parser.h"
 #include "gralarm/line_splitter.h"
+#include "read_buffer.h"
 
 namespace gralarm {
 namespace {
@@ -56,14 +57,7 @@ BENCHMARK(BM_ParseInvalidPath);
 // Splitting a 256 KiB read buffer into lines and parsing each, as an ingest
 // loop does.
 void BM_SplitAndParseReadBuffer(benchmark::State& state) {
-  std::string buffer;
-  int n = 0;
-  while (buffer.size() < 256 * 1024) {
-    buffer += "collector" + std::to_string(n % 500) + ".cpu" +
-              std::to_string(n % 16) + ".load 0.75 " +
-              std::to_string(1700000000 + n) + "\n";
-    ++n;
-  }
+  const std::string buffer = bench::SampleReadBuffer();
   LineSplitter splitter(4096);
   LineParserOptions options;
   int64_t lines = 0;
