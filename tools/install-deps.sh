@@ -13,7 +13,7 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format
   tzdata
   # real peers for tests, demo and benchmarks
-  graphite-carbon python3-whisper carbon-c-relay prometheus
+  graphite-carbon python3-whisper graphite-web carbon-c-relay prometheus
   python3 python3-pytest curl procps
   chromium fonts-dejavu-core prometheus-alertmanager
   # the Debian package and its checks (tools/package.sh, tests/packaging)
