@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,17 +23,13 @@
 
 namespace gralarm {
 
-// Transition targets counted in gralarm_alert_transitions_total{to}.
-inline constexpr int kNumTransitionTargets =
-    5;  // ok, warning, major, critical, nodata
-std::string_view TransitionTargetName(int i);
-
 struct EngineCounters {
   uint64_t series_tracked = 0;  // (series) with at least one matching rule
   uint64_t rule_series = 0;     // (rule, series) pairs tracked
-  // Active alerts by severity: [1..3] warning, major, critical; [4] nodata.
-  std::array<int64_t, 5> alerts_active{};
-  std::array<uint64_t, kNumTransitionTargets> transitions{};
+  // Active alerts by state, indexed by Index(AlertState); kOk stays 0.
+  std::array<int64_t, kNumAlertStates> alerts_active{};
+  // Transitions by the state they went to (alert_transitions_total{to}).
+  std::array<uint64_t, kNumAlertStates> transitions{};
   uint64_t flapping = 0;  // (rule, series) flapping now
 };
 
@@ -140,6 +137,7 @@ class AlertEngine {
     // Only for rules with `flap`; shared by copies of the state.
     std::shared_ptr<FlapTracker> flap;
     bool flapping() const { return flap && flap->flapping(); }
+    AlertState alert_state() const { return StateOf(state.level, nodata); }
   };
   // Most series match one rule: its state lives inside the entry (one
   // allocation a series).
@@ -164,6 +162,28 @@ class AlertEngine {
   static constexpr size_t kShards = 64;
 
   Shard& ShardOf(uint64_t path_hash) { return shards_[path_hash % kShards]; }
+  // Calls fn(path, entry, rule_state) for every (rule, series), one shard at
+  // a time under its lock.
+  template <typename Fn>
+  void ForEachRuleState(Fn fn) {
+    for (Shard& shard : shards_) {
+      absl::MutexLock lock(&shard.mu);
+      for (auto& [path, entry] : shard.series) {
+        for (RuleState& rs : entry.rules) fn(std::string_view(path), entry, rs);
+      }
+    }
+  }
+  template <typename Fn>
+  void ForEachRuleState(Fn fn) const {
+    for (const Shard& shard : shards_) {
+      absl::MutexLock lock(&shard.mu);
+      for (const auto& [path, entry] : shard.series) {
+        for (const RuleState& rs : entry.rules) {
+          fn(std::string_view(path), entry, rs);
+        }
+      }
+    }
+  }
   // The write order lock of the shard `path` lives in (see Shard::write_mu).
   absl::Mutex& WriteMuOf(std::string_view path) {
     return ShardOf(PathHash(path)).write_mu;
@@ -171,15 +191,39 @@ class AlertEngine {
   // Re-matches an entry against `rules`, keeping the states of rules that still
   // match and ending the alerts of those that do not.
   void Rebuild(const RuleSet& rules, std::string_view path, SeriesEntry* entry);
-  // Records a change of level or no-data flag of `rs` for `path`.
-  void Apply(RuleState& rs, std::string_view path, std::string_view from,
-             std::string_view to, double value, uint32_t ts);
+  // Records a change of `rs` for `path` from `from` to `to` (its state now):
+  // ChangeLife(), then NotifyChange() unless the series is flapping, then
+  // CommitChange(). Shard lock held.
+  void Apply(RuleState& rs, std::string_view path, AlertState from,
+             AlertState to, double value, uint32_t ts);
+  // What a change does to the alert of a (rule, series).
+  struct Change {
+    TransitionWrite write;  // event, and history when the alert ended
+    bool raised = false;      // an alert is active after the change ...
+    bool was_active = false;  // ... and was before it (a change of level)
+    std::optional<RuleState> ended;  // the alert as it ended, if it did
+  };
+  // The alert's life: raised (since, held by its schedule), re-levelled, or
+  // ended into history; silences re-checked; active counts moved. Updates
+  // `rs`; writes nothing.
+  Change ChangeLife(RuleState& rs, std::string_view path, AlertState from,
+                    AlertState to, double value, uint32_t ts, int64_t now);
+  // Notification policy of a change: the outbox records due for the rule's
+  // channels (none while silenced or held), with the label set a change of
+  // level replaces, and what receivers were told (for flap detection).
+  void NotifyChange(RuleState& rs, std::string_view path, AlertState from,
+                    double value, int64_t now, Change* change);
+  // Writes the change with the alert as it is now and the state, as one
+  // store commit under the shard's write order lock; counts it; wakes the
+  // notifier when it queued notifications.
+  void CommitChange(RuleState& rs, std::string_view path, AlertState from,
+                    AlertState to, TransitionWrite write);
   void EndAlert(RuleState& rs, std::string_view path, std::string_view reason);
   AlertRecord ToRecord(const RuleState& rs, std::string_view path,
                        int64_t last_seen) const;
   static std::string EncodeState(const RuleState& rs);
   static bool DecodeState(std::string_view bytes, RuleState* rs);
-  void CountActive(const RuleState& rs, int delta);
+  void CountActive(AlertState state, int delta);
   std::shared_ptr<const Config> config() const;
 
   struct CompiledSilence {
@@ -232,8 +276,8 @@ class AlertEngine {
   bool guard_logged_ = false;     // Tick() only: the pause was logged
   std::atomic<uint64_t> series_tracked_{0};
   std::atomic<uint64_t> rule_series_{0};
-  std::array<std::atomic<int64_t>, 5> alerts_active_{};
-  std::array<std::atomic<uint64_t>, kNumTransitionTargets> transitions_{};
+  std::array<std::atomic<int64_t>, kNumAlertStates> alerts_active_{};
+  std::array<std::atomic<uint64_t>, kNumAlertStates> transitions_{};
   std::atomic<int64_t> flapping_{0};
   LogLimiter store_error_log_{1, std::chrono::seconds(10)};
 };

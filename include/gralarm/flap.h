@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 
+#include "gralarm/alert_model.h"
 #include "gralarm/rule.h"
 
 namespace gralarm {
@@ -28,16 +30,22 @@ class FlapTracker {
   bool flapping() const { return flapping_; }
   int64_t since_ms() const { return since_ms_; }
 
-  // What receivers were last told of the series: a level name and whether it
-  // was firing (else resolved). Empty level: nothing yet.
-  std::string told_level;
-  bool told_firing = false;
+  // What receivers were last told of the series: its state, and whether it
+  // was firing (else resolved). None: nothing yet.
+  void Told(AlertState state, bool firing) {
+    told_ = state;
+    told_firing_ = firing;
+  }
+  const std::optional<AlertState>& told() const { return told_; }
+  bool told_firing() const { return told_firing_; }
 
  private:
   std::deque<int64_t> changes_;  // the last FlapOptions::changes, oldest first
   bool flapping_ = false;
   int64_t since_ms_ = 0;
   int64_t last_change_ms_ = 0;
+  std::optional<AlertState> told_;
+  bool told_firing_ = false;
 };
 
 }  // namespace gralarm

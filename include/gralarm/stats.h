@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gralarm/alert_model.h"
 #include "gralarm/line_parser.h"
 #include "gralarm/pickle_decoder.h"
 
@@ -70,10 +71,10 @@ struct StatsSnapshot {
   uint64_t rules = 0;
   uint64_t rules_invalid = 0;  // stored rules left out of force
   uint64_t series_tracked = 0;
-  std::array<int64_t, 5>
-      alerts_active{};  // [1..3] warning..critical, [4] nodata
-  std::array<uint64_t, 5>
-      transitions{};  // to: ok, warning, major, critical, nodata
+  // By Index(AlertState): active alerts (kOk stays 0), and transitions by
+  // the state entered.
+  std::array<int64_t, kNumAlertStates> alerts_active{};
+  std::array<uint64_t, kNumAlertStates> transitions{};
   // Notifications.
   uint64_t outbox_pending = 0;
   std::map<std::pair<std::string, std::string>, uint64_t>

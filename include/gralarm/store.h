@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "gralarm/alert_model.h"
 #include "gralarm/evaluator.h"
 
 namespace rocksdb {
@@ -24,90 +25,6 @@ class WriteBatch;
 }  // namespace rocksdb
 
 namespace gralarm {
-
-// An alert that is raised now (README "HTTP API and web page").
-struct AlertRecord {
-  std::string rule_id;
-  std::string rule_name;
-  std::string series;
-  Level severity = Level::kOk;  // kOk while only nodata is raised
-  Level peak = Level::kOk;
-  bool nodata = false;
-  double value = 0;  // the value that raised it
-  int64_t since_ms = 0;
-  double last_value = 0;  // at the last transition
-  int64_t last_seen_ms = 0;
-  std::map<std::string, std::string> labels;
-  bool silenced = false;
-  // Notifications for it are held because its rule's schedule is closed.
-  bool held = false;
-  // When a firing notification was last queued for it (0: never); reminders
-  // count from here.
-  int64_t notified_ms = 0;
-  // Its (rule, series) is flapping (the rule's `flap`): changes are recorded
-  // but not notified until it is stable again.
-  bool flapping = false;
-
-  // "warning", "major", "critical", or "nodata" while flagged no-data.
-  std::string SeverityName() const;
-};
-
-// An alert that ended.
-struct HistoryRecord {
-  std::string rule_id;
-  std::string rule_name;
-  std::string series;
-  Level peak = Level::kOk;
-  Level severity = Level::kOk;  // the level it held just before it ended
-  bool nodata = false;          // it ended while flagged no-data
-  int64_t start_ms = 0;
-  int64_t end_ms = 0;
-  double last_value = 0;
-  std::map<std::string, std::string> labels;
-};
-
-// One transition {rule_id, series, from, to, value, ts, at}; from/to are level
-// names or "nodata".
-struct EventRecord {
-  uint64_t seq = 0;
-  std::string rule_id;
-  std::string series;
-  std::string from;
-  std::string to;
-  double value = 0;
-  uint32_t ts = 0;
-  int64_t at_ms = 0;
-};
-
-// Alerts matching a silence are tracked as usual but not notified (README
-// "Notifications").
-struct SilenceRecord {
-  std::string id;
-  std::string rule;    // a rule id or a glob over rule ids
-  std::string series;  // a glob over series names (without tags)
-  int64_t starts_at_ms = 0;
-  int64_t ends_at_ms = 0;
-  std::string created_by;
-  std::string comment;
-};
-
-// A notification waiting for delivery to one channel (the durable outbox).
-struct OutboxRecord {
-  uint64_t seq = 0;     // assigned by the store; delivery order
-  std::string channel;  // a [[notify.channels]] name
-  std::string status;   // "firing" or "resolved"
-  AlertRecord alert;    // the alert as it was at the transition
-  // Set when the alert's severity label changed from this one (say "warning"
-  // on an escalation to "critical"): receivers are told that label set ended,
-  // since Alertmanager identifies an alert by its labels.
-  std::string replaces;
-  // A reminder of an alert still active at the same level (no transition).
-  bool reminder = false;
-  int64_t ends_ms = 0;  // for "resolved": when it ended
-  int64_t created_ms = 0;
-  int attempts = 0;
-  int64_t next_attempt_ms = 0;
-};
 
 // Everything one transition changes, written atomically (one WAL record).
 struct TransitionWrite {

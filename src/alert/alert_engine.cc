@@ -6,21 +6,6 @@
 #include "gralarm/strings.h"
 
 namespace gralarm {
-namespace {
-
-int TargetIndex(std::string_view to) {
-  if (to == "nodata") return 4;
-  Level l = Level::kOk;
-  ParseLevel(to, &l);
-  return static_cast<int>(l);
-}
-
-}  // namespace
-
-std::string_view TransitionTargetName(int i) {
-  return i == 4 ? "nodata" : LevelName(static_cast<Level>(i));
-}
-
 AlertEngine::AlertEngine(Store* store, const Clock* clock,
                          std::shared_ptr<const Config> config)
     : store_(store),
@@ -64,13 +49,10 @@ void AlertEngine::SetSilences(const std::vector<SilenceRecord>& silences) {
     silences_ = std::move(compiled);
   }
   const int64_t now = clock_->NowMs();
-  for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (auto& [path, entry_in_map] : shard.series) {
-      SeriesEntry* entry = &entry_in_map;
-      for (RuleState& rs : entry->rules) RefreshSilenced(rs, path, *entry, now);
-    }
-  }
+  ForEachRuleState(
+      [&](std::string_view path, const SeriesEntry& entry, RuleState& rs) {
+        RefreshSilenced(rs, path, entry, now);
+      });
 }
 
 void AlertEngine::RefreshSilenced(RuleState& rs, std::string_view path,
@@ -141,17 +123,12 @@ void AlertEngine::Reminders(const RuleState& rs, std::string_view path,
 
 std::vector<AlertEngine::Notifiable> AlertEngine::NotifiableAlerts() const {
   std::vector<Notifiable> out;
-  for (const Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry_in_map] : shard.series) {
-      const SeriesEntry* entry = &entry_in_map;
-      for (const RuleState& rs : entry->rules) {
-        if (!rs.active || rs.silenced || rs.held) continue;
-        out.push_back(
-            {ToRecord(rs, path, entry->last_arrival_ms), rs.rule->channels});
-      }
-    }
-  }
+  ForEachRuleState([&](std::string_view path, const SeriesEntry& entry,
+                       const RuleState& rs) {
+    if (!rs.active || rs.silenced || rs.held) return;
+    out.push_back(
+        {ToRecord(rs, path, entry.last_arrival_ms), rs.rule->channels});
+  });
   return out;
 }
 
@@ -266,21 +243,18 @@ bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
   for (RuleState& rs : entry->rules) {
     if (rs.nodata) {
       rs.nodata = false;
-      Apply(rs, path, "nodata", LevelName(rs.state.level), value, ts);
+      Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
     }
-    const Level before = rs.state.level;
+    const AlertState before = rs.alert_state();
     auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
     rs.dirty = true;
-    if (t)
-      Apply(rs, path, LevelName(before), LevelName(t->to), rs.state.last_value,
-            ts);
+    if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
   }
   return !entry->rules.empty();
 }
 
-void AlertEngine::CountActive(const RuleState& rs, int delta) {
-  const int slot = rs.nodata ? 4 : static_cast<int>(rs.state.level);
-  if (slot > 0) alerts_active_[slot].fetch_add(delta);
+void AlertEngine::CountActive(AlertState state, int delta) {
+  if (state != AlertState::kOk) alerts_active_[Index(state)].fetch_add(delta);
 }
 
 AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
@@ -304,30 +278,33 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   return a;
 }
 
-void AlertEngine::Apply(RuleState& rs, std::string_view path,
-                        std::string_view from, std::string_view to,
-                        double value, uint32_t ts) {
+void AlertEngine::Apply(RuleState& rs, std::string_view path, AlertState from,
+                        AlertState to, double value, uint32_t ts) {
   const int64_t now = clock_->NowMs();
+  const bool notify = FlapChange(rs, now) != FlapTracker::Verdict::kSuppressed;
+  Change change = ChangeLife(rs, path, from, to, value, ts, now);
+  if (notify) NotifyChange(rs, path, from, value, now, &change);
+  CommitChange(rs, path, from, to, std::move(change.write));
+}
+
+AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
+                                            std::string_view path,
+                                            AlertState from, AlertState to,
+                                            double value, uint32_t ts,
+                                            int64_t now) {
+  Change c;
   const bool was_active = rs.active;
-  const bool silenced_before = rs.silenced;
-  const bool held_before = rs.held;
-  const bool now_active = rs.state.level != Level::kOk || rs.nodata;
-  const FlapTracker::Verdict flap = FlapChange(rs, now);
-  const bool notify = flap != FlapTracker::Verdict::kSuppressed;
-  // Re-count the alert under its new severity.
-  if (was_active) {
-    const int old_slot = from == "nodata" ? 4 : TargetIndex(from);
-    if (old_slot > 0) alerts_active_[old_slot].fetch_sub(1);
-  }
-  TransitionWrite w;
-  w.event = EventRecord{0,
-                        rs.rule->spec.id,
-                        std::string(path),
-                        std::string(from),
-                        std::string(to),
-                        value,
-                        ts,
-                        now};
+  const bool now_active = rs.alert_state() != AlertState::kOk;
+  c.write.event = EventRecord{0,
+                              rs.rule->spec.id,
+                              std::string(path),
+                              std::string(AlertStateName(from)),
+                              std::string(AlertStateName(to)),
+                              value,
+                              ts,
+                              now};
+  // Re-count the alert under its new state.
+  if (was_active) CountActive(from, -1);
   if (!was_active && now_active) {
     rs.active = true;
     rs.since_ms = now;
@@ -335,63 +312,72 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     rs.raise_value = value;
     rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
   }
+  const bool silenced_before = rs.silenced;
   rs.silenced = now_active && Silenced(rs, path, now);
   if (now_active) {
     rs.peak = std::max(rs.peak, rs.state.level);
-    if (notify)
-      w.notify = Notifications(rs, path, /*resolved=*/false, value, now);
-    if (!w.notify.empty()) {
-      // The severity label changed: the label set receivers knew ends.
-      if (was_active && rs.notified_ms > 0) {
-        for (OutboxRecord& r : w.notify) r.replaces = std::string(from);
+    c.raised = true;
+    c.was_active = was_active;
+    CountActive(rs.alert_state(), +1);
+    return c;  // put_alert is written once notifications are known
+  }
+  if (!was_active) return c;
+  c.write.delete_alert = true;
+  c.write.history = HistoryRecord{rs.rule->spec.id,
+                                  rs.rule->spec.name,
+                                  std::string(path),
+                                  rs.peak,
+                                  LevelOf(from),
+                                  from == AlertState::kNoData,
+                                  rs.since_ms,
+                                  now,
+                                  value,
+                                  rs.rule->labels};
+  // The alert as it ended: its state, peak and flags as they were.
+  c.ended = rs;
+  c.ended->state.level = LevelOf(from);
+  c.ended->nodata = from == AlertState::kNoData;
+  c.ended->silenced = silenced_before;
+  rs.active = false;
+  rs.held = false;
+  rs.notified_ms = 0;
+  return c;
+}
+
+void AlertEngine::NotifyChange(RuleState& rs, std::string_view path,
+                               AlertState from, double value, int64_t now,
+                               Change* c) {
+  if (c->raised) {
+    c->write.notify = Notifications(rs, path, /*resolved=*/false, value, now);
+    if (c->write.notify.empty()) return;
+    // The severity label changed: the label set receivers knew ends.
+    if (c->was_active && rs.notified_ms > 0) {
+      for (OutboxRecord& r : c->write.notify) {
+        r.replaces = std::string(AlertStateName(from));
       }
-      if (rs.flap) {
-        rs.flap->told_level = w.notify.front().alert.SeverityName();
-        rs.flap->told_firing = true;
-      }
-      rs.notified_ms = now;
-      for (OutboxRecord& r : w.notify) r.alert.notified_ms = now;
     }
-    w.put_alert = ToRecord(rs, path, now);
-    CountActive(rs, +1);
-  } else if (was_active) {
-    HistoryRecord h;
-    h.rule_id = rs.rule->spec.id;
-    h.rule_name = rs.rule->spec.name;
-    h.series = std::string(path);
-    h.peak = rs.peak;
-    h.nodata = from == "nodata";
-    Level severity = Level::kOk;
-    ParseLevel(from, &severity);
-    h.severity = severity;
-    h.start_ms = rs.since_ms;
-    h.end_ms = now;
-    h.last_value = value;
-    h.labels = rs.rule->labels;
-    w.delete_alert = true;
-    w.history = std::move(h);
-    rs.active = false;
-    rs.held = false;
-    rs.notified_ms = 0;
-    // The alert as it ended: severity and peak as they were.
-    RuleState ended = rs;
-    ended.active = true;
-    ParseLevel(from, &ended.state.level);
-    ended.nodata = from == "nodata";
-    ended.silenced = silenced_before;
-    ended.held = held_before;  // never notified as firing: no resolve either
-    if (notify) {
-      w.notify = Notifications(ended, path, /*resolved=*/true, value, now);
-    }
-    if (!w.notify.empty() && rs.flap) {
-      rs.flap->told_level = std::string(from);
-      rs.flap->told_firing = false;
+    if (rs.flap) rs.flap->Told(rs.alert_state(), /*firing=*/true);
+    rs.notified_ms = now;
+    for (OutboxRecord& r : c->write.notify) r.alert.notified_ms = now;
+  } else if (c->ended) {
+    // An alert held by its schedule was never notified as firing: no
+    // resolve either (Notifications() skips held and silenced ones).
+    c->write.notify = Notifications(*c->ended, path, /*resolved=*/true, value,
+                                    now);
+    if (!c->write.notify.empty() && rs.flap) {
+      rs.flap->Told(from, /*firing=*/false);
     }
   }
+}
+
+void AlertEngine::CommitChange(RuleState& rs, std::string_view path,
+                               AlertState from, AlertState to,
+                               TransitionWrite w) {
+  if (rs.active) w.put_alert = ToRecord(rs, path, w.event.at_ms);
   w.state_key = Store::StateKey(rs.rule->spec.id, path);
   w.state = EncodeState(rs);
   rs.dirty = false;
-  transitions_[TargetIndex(to)].fetch_add(1);
+  transitions_[Index(to)].fetch_add(1);
   const bool notified = !w.notify.empty();
   absl::Status commit;
   {
@@ -399,11 +385,12 @@ void AlertEngine::Apply(RuleState& rs, std::string_view path,
     commit = store_->Commit(std::move(w));
   }
   if (commit.ok() && notified && notify_hook_) notify_hook_();
-  if (absl::Status s = commit; !s.ok()) {
+  if (!commit.ok()) {
     uint64_t suppressed = 0;
     if (store_error_log_.Allow(&suppressed)) {
-      spdlog::error("{} (transition {} {} {} -> {} not persisted)", s.message(),
-                    rs.rule->spec.id, path, from, to);
+      spdlog::error("{} (transition {} {} {} -> {} not persisted)",
+                    commit.message(), rs.rule->spec.id, path,
+                    AlertStateName(from), AlertStateName(to));
     }
   }
 }
@@ -432,10 +419,11 @@ std::vector<OutboxRecord> AlertEngine::Notifications(const RuleState& rs,
 void AlertEngine::EndAlert(RuleState& rs, std::string_view path,
                            std::string_view reason) {
   spdlog::info("alert {} {} ends: {}", rs.rule->spec.id, path, reason);
-  const std::string from(rs.nodata ? "nodata" : LevelName(rs.state.level));
+  const AlertState from = rs.alert_state();
   rs.state.level = Level::kOk;
   rs.nodata = false;
-  Apply(rs, path, from, "ok", rs.state.last_value, rs.state.last_ts);
+  Apply(rs, path, from, AlertState::kOk, rs.state.last_value,
+        rs.state.last_ts);
 }
 
 void AlertEngine::Tick() {
@@ -465,38 +453,32 @@ void AlertEngine::Tick() {
   }
   if (last_tick_ms_ == 0) last_tick_ms_ = now;
   std::vector<OutboxRecord> reminders;
-  for (Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (auto& [path, entry_in_map] : shard.series) {
-      SeriesEntry* entry = &entry_in_map;
-      for (RuleState& rs : entry->rules) {
-        RefreshSilenced(rs, path, *entry, now);
-        if (rs.flap && rs.flap->BecameStable(rs.rule->flap, now)) {
-          FlapEnded(rs, path, now, &reminders);
-        }
-        if (rs.active && rs.held &&
-            ScheduleOpen(*cfg, rs.rule->schedule, now)) {
-          // The period opened: the alert is due for notification now.
-          rs.held = false;
-          NotifyNow(rs, path, *entry, "held", now);
-        }
-        Reminders(rs, path, *entry, *cfg, now, &reminders);
-        if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) continue;
-        const int64_t quiet_since =
-            std::max(entry->last_arrival_ms, guard_resumed_ms_);
-        const int64_t deadline = quiet_since + rs.rule->nodata_after_s * 1000;
-        // Only a series that fell silent while others kept arriving has no
-        // data: points must have reached the proxy after its deadline
-        // (last_point_ms_ moves in steps of a second).
-        if (now >= deadline && last_point + 1000 >= deadline) {
-          const std::string from(LevelName(rs.state.level));
-          rs.nodata = true;
-          Apply(rs, path, from, "nodata", rs.state.last_value,
-                rs.state.last_ts);
-        }
-      }
+  ForEachRuleState([&](std::string_view path, const SeriesEntry& entry,
+                       RuleState& rs) {
+    RefreshSilenced(rs, path, entry, now);
+    if (rs.flap && rs.flap->BecameStable(rs.rule->flap, now)) {
+      FlapEnded(rs, path, now, &reminders);
     }
-  }
+    if (rs.active && rs.held && ScheduleOpen(*cfg, rs.rule->schedule, now)) {
+      // The period opened: the alert is due for notification now.
+      rs.held = false;
+      NotifyNow(rs, path, entry, "held", now);
+    }
+    Reminders(rs, path, entry, *cfg, now, &reminders);
+    if (silent || rs.nodata || rs.rule->nodata_after_s <= 0) return;
+    const int64_t quiet_since =
+        std::max(entry.last_arrival_ms, guard_resumed_ms_);
+    const int64_t deadline = quiet_since + rs.rule->nodata_after_s * 1000;
+    // Only a series that fell silent while others kept arriving has no
+    // data: points must have reached the proxy after its deadline
+    // (last_point_ms_ moves in steps of a second).
+    if (now >= deadline && last_point + 1000 >= deadline) {
+      const AlertState from = rs.alert_state();
+      rs.nodata = true;
+      Apply(rs, path, from, AlertState::kNoData, rs.state.last_value,
+            rs.state.last_ts);
+    }
+  });
   last_tick_ms_ = now;
   if (reminders.empty()) return;
   if (absl::Status s = store_->Enqueue(std::move(reminders)); !s.ok()) {
@@ -530,24 +512,23 @@ void AlertEngine::FlapEnded(RuleState& rs, std::string_view path, int64_t now,
     for (OutboxRecord& r : notify) {
       r.alert.notified_ms = now;
       // The label set receivers were last told firing ends.
-      if (f.told_firing && f.told_level != r.alert.SeverityName()) {
-        r.replaces = f.told_level;
+      if (f.told_firing() && f.told() != r.alert.state()) {
+        r.replaces = std::string(AlertStateName(*f.told()));
       }
     }
-  } else if (!f.told_level.empty()) {
+  } else if (f.told()) {
     // Resolved, under the label set receivers were last told.
     RuleState ended = rs;
     ended.active = true;
     ended.silenced = false;
     ended.held = false;
-    ended.nodata = f.told_level == "nodata";
-    if (!ended.nodata) ParseLevel(f.told_level, &ended.state.level);
+    ended.nodata = *f.told() == AlertState::kNoData;
+    if (!ended.nodata) ended.state.level = LevelOf(*f.told());
     notify =
         Notifications(ended, path, /*resolved=*/true, rs.state.last_value, now);
   }
   if (!notify.empty() && rs.flap) {
-    rs.flap->told_level = notify.front().alert.SeverityName();
-    rs.flap->told_firing = rs.active;
+    rs.flap->Told(notify.front().alert.state(), /*firing=*/rs.active);
   }
   for (OutboxRecord& r : notify) out->push_back(std::move(r));
 }
@@ -638,7 +619,7 @@ absl::Status AlertEngine::Restore() {
             rs.held = a->second.held;
             rs.silenced = a->second.silenced;
             rs.notified_ms = a->second.notified_ms;
-            CountActive(rs, +1);
+            CountActive(rs.alert_state(), +1);
             by_key.erase(a);
           }
           ++restored;
@@ -664,10 +645,14 @@ absl::Status AlertEngine::Restore() {
     spdlog::info("alert {} {} ends: its rule is not in force", a.rule_id,
                  a.series);
     TransitionWrite w;
-    const std::string from =
-        a.nodata ? "nodata" : std::string(LevelName(a.severity));
-    w.event =
-        EventRecord{0, a.rule_id, a.series, from, "ok", a.last_value, 0, now};
+    w.event = EventRecord{0,
+                          a.rule_id,
+                          a.series,
+                          std::string(AlertStateName(a.state())),
+                          std::string(AlertStateName(AlertState::kOk)),
+                          a.last_value,
+                          0,
+                          now};
     w.delete_alert = true;
     w.history = HistoryRecord{a.rule_id,    a.rule_name, a.series,   a.peak,
                               a.severity,   a.nodata,    a.since_ms, now,
@@ -679,16 +664,10 @@ absl::Status AlertEngine::Restore() {
 
 std::vector<AlertRecord> AlertEngine::ActiveAlerts() const {
   std::vector<AlertRecord> out;
-  for (const Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry_in_map] : shard.series) {
-      const SeriesEntry* entry = &entry_in_map;
-      for (const RuleState& rs : entry->rules) {
-        if (rs.active)
-          out.push_back(ToRecord(rs, path, entry->last_arrival_ms));
-      }
-    }
-  }
+  ForEachRuleState([&](std::string_view path, const SeriesEntry& entry,
+                       const RuleState& rs) {
+    if (rs.active) out.push_back(ToRecord(rs, path, entry.last_arrival_ms));
+  });
   return out;
 }
 
@@ -696,9 +675,10 @@ EngineCounters AlertEngine::Counters() const {
   EngineCounters c;
   c.series_tracked = series_tracked_.load();
   c.rule_series = rule_series_.load();
-  for (int i = 0; i < 5; ++i) c.alerts_active[i] = alerts_active_[i].load();
-  for (int i = 0; i < kNumTransitionTargets; ++i)
-    c.transitions[i] = transitions_[i].load();
+  for (AlertState state : kAllAlertStates) {
+    c.alerts_active[Index(state)] = alerts_active_[Index(state)].load();
+    c.transitions[Index(state)] = transitions_[Index(state)].load();
+  }
   c.flapping = static_cast<uint64_t>(std::max<int64_t>(0, flapping_.load()));
   return c;
 }
@@ -706,18 +686,12 @@ EngineCounters AlertEngine::Counters() const {
 std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
     std::string_view rule_id) const {
   std::vector<SeriesView> out;
-  for (const Shard& shard : shards_) {
-    absl::MutexLock lock(&shard.mu);
-    for (const auto& [path, entry_in_map] : shard.series) {
-      const SeriesEntry* entry = &entry_in_map;
-      for (const RuleState& rs : entry->rules) {
-        if (rs.rule->spec.id == rule_id) {
-          out.push_back({path, rs.state, rs.nodata, entry->last_arrival_ms,
-                         rs.flapping()});
-        }
-      }
-    }
-  }
+  ForEachRuleState([&](std::string_view path, const SeriesEntry& entry,
+                       const RuleState& rs) {
+    if (rs.rule->spec.id != rule_id) return;
+    out.push_back({std::string(path), rs.state, rs.nodata,
+                   entry.last_arrival_ms, rs.flapping()});
+  });
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.series < b.series; });
   return out;

@@ -379,15 +379,17 @@ HttpResponse Request::Handle() {
 HttpResponse Request::Summary() {
   const EngineCounters c = b_->alert_engine().Counters();
   const auto rules = b_->alert_engine().rules();
+  json alerts = json::object();
+  for (AlertState state : kAllAlertStates) {
+    if (state == AlertState::kOk) continue;
+    alerts[std::string(AlertStateName(state))] =
+        c.alerts_active[Index(state)];
+  }
   return Json(200, json{{"rules", rules->rules().size()},
                         {"rules_invalid", rules->invalid().size()},
                         {"series_tracked", c.series_tracked},
                         {"flapping", c.flapping},
-                        {"alerts",
-                         {{"warning", c.alerts_active[1]},
-                          {"major", c.alerts_active[2]},
-                          {"critical", c.alerts_active[3]},
-                          {"nodata", c.alerts_active[4]}}}});
+                        {"alerts", std::move(alerts)}});
 }
 
 HttpResponse Request::Rules() {
@@ -600,8 +602,7 @@ HttpResponse Request::History() {
       s = b->ScanHistory(
           f.from, f.to, after,
           [&](std::string_view key, const HistoryRecord& h) {
-            const std::string sev =
-                h.nodata ? "nodata" : std::string(LevelName(h.severity));
+            const std::string_view sev = AlertStateName(h.state());
             if (!f.rule.empty() && h.rule_id != f.rule) return true;
             if (!f.severity.empty() && f.severity != sev &&
                 f.severity != LevelName(h.peak)) {

@@ -41,7 +41,7 @@ json HistoryJson(const HistoryRecord& h) {
       {"rule_name", h.rule_name},
       {"series", h.series},
       {"peak_severity", LevelName(h.peak)},
-      {"severity", h.nodata ? "nodata" : std::string(LevelName(h.severity))},
+      {"severity", AlertStateName(h.state())},
       {"start", Rfc3339Millis(h.start_ms)},
       {"end", Rfc3339Millis(h.end_ms)},
       {"last_value", h.last_value},

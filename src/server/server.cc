@@ -409,7 +409,7 @@ StatsSnapshot Server::Snapshot() {
     s.rules_invalid = rules->invalid().size();
     s.series_tracked = c.series_tracked;
     s.alerts_active = c.alerts_active;
-    for (int i = 0; i < 5; ++i) s.transitions[i] = c.transitions[i];
+    s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();
     for (const auto& [key, n] : notifier_->Counts()) s.notifications[key] = n;
   }

@@ -76,7 +76,7 @@ int64_t StatsSnapshot::TotalQueued() const {
 
 int64_t StatsSnapshot::TotalAlertsActive() const {
   int64_t n = 0;
-  for (int i = 1; i < 5; ++i) n += alerts_active[i];
+  for (int64_t active : alerts_active) n += active;
   return n;
 }
 
@@ -183,20 +183,19 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
       Family("series_tracked", "Series matched by at least one rule.",
              MetricType::Gauge);
   AddSample(&tracked, {}, static_cast<double>(s.series_tracked));
-  static constexpr const char* kSeverities[] = {"ok", "warning", "major",
-                                                "critical", "nodata"};
   auto active =
       Family("alerts_active", "Active alerts, by severity.", MetricType::Gauge);
-  for (int i = 1; i < 5; ++i) {
-    AddSample(&active, {{"severity", kSeverities[i]}},
-              static_cast<double>(s.alerts_active[i]));
+  for (AlertState state : kAllAlertStates) {
+    if (state == AlertState::kOk) continue;
+    AddSample(&active, {{"severity", std::string(AlertStateName(state))}},
+              static_cast<double>(s.alerts_active[Index(state)]));
   }
   auto transitions = Family("alert_transitions_total",
                             "Alert state transitions, by the state entered.",
                             MetricType::Counter);
-  for (int i = 0; i < 5; ++i) {
-    AddSample(&transitions, {{"to", kSeverities[i]}},
-              static_cast<double>(s.transitions[i]));
+  for (AlertState state : kAllAlertStates) {
+    AddSample(&transitions, {{"to", std::string(AlertStateName(state))}},
+              static_cast<double>(s.transitions[Index(state)]));
   }
   auto notifications = Family("notifications_total",
                               "Notification deliveries, by channel and result "

@@ -59,10 +59,6 @@ bool DecodeOrSkip(std::string_view family, const rocksdb::Slice& value,
 
 }  // namespace
 
-std::string AlertRecord::SeverityName() const {
-  return nodata ? "nodata" : std::string(LevelName(severity));
-}
-
 std::string Store::StateKey(std::string_view rule_id, std::string_view series) {
   std::string key(rule_id);
   key.push_back('\0');
