@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gralarm/glob.h"
+#include "gralarm/log.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/strings.h"
 
@@ -105,11 +107,29 @@ absl::StatusOr<std::shared_ptr<const Rule>> AlertService::PutRuleLocked(
   auto resolved = ResolveRule(spec, tmpl, *config_());
   if (!resolved.ok()) return resolved.status();
   spec.source = RuleSource::kApi;
+  // What the store held for this id, to put back if the new rules cannot be
+  // put in force: the store never keeps a rule the engine refused.
+  std::optional<std::string> previous;
+  if (auto old = rules->Find(spec.id);
+      old != nullptr && old->spec.source == RuleSource::kApi) {
+    previous = RuleSpecToJson(old->spec);
+  } else if (const InvalidRule* invalid = rules->FindInvalid(spec.id)) {
+    previous = invalid->json;
+  }
   if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) return s;
+  if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) {
+    absl::Status undo = previous ? store_->PutRuleJson(spec.id, *previous)
+                                 : store_->DeleteRuleJson(spec.id);
+    if (!undo.ok()) {
+      spdlog::error("rule {}: not put in force ({}), and the stored rule could "
+                    "not be put back: {}",
+                    spec.id, s.message(), undo.message());
+    }
+    return s;
+  }
   auto stored = engine_->rules()->Find(spec.id);
   if (stored == nullptr) return absl::InternalError("rule vanished");
   return stored;

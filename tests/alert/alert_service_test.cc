@@ -29,6 +29,7 @@ class AlertServiceTest : public ::testing::Test {
     service_ = std::make_unique<AlertService>(
         store_.get(), engine_.get(), [this] { return config_; },
         [this]() -> absl::Status {
+          if (fail_reload_) return absl::UnavailableError("reload failed");
           auto rules = LoadRules(*config_, store_.get(), ++generation_);
           if (!rules.ok()) return rules.status();
           engine_->SetRules(*rules);
@@ -63,7 +64,34 @@ class AlertServiceTest : public ::testing::Test {
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<AlertService> service_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> fail_reload_{false};
 };
+
+TEST_F(AlertServiceTest, ARuleThatCannotBePutInForceIsNotLeftInTheStore) {
+  ASSERT_TRUE(service_
+                  ->CreateRule(Spec(R"({"id": "kept", "pattern": "a.*",
+                                       "thresholds": {"warning": 1}})"))
+                  .ok());
+  const auto before = store_->RuleJsons();
+  ASSERT_TRUE(before.ok());
+  fail_reload_ = true;
+  EXPECT_FALSE(service_
+                   ->ReplaceRule("kept", Spec(R"({"pattern": "b.*",
+                                       "thresholds": {"warning": 2}})"))
+                   .ok());
+  EXPECT_FALSE(service_
+                   ->CreateRule(Spec(R"({"id": "new", "pattern": "c.*",
+                                       "thresholds": {"warning": 3}})"))
+                   .ok());
+  const auto after = store_->RuleJsons();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before);  // the old "kept", and no "new"
+  fail_reload_ = false;
+  ASSERT_TRUE(service_
+                  ->CreateRule(Spec(R"({"id": "new", "pattern": "c.*",
+                                       "thresholds": {"warning": 3}})"))
+                  .ok());
+}
 
 TEST_F(AlertServiceTest, ConcurrentCreatesOfOneIdGiveOneRuleAndAlreadyExists) {
   for (int round = 0; round < 20; ++round) {
