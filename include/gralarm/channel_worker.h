@@ -17,9 +17,12 @@
 #include "gralarm/config.h"
 #include "gralarm/notify_delivery.h"
 #include "gralarm/notify_groups.h"
+#include "gralarm/notify_policy.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
+
+class Channel;  // src/notify/channel.h
 
 // The alerts Alertmanager channels are re-sent (see ChannelWorker).
 using ActiveAlertSource = std::function<std::vector<AlertEngine::Notifiable>()>;
@@ -64,30 +67,37 @@ class NotifyHub {
 // its channel's records: it alone reads them into memory, updates them after
 // a failed attempt and removes them once delivered, refused or expired.
 //
+// The worker knows no transport: it drives the Channel that MakeChannel()
+// builds from the config in force (a new one after each reload), which makes
+// each attempt and says whether it was delivered, is worth a retry, or was
+// refused for good. When a record or message is due, retried, given up or
+// re-sent is NotifyPolicy's to say (notify_policy.h); grouping is the
+// GroupBatcher's.
+//
 // Records go out in seq order; the head of the channel's queue is tried until
 // it is delivered, refused for good (Delivery::kRejected: counted "rejected",
-// logged, removed) or 24 h old, with exponential backoff (1 s doubling to
-// 5 min, with jitter) between attempts, and nothing behind it goes first. At
-// most kWindow records are held in memory; the rest stay in the store until
-// the queue has room. A channel that is no longer configured has its records
-// dropped (counted "expired").
+// logged, removed) or 24 h old, with exponential backoff (RetryBackoffMs: 1 s
+// doubling to 5 min, with jitter) between attempts, and nothing behind it goes
+// first. At most kWindow records are held in memory; the rest stay in the
+// store until the queue has room. A channel that is no longer configured has
+// its records dropped (counted "expired").
 //
-// A grouped channel (ChannelOptions::grouped()) reads all its records into a
-// GroupBatcher instead, and delivers one message per group (webhook: at most
-// GroupBatcher::kMaxAlerts alerts a POST) when the group is due, within the
-// channel's max_per_minute; a message's records are removed once it is
+// A grouped channel (DeliversGrouped()) reads all its records into a
+// GroupBatcher instead, and delivers one message per group (at most
+// Channel::max_group_alerts() alerts a message) when the group is due, within
+// the channel's max_per_minute; a message's records are removed once it is
 // delivered or refused. After a failed message the channel waits (the same
 // backoff) and the next message carries its alerts again, updated. Records
 // stay in the store until then, so a group in progress survives a crash.
 //
-// An alertmanager channel is also sent every active alert of its rules once a
-// kResendMs and at start, from this same thread, so a re-send never overtakes
-// the notification that resolved an alert. Re-sends are not queued: a failed
-// one waits for the next.
+// A channel that re-sends active alerts (alertmanager) is sent every active
+// alert of its rules once a kResendMs and at start, from this same thread, so
+// a re-send never overtakes the notification that resolved an alert.
+// Re-sends are not queued: a failed one waits for the next.
 class ChannelWorker {
  public:
-  static constexpr int64_t kExpiryMs = 24 * 3600 * 1000;
-  static constexpr int64_t kResendMs = 60 * 1000;
+  static constexpr int64_t kExpiryMs = NotifyPolicy::kExpiryMs;
+  static constexpr int64_t kResendMs = NotifyPolicy::kResendMs;
   static constexpr size_t kResendBatch = 500;  // alerts a POST
   static constexpr size_t kWindow = 1000;      // records held in memory
   // Records a grouped channel reads at a time (they fold into their alerts).
@@ -104,19 +114,21 @@ class ChannelWorker {
 
  private:
   void Run();
+  // The channel as `config` has it (made anew when the config changed); null
+  // when it is not configured or cannot be made (channel_error_ says why).
+  Channel* ChannelFor(const std::shared_ptr<const Config>& config);
+  // One attempt through `channel`, or the reason it cannot be made (a retry).
+  DeliveryResult Send(Channel* channel, const OutboxRecord& r);
+  DeliveryResult SendGroup(Channel* channel, const GroupMessage& m);
   // Reads the channel's next records from the store into queue_.
   void Refill();
   // Delivers from the head of queue_ while records are due; returns when the
   // head's next attempt is due.
   int64_t Drain();
-  DeliveryResult Deliver(const OutboxRecord& r, const Config& config,
-                         const ChannelOptions& c);
-  void Resend(const ChannelOptions& c, const Config& config);
+  void Resend(Channel& channel);
   // The grouped counterparts of Refill() and Drain().
   void RefillGroups(const ChannelOptions& c);
-  int64_t DrainGroups(const ChannelOptions& c, const Config& config);
-  DeliveryResult DeliverGroup(const GroupMessage& m, const Config& config,
-                              const ChannelOptions& c);
+  int64_t DrainGroups(const ChannelOptions& c, Channel* channel);
   void RemoveSeqs(const GroupMessage& m);
   void RemoveSeqs(const std::vector<GroupedAlert>& alerts);
   // The channel is no longer configured: drops what its groups hold.
@@ -130,12 +142,14 @@ class ChannelWorker {
   NotifyHub* const hub_;
   const ActiveAlertSource active_;
   // The thread's own; nothing else touches them.
+  std::shared_ptr<const Config> made_for_;  // the config channel_impl_ is of
+  std::unique_ptr<Channel> channel_impl_;
+  std::string channel_error_;  // why channel_impl_ could not be made
   std::deque<OutboxRecord> queue_;
   uint64_t cursor_ = 0;  // every record below it was read or is not ours
-  int64_t next_resend_ms_ = 0;
+  ResendSchedule resend_;
   GroupBatcher groups_;
-  int group_attempts_ = 0;      // failed attempts in a row
-  int64_t group_retry_ms_ = 0;  // no grouped message before then
+  GroupRetry group_retry_;
   std::thread thread_;
 };
 

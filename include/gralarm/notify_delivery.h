@@ -1,6 +1,10 @@
 #ifndef GRALARM_NOTIFY_DELIVERY_H_
 #define GRALARM_NOTIFY_DELIVERY_H_
 
+// One delivery attempt over a transport (HTTP, a child process). What an
+// attempt means for a notification (delivered, retry, refused) is the
+// channel's to say: see src/notify/channel.h.
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -30,20 +34,49 @@ struct DeliveryResult {
 // is refused for good.
 Delivery ClassifyHttpStatus(long status);
 
-// POSTs `body` (application/json) to `url` within `timeout_ms`. The error of
-// a refused POST holds the start of the receiver's answer (Alertmanager says
-// there which label it refused). `cancel` (may be null) aborts the attempt
-// when it turns true, as a retry.
-DeliveryResult HttpPost(const std::string& url, std::string_view body,
-                        int64_t timeout_ms, const std::atomic<bool>* cancel);
+// What one HTTP POST came to, before anyone judged it.
+struct HttpAnswer {
+  // Why no answer came (timeout, refused connection, cancelled...); empty
+  // when the receiver answered.
+  std::string error;
+  long status = 0;   // the receiver's HTTP status, when it answered
+  std::string said;  // the start of its answer, as one printable line
+};
 
-// Runs argv[0] (looked up in PATH) with `input` on its standard input; exit
-// status 0 is delivered, anything else, a command that cannot be started, or
-// one still running after `timeout_ms` (killed) is a retry. The command starts
-// with every signal unblocked and SIGPIPE at its default action, whatever the
+// POSTs `body` (application/json) to `url` within `timeout_ms`. `cancel` (may
+// be null) aborts the attempt when it turns true (an error). No signal is
+// raised: libcurl runs with CURLOPT_NOSIGNAL, so its socket writes use
+// MSG_NOSIGNAL.
+HttpAnswer PostJson(const std::string& url, std::string_view body,
+                    int64_t timeout_ms, const std::atomic<bool>* cancel);
+
+// How one run of a command ended, before anyone judged it.
+struct CommandExit {
+  // Why it did not run to its end: it could not be started, it was still
+  // running after the timeout (killed), waitpid failed. Empty otherwise.
+  std::string error;
+  int wait_status = 0;  // waitpid's status, when `error` is empty
+};
+
+// Runs argv[0] (looked up in PATH) with `input` on its standard input, killed
+// (SIGKILL) when still running after `timeout_ms`. The command starts with
+// every signal unblocked and SIGPIPE at its default action, whatever the
 // calling thread's mask and the process' dispositions. The caller's thread
 // must have SIGPIPE blocked or ignored (a command that does not read its
 // input must not kill gralarm); a SIGPIPE raised here is taken back.
+CommandExit SpawnCommand(const std::vector<std::string>& argv,
+                         std::string_view input, int64_t timeout_ms);
+
+// PostJson judged as the HTTP channels judge it (HttpChannel::Classify in
+// src/notify/channel.h): a refusal's error holds the start of the receiver's
+// answer (Alertmanager says there which label it refused); a cancelled
+// attempt is a retry.
+DeliveryResult HttpPost(const std::string& url, std::string_view body,
+                        int64_t timeout_ms, const std::atomic<bool>* cancel);
+
+// SpawnCommand judged as command channels judge it (CommandChannel::Classify):
+// exit status 0 is delivered, anything else, a command that cannot be
+// started, or one still running after `timeout_ms` is a retry.
 DeliveryResult RunCommand(const std::vector<std::string>& argv,
                           std::string_view input, int64_t timeout_ms);
 

@@ -25,6 +25,8 @@ std::string WebhookPayload(const OutboxRecord& r, const Config& config);
 // The body of POST <alertmanager>/api/v2/alerts for one alert. Both formats
 // add the label set the record `replaces`, ended, when the severity changed.
 std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config);
+// The same for every alert of a grouped message, in one body.
+std::string AlertmanagerPayload(const GroupMessage& m, const Config& config);
 // The same for a re-send of alerts still active (no endsAt).
 std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
                                 const Config& config);

@@ -9,16 +9,17 @@
 
 #include "absl/time/time.h"
 #include "gralarm/log.h"
-#include "gralarm/notify_payload.h"
+#include "gralarm/notify_policy.h"
 #include "gralarm/strings.h"
+#include "notify/channel.h"
 
 namespace gralarm {
 namespace {
 
-std::string AlertmanagerUrl(const ChannelOptions& c) {
-  std::string url = c.url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url + "/api/v2/alerts";
+// Jitter for the backoff; each worker thread has its own.
+uint64_t Random() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return rng();
 }
 
 }  // namespace
@@ -87,7 +88,8 @@ void ChannelWorker::Join() {
 
 void ChannelWorker::Run() {
   // A command that stops reading its input raises SIGPIPE on this thread:
-  // blocked here once, never delivered (RunCommand takes it back).
+  // blocked here once, never delivered (SpawnCommand takes it back). HTTP
+  // raises none (CURLOPT_NOSIGNAL: MSG_NOSIGNAL writes).
   sigset_t pipe;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
@@ -99,25 +101,54 @@ void ChannelWorker::Run() {
   while (!hub_->stopping()) {
     auto config = hub_->config();
     const ChannelOptions* c = config->FindChannel(channel_);
+    Channel* channel = ChannelFor(config);
     int64_t next;
     if (c == nullptr && !groups_.empty()) DropGroups();
-    if (c != nullptr && (c->grouped() || !groups_.empty())) {
-      next = DrainGroups(*c, *config);
+    if (DeliversGrouped(c, !groups_.empty())) {
+      next = DrainGroups(*c, channel);
     } else {
       Refill();
       next = Drain();
     }
-    config = hub_->config();
-    c = config->FindChannel(channel_);
-    if (c != nullptr && c->type == "alertmanager" && active_) {
-      if (clock_->NowMs() >= next_resend_ms_ && !hub_->stopping()) {
-        Resend(*c, *config);
-        next_resend_ms_ = clock_->NowMs() + kResendMs;
+    channel = ChannelFor(hub_->config());
+    if (channel != nullptr && channel->resends_active() && active_) {
+      if (resend_.Due(clock_->NowMs()) && !hub_->stopping()) {
+        Resend(*channel);
+        resend_.Sent(clock_->NowMs());
       }
-      next = std::min(next, next_resend_ms_);
+      next = std::min(next, resend_.next_ms());
     }
     hub_->Wait(&seen, std::clamp<int64_t>(next - clock_->NowMs(), 10, 1000));
   }
+}
+
+Channel* ChannelWorker::ChannelFor(
+    const std::shared_ptr<const Config>& config) {
+  if (config == made_for_) return channel_impl_.get();
+  made_for_ = config;
+  channel_impl_.reset();
+  channel_error_.clear();
+  if (config->FindChannel(channel_) == nullptr) return nullptr;
+  absl::StatusOr<std::unique_ptr<Channel>> made =
+      MakeChannel(config, channel_, hub_->stop_flag());
+  if (!made.ok()) {
+    channel_error_ = std::string(made.status().message());
+    spdlog::error("{}", channel_error_);
+    return nullptr;
+  }
+  channel_impl_ = *std::move(made);
+  return channel_impl_.get();
+}
+
+DeliveryResult ChannelWorker::Send(Channel* channel, const OutboxRecord& r) {
+  if (channel == nullptr) return {Delivery::kRetry, channel_error_};
+  return channel->Send(r);
+}
+
+DeliveryResult ChannelWorker::SendGroup(Channel* channel,
+                                        const GroupMessage& m) {
+  if (channel == nullptr) return {Delivery::kRetry, channel_error_};
+  return channel->SendGroup(m);
 }
 
 void ChannelWorker::Refill() {
@@ -158,25 +189,27 @@ void ChannelWorker::Remove() {
 }
 
 int64_t ChannelWorker::Drain() {
-  thread_local std::minstd_rand rng(std::random_device{}());
   while (!hub_->stopping()) {
     if (queue_.empty()) Refill();
     if (queue_.empty()) break;
     const auto config = hub_->config();
-    const ChannelOptions* c = config->FindChannel(channel_);
+    Channel* channel = ChannelFor(config);
     OutboxRecord& r = queue_.front();
     const int64_t now = clock_->NowMs();
-    if (c == nullptr || now - r.created_ms > kExpiryMs) {
+    const RecordDue due =
+        DueOf(r, config->FindChannel(channel_) != nullptr, now);
+    if (due == RecordDue::kUnconfigured || due == RecordDue::kExpired) {
       spdlog::error("notification for {} {} to channel {} {}: dropped",
                     r.alert.rule_id, r.alert.series, r.channel,
-                    c == nullptr ? "(channel no longer configured)"
-                                 : "expired after 24 h");
+                    due == RecordDue::kUnconfigured
+                        ? "(channel no longer configured)"
+                        : "expired after 24 h");
       hub_->Count(channel_, "expired");
       Remove();
       continue;
     }
-    if (r.next_attempt_ms > now) return r.next_attempt_ms;
-    const DeliveryResult d = Deliver(r, *config, *c);
+    if (due == RecordDue::kWait) return r.next_attempt_ms;
+    const DeliveryResult d = Send(channel, r);
     if (d.outcome == Delivery::kDelivered) {
       hub_->Count(channel_, "delivered");
       Remove();
@@ -194,12 +227,8 @@ int64_t ChannelWorker::Drain() {
     if (hub_->stopping()) break;  // an attempt cut short by Stop()
     hub_->Count(channel_, "failed");
     ++r.attempts;
-    int64_t backoff = 1000;
-    for (int i = 1; i < r.attempts && backoff < 300000; ++i) backoff *= 2;
-    backoff = std::min<int64_t>(backoff, 300000);
-    r.next_attempt_ms =
-        now + backoff / 2 + static_cast<int64_t>(rng() % (backoff / 2 + 1));
-    if (r.attempts == 1 || r.attempts % 10 == 0) {
+    r.next_attempt_ms = now + RetryBackoffMs(r.attempts, Random());
+    if (LogsFailure(r.attempts)) {
       spdlog::warn(
           "notification for {} {} to channel {} failed ({}), attempt {}; "
           "retrying",
@@ -211,22 +240,6 @@ int64_t ChannelWorker::Drain() {
     return r.next_attempt_ms;
   }
   return clock_->NowMs() + 1000;
-}
-
-DeliveryResult ChannelWorker::Deliver(const OutboxRecord& r,
-                                      const Config& config,
-                                      const ChannelOptions& c) {
-  if (c.type == "command") {
-    // argv with placeholders; the alert JSON on stdin; exit 0 = delivered.
-    return RunCommand(CommandArgs(c, r), WebhookPayload(r, config),
-                      c.timeout_ms);
-  }
-  if (c.type == "alertmanager") {
-    return HttpPost(AlertmanagerUrl(c), AlertmanagerPayload(r, config),
-                    c.timeout_ms, hub_->stop_flag());
-  }
-  return HttpPost(c.url, WebhookPayload(r, config), c.timeout_ms,
-                  hub_->stop_flag());
 }
 
 void ChannelWorker::RefillGroups(const ChannelOptions& c) {
@@ -288,26 +301,24 @@ void ChannelWorker::DropGroups() {
 }
 
 int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
-                                   const Config& config) {
-  thread_local std::minstd_rand rng(std::random_device{}());
-  // A channel no longer grouped sends what its groups hold at once.
-  ChannelOptions c = configured;
-  if (!c.grouped()) c.group_wait_s = c.group_interval_s = c.max_per_minute = 0;
+                                   Channel* channel) {
+  const ChannelOptions c = GroupingInForce(configured);
+  const size_t max_alerts = channel != nullptr ? channel->max_group_alerts()
+                                               : GroupBatcher::kMaxAlerts;
   while (!hub_->stopping()) {
     RefillGroups(configured);
     int64_t now = clock_->NowMs();
-    if (group_retry_ms_ > now) return group_retry_ms_;
+    if (group_retry_.Waiting(now)) return group_retry_.retry_ms();
     int64_t next = now + 1000;
-    std::optional<GroupMessage> m = groups_.Take(
-        c, now, c.type == "command" ? 0 : GroupBatcher::kMaxAlerts, &next);
+    std::optional<GroupMessage> m = groups_.Take(c, now, max_alerts, &next);
     if (!m) return next;
-    const DeliveryResult d = DeliverGroup(*m, config, c);
+    const DeliveryResult d = SendGroup(channel, *m);
     now = clock_->NowMs();
     if (d.outcome == Delivery::kDelivered) {
       hub_->Count(channel_, "delivered");
       RemoveSeqs(*m);
       groups_.Done(*m, now);
-      group_attempts_ = 0;
+      group_retry_.Succeeded();
       continue;
     }
     if (d.outcome == Delivery::kRejected) {
@@ -318,22 +329,18 @@ int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
       hub_->Count(channel_, "rejected");
       RemoveSeqs(*m);
       groups_.Done(*m, now);
-      group_attempts_ = 0;
+      group_retry_.Succeeded();
       continue;
     }
     if (hub_->stopping()) break;  // an attempt cut short by Stop()
     hub_->Count(channel_, "failed");
-    ++group_attempts_;
-    int64_t backoff = 1000;
-    for (int i = 1; i < group_attempts_ && backoff < 300000; ++i) backoff *= 2;
-    backoff = std::min<int64_t>(backoff, 300000);
-    group_retry_ms_ =
-        now + backoff / 2 + static_cast<int64_t>(rng() % (backoff / 2 + 1));
-    if (group_attempts_ == 1 || group_attempts_ % 10 == 0) {
+    const int64_t retry_ms = group_retry_.Failed(now, Random());
+    if (LogsFailure(group_retry_.attempts())) {
       spdlog::warn(
           "notification of {} alerts ({}) to channel {} failed ({}), attempt "
           "{}; retrying",
-          m->alerts.size(), m->group_key, channel_, d.error, group_attempts_);
+          m->alerts.size(), m->group_key, channel_, d.error,
+          group_retry_.attempts());
     }
     const std::vector<GroupedAlert> expired =
         groups_.Failed(std::move(*m), now, kExpiryMs);
@@ -344,22 +351,12 @@ int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
       hub_->Count(channel_, "expired", expired.size());
       RemoveSeqs(expired);
     }
-    return group_retry_ms_;
+    return retry_ms;
   }
   return clock_->NowMs() + 1000;
 }
 
-DeliveryResult ChannelWorker::DeliverGroup(const GroupMessage& m,
-                                           const Config& config,
-                                           const ChannelOptions& c) {
-  const std::string body = GroupWebhookPayload(m, channel_, config);
-  if (c.type == "command") {
-    return RunCommand(GroupCommandArgs(c, m), body, c.timeout_ms);
-  }
-  return HttpPost(c.url, body, c.timeout_ms, hub_->stop_flag());
-}
-
-void ChannelWorker::Resend(const ChannelOptions& c, const Config& config) {
+void ChannelWorker::Resend(Channel& channel) {
   std::vector<AlertRecord> alerts;
   for (AlertEngine::Notifiable& n : active_()) {
     if (std::find(n.channels.begin(), n.channels.end(), channel_) !=
@@ -372,9 +369,7 @@ void ChannelWorker::Resend(const ChannelOptions& c, const Config& config) {
     const size_t n = std::min(kResendBatch, alerts.size() - i);
     const std::vector<AlertRecord> batch(alerts.begin() + i,
                                          alerts.begin() + i + n);
-    const DeliveryResult d =
-        HttpPost(AlertmanagerUrl(c), AlertmanagerPayload(batch, config),
-                 c.timeout_ms, hub_->stop_flag());
+    const DeliveryResult d = channel.SendActive(batch);
     if (d.outcome == Delivery::kDelivered) {
       hub_->Count(channel_, "resent", n);
     } else if (d.outcome == Delivery::kRejected) {

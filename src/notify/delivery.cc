@@ -1,4 +1,4 @@
-// One delivery attempt: an HTTP POST or a command.
+// One delivery attempt over a transport: an HTTP POST or a command run.
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +56,18 @@ void TakeBackSigpipe() {
   }
 }
 
+HttpAnswer NoAnswer(std::string why) {
+  HttpAnswer a;
+  a.error = std::move(why);
+  return a;
+}
+
+CommandExit NotRun(std::string why) {
+  CommandExit e;
+  e.error = std::move(why);
+  return e;
+}
+
 }  // namespace
 
 Delivery ClassifyHttpStatus(long status) {
@@ -66,12 +78,12 @@ Delivery ClassifyHttpStatus(long status) {
   return Delivery::kRejected;
 }
 
-DeliveryResult HttpPost(const std::string& url, std::string_view body,
-                        int64_t timeout_ms, const std::atomic<bool>* cancel) {
+HttpAnswer PostJson(const std::string& url, std::string_view body,
+                    int64_t timeout_ms, const std::atomic<bool>* cancel) {
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) return {Delivery::kRetry, "curl_easy_init failed"};
+  if (curl == nullptr) return NoAnswer("curl_easy_init failed");
   curl_slist* headers =
       curl_slist_append(nullptr, "Content-Type: application/json");
   std::string answer;
@@ -96,23 +108,20 @@ DeliveryResult HttpPost(const std::string& url, std::string_view body,
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (res != CURLE_OK) return {Delivery::kRetry, curl_easy_strerror(res)};
-  const Delivery outcome = ClassifyHttpStatus(status);
-  if (outcome == Delivery::kDelivered) return {outcome, ""};
-  const std::string said = OneLine(answer);
-  return {outcome, StrCat("HTTP ", status, said.empty() ? "" : ": ", said)};
+  if (res != CURLE_OK) return NoAnswer(curl_easy_strerror(res));
+  return {"", status, OneLine(answer)};
 }
 
-DeliveryResult RunCommand(const std::vector<std::string>& argv,
-                          std::string_view input, int64_t timeout_ms) {
-  if (argv.empty()) return {Delivery::kRetry, "empty command"};
+CommandExit SpawnCommand(const std::vector<std::string>& argv,
+                         std::string_view input, int64_t timeout_ms) {
+  if (argv.empty()) return NotRun("empty command");
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
   for (std::string& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   int in[2];
   if (pipe2(in, O_CLOEXEC) != 0) {
-    return {Delivery::kRetry, StrCat("pipe: ", strerror(errno))};
+    return NotRun(StrCat("pipe: ", strerror(errno)));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -135,8 +144,7 @@ DeliveryResult RunCommand(const std::vector<std::string>& argv,
   close(in[0]);
   if (rc != 0) {
     close(in[1]);
-    return {Delivery::kRetry,
-            StrCat("cannot run ", args[0], ": ", strerror(rc))};
+    return NotRun(StrCat("cannot run ", args[0], ": ", strerror(rc)));
   }
   // The input is written as the command reads it, so a command that never
   // reads cannot block this thread past the timeout.
@@ -156,13 +164,13 @@ DeliveryResult RunCommand(const std::vector<std::string>& argv,
     if (w == pid) break;
     if (w < 0 && errno != EINTR) {
       close_input();
-      return {Delivery::kRetry, StrCat("waitpid: ", strerror(errno))};
+      return NotRun(StrCat("waitpid: ", strerror(errno)));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       close_input();
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      return {Delivery::kRetry, StrCat("timed out after ", timeout_ms, " ms")};
+      return NotRun(StrCat("timed out after ", timeout_ms, " ms"));
     }
     if (fd >= 0) {
       const ssize_t n =
@@ -182,14 +190,7 @@ DeliveryResult RunCommand(const std::vector<std::string>& argv,
     poll(&p, fd >= 0 ? 1 : 0, 5);
   }
   close_input();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    return {Delivery::kDelivered, ""};
-  }
-  return {Delivery::kRetry,
-          WIFEXITED(status)
-              ? StrCat("exit status ", WEXITSTATUS(status))
-              : StrCat("killed by signal ",
-                       WIFSIGNALED(status) ? WTERMSIG(status) : 0)};
+  return {"", status};
 }
 
 }  // namespace gralarm

@@ -291,13 +291,33 @@ std::vector<std::string> GroupCommandArgs(const ChannelOptions& channel,
   return Substitute(channel, values);
 }
 
-std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
-  json alerts = json::array({AlertmanagerAlert(
+namespace {
+
+// The Alertmanager alerts of one record: the alert, and the label set it
+// replaces.
+void AppendAlertmanagerAlerts(const OutboxRecord& r, const Config& config,
+                              json* alerts) {
+  alerts->push_back(AlertmanagerAlert(
       r.alert, r.alert.SeverityName(), r.ends_ms,
-      r.status == "resolved" ? Kind::kResolved : Kind::kFiring, config)});
+      r.status == "resolved" ? Kind::kResolved : Kind::kFiring, config));
   if (!r.replaces.empty()) {
-    alerts.push_back(AlertmanagerAlert(r.alert, r.replaces, r.created_ms,
-                                       Kind::kReplaced, config));
+    alerts->push_back(AlertmanagerAlert(r.alert, r.replaces, r.created_ms,
+                                        Kind::kReplaced, config));
+  }
+}
+
+}  // namespace
+
+std::string AlertmanagerPayload(const OutboxRecord& r, const Config& config) {
+  json alerts = json::array();
+  AppendAlertmanagerAlerts(r, config, &alerts);
+  return JsonText(alerts);
+}
+
+std::string AlertmanagerPayload(const GroupMessage& m, const Config& config) {
+  json alerts = json::array();
+  for (const OutboxRecord* r : Ordered(m)) {
+    AppendAlertmanagerAlerts(*r, config, &alerts);
   }
   return JsonText(alerts);
 }

@@ -188,6 +188,65 @@ def test_a_slow_command_channel_does_not_delay_a_webhook_channel(tmp_path):
     receiver.close()
 
 
+def test_a_command_hanging_30_s_delays_no_webhook(tmp_path):
+    """One worker per channel: while a command channel's command hangs for 30 s (its
+    timeout_ms is above that, so it is not killed), a webhook channel of the same rule
+    gets each breach within its normal latency (under 1 s from the point that breached,
+    measured), and the command completes afterwards. Bounded to 45 s."""
+    began = time.monotonic()
+    receiver = Receiver()
+    runs = tmp_path / "runs.log"
+    hang = tmp_path / "hang"
+    # The first run hangs 30 s; the runs queued behind it then return at once.
+    hang.write_text(f'#!/bin/sh\n'
+                    f'if mkdir {tmp_path}/hung 2>/dev/null; then\n'
+                    f'  echo "start $(date +%s.%N)" >> {runs}\n'
+                    f'  sleep 30\n'
+                    f'  echo "end $(date +%s.%N)" >> {runs}\n'
+                    f'fi\n'
+                    f'cat > /dev/null\n')
+    hang.chmod(hang.stat().st_mode | stat.S_IXUSR)
+    channels = (hook(receiver.port) +
+                f'[[notify.channels]]\nname = "hang"\ntype = "command"\n'
+                f'command = ["{hang}"]\ntimeout_ms = 40000\n')
+    g = make_gralarm(tmp_path, channels, ["hang", "hook"]).start()
+
+    def hang_log():
+        return dict(line.split() for line in runs.read_text().splitlines()) \
+            if runs.exists() else {}
+
+    def delivered(channel):
+        return metric(g.metrics(), "gralarm_notifications_total", channel=channel,
+                      result="delivered")
+
+    latencies = []
+    for i in range(5):
+        breached = time.monotonic()
+        send_tcp(g.port, f"srv.h{i}.cpu 97 {int(time.time())}\n".encode())
+        wait_until(lambda: len(receiver.arrived) == i + 1, 5, what=f"webhook {i}")
+        latencies.append(receiver.arrived[i] - breached)
+        if i == 0:
+            wait_until(lambda: "start" in hang_log(), 5, what="the command started")
+        # Every webhook came while the command still hung.
+        assert "end" not in hang_log()
+        assert delivered("hang") == 0
+        time.sleep(2)
+    assert max(latencies) < 1.0, latencies
+    assert [d["alerts"][0]["labels"]["series"] for d in receiver.delivered] == [
+        f"srv.h{i}.cpu" for i in range(5)]
+
+    # Then the command completes, having really hung 30 s, and the four runs queued
+    # behind it follow.
+    wait_until(lambda: delivered("hang") == 5, 40 - (time.monotonic() - began),
+               what="the five command runs")
+    log = hang_log()
+    assert float(log["end"]) - float(log["start"]) >= 29.5
+    assert delivered("hook") == 5
+    assert g.stop()[0] == 0
+    receiver.close()
+    assert time.monotonic() - began < 45
+
+
 # The SMS channel of README.md's notification section, with the test's send-sms.
 SMS_COMMAND = '''["/bin/sh", "-c", """
 case "$1" in resolved) text="CLEARED $3 (was $2)" ;; *) text="$4 $3 = $5" ;; esac
