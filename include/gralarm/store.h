@@ -103,6 +103,8 @@ class Store {
   absl::Status PutRuleJson(std::string_view id, std::string_view json);
   absl::Status DeleteRuleJson(std::string_view id);
   absl::StatusOr<std::vector<std::string>> RuleJsons();
+  // The stored JSON of rule `id`, or none.
+  absl::StatusOr<std::optional<std::string>> RuleJson(std::string_view id);
   absl::Status PutTemplateJson(std::string_view name, std::string_view json);
   absl::Status DeleteTemplateJson(std::string_view name);
   absl::StatusOr<std::vector<std::string>> TemplateJsons();

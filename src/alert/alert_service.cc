@@ -109,20 +109,15 @@ absl::StatusOr<std::shared_ptr<const Rule>> AlertService::PutRuleLocked(
   spec.source = RuleSource::kApi;
   // What the store held for this id, to put back if the new rules cannot be
   // put in force: the store never keeps a rule the engine refused.
-  std::optional<std::string> previous;
-  if (auto old = rules->Find(spec.id);
-      old != nullptr && old->spec.source == RuleSource::kApi) {
-    previous = RuleSpecToJson(old->spec);
-  } else if (const InvalidRule* invalid = rules->FindInvalid(spec.id)) {
-    previous = invalid->json;
-  }
+  auto previous = store_->RuleJson(spec.id);
+  if (!previous.ok()) return previous.status();
   if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
       !s.ok()) {
     return s;
   }
   if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) {
-    absl::Status undo = previous ? store_->PutRuleJson(spec.id, *previous)
-                                 : store_->DeleteRuleJson(spec.id);
+    absl::Status undo = *previous ? store_->PutRuleJson(spec.id, **previous)
+                                  : store_->DeleteRuleJson(spec.id);
     if (!undo.ok()) {
       spdlog::error("rule {}: not put in force ({}), and the stored rule could "
                     "not be put back: {}",

@@ -362,6 +362,19 @@ absl::Status Store::DeleteRuleJson(std::string_view id) {
 absl::StatusOr<std::vector<std::string>> Store::RuleJsons() {
   return Values(kRules);
 }
+absl::StatusOr<std::optional<std::string>> Store::RuleJson(
+    std::string_view id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kRules),
+                               rocksdb::Slice(id.data(), id.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (absl::Status st = FromRocks(s, "store: get rules"); !st.ok()) return st;
+  std::string json;
+  if (absl::Status d = records::DecodeJsonText(value, &json); !d.ok()) {
+    return d;
+  }
+  return json;
+}
 absl::Status Store::PutTemplateJson(std::string_view name,
                                     std::string_view json) {
   return PutValue(kTemplates, name, records::EncodeJsonText(json));
