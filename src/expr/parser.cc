@@ -267,6 +267,13 @@ class Parser {
         size_t j = pos_ + n;
         while (j < s_.size() && IsSpace(s_[j])) ++j;
         if (j < s_.size() && s_[j] == '=') {
+          if (out->args.empty()) {
+            // graphite's grammar reads keyword arguments only after a
+            // positional one (so `a|scale(factor=2)` is refused too).
+            return Error(arg_start,
+                         "keyword argument before any positional argument "
+                         "(graphite needs the series first)");
+          }
           std::string name(s_.substr(pos_, n));
           pos_ = j + 1;
           SkipSpace();
@@ -382,15 +389,11 @@ class Parser {
   }
 
   // graphite's afterNumber: a number is one only when ',' or ')' follows
-  // (after whitespace), or the end of the line.
+  // (after whitespace), or the end of the target ("1.5x", "1|f()" are paths).
   bool NumberEndsHere(size_t at) const {
     size_t j = at;
-    while (j < s_.size() && (s_[j] == ' ' || s_[j] == '\t' || s_[j] == '\r')) {
-      ++j;
-    }
-    if (j >= s_.size() || s_[j] == '\n') return true;
     while (j < s_.size() && IsSpace(s_[j])) ++j;
-    return j < s_.size() && (s_[j] == ',' || s_[j] == ')');
+    return j >= s_.size() || s_[j] == ',' || s_[j] == ')';
   }
 
   absl::Status ParseNumber(std::string_view literal, bool is_float, Node* out) {
@@ -628,7 +631,9 @@ void FormatPath(std::string_view text, bool escape_first_dot,
   }
 }
 
-void FormatTo(const Node& node, std::string* out);
+// Writes `node`; `in_arg`: as an argument, where keywords and numbers are
+// read as literals.
+void FormatTo(const Node& node, bool in_arg, std::string* out);
 
 // Whether a path with this text can only be written as the head of a pipe:
 // as an argument it would read as a literal, and no escape changes that.
@@ -647,18 +652,46 @@ bool StartsWithPipeHead(const Node& node) {
   return n->kind == Node::Kind::kPath && NeedsPipe(n->text);
 }
 
-void FormatArg(const Node& node, std::string* out) {
-  if (node.kind == Node::Kind::kPath && ReadsAsLiteral(node.text)) {
-    FormatPath(node.text, /*escape_first_dot=*/true, out);
-  } else {
-    FormatTo(node, out);
+void FormatCall(const Node& node, bool in_arg, std::string* out) {
+  size_t first = 0;
+  // Written as `head|name(rest)` when the first argument chain ends in a
+  // path only a pipe can make (`5|scale(2)`, `true.x|scale(2)`), or when the
+  // name reads as a keyword in an argument (`f(a|inf(2))`), as long as the
+  // piped call keeps a positional argument before its keyword ones.
+  const bool can_pipe = node.args.size() >= 2 || node.kwargs.empty();
+  if (!node.args.empty() && can_pipe &&
+      (StartsWithPipeHead(node.args[0]) ||
+       (in_arg && !KeywordAt(node.text).empty()))) {
+    FormatTo(node.args[0], in_arg, out);
+    out->push_back('|');
+    first = 1;
   }
+  out->append(node.text);
+  out->push_back('(');
+  bool comma = false;
+  for (size_t i = first; i < node.args.size(); ++i) {
+    if (comma) out->push_back(',');
+    FormatTo(node.args[i], true, out);
+    comma = true;
+  }
+  for (const auto& [name, value] : node.kwargs) {
+    if (comma) out->push_back(',');
+    out->append(name);
+    out->push_back('=');
+    FormatTo(value, true, out);
+    comma = true;
+  }
+  out->push_back(')');
 }
 
-void FormatTo(const Node& node, std::string* out) {
+void FormatTo(const Node& node, bool in_arg, std::string* out) {
   switch (node.kind) {
     case Node::Kind::kPath:
-      FormatPath(node.text, /*escape_first_dot=*/false, out);
+      // A number-like path with a dot (`1\.5`) keeps the dot escaped.
+      FormatPath(node.text, in_arg && ReadsAsLiteral(node.text), out);
+      return;
+    case Node::Kind::kCall:
+      FormatCall(node, in_arg, out);
       return;
     case Node::Kind::kString: {
       const char quote = FitsQuotes(node.text, '\'') ? '\'' : '"';
@@ -684,33 +717,7 @@ void FormatTo(const Node& node, std::string* out) {
         out->append(node.kind == Node::Kind::kNone ? "none" : "inf");
       }
       return;
-    case Node::Kind::kCall:
-      break;
   }
-  size_t first = 0;
-  // A first argument chain that ends in a path reading as a literal (`5`,
-  // `true.x`, which only a pipe can make) is written back as pipes.
-  if (!node.args.empty() && StartsWithPipeHead(node.args[0])) {
-    FormatTo(node.args[0], out);
-    out->push_back('|');
-    first = 1;
-  }
-  out->append(node.text);
-  out->push_back('(');
-  bool comma = false;
-  for (size_t i = first; i < node.args.size(); ++i) {
-    if (comma) out->push_back(',');
-    FormatArg(node.args[i], out);
-    comma = true;
-  }
-  for (const auto& [name, value] : node.kwargs) {
-    if (comma) out->push_back(',');
-    out->append(name);
-    out->push_back('=');
-    FormatArg(value, out);
-    comma = true;
-  }
-  out->push_back(')');
 }
 
 }  // namespace
@@ -726,7 +733,7 @@ absl::StatusOr<Node> Parse(std::string_view target) {
 
 std::string Format(const Node& node) {
   std::string out;
-  FormatTo(node, &out);
+  FormatTo(node, /*in_arg=*/false, &out);
   return out;
 }
 

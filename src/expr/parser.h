@@ -11,7 +11,8 @@
 //   kwarg      := name '=' arg
 //   arg        := true | false | number | none | string | inf | expression
 //   number     := -?\d+ | -?\d+\.\d+ | either followed by [eE]-?\d+, and only
-//                 when followed by ',' or ')' or the end ("1.5x" is a path)
+//                 when followed by ',' or ')' or the end ("1.5x", "1|f()" are
+//                 paths); an integer must fit in 64 bits
 //   string     := '...' or "..." on one line; the text between the quotes is
 //                 kept as written (graphite does not unescape it)
 //   path       := element ('.' element)*, with no whitespace inside; an element
@@ -24,7 +25,9 @@
 //
 // Stricter than graphite where graphite silently ignores or misreads input:
 // text after a complete expression is an error (graphite drops it), and so is
-// `name=` without a valid value (graphite reads `f(a=)` as the path "a=").
+// `name=` without a valid value (graphite reads `f(a, b=)` as the path "b=").
+// Like graphite, keyword arguments need a positional argument before them:
+// `f(k=1)` and `a|f(k=1)` are errors.
 
 #include <cstddef>
 #include <string>

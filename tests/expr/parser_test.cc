@@ -205,8 +205,15 @@ TEST(ParserTest, KeywordArguments) {
   EXPECT_EQ(n.kwargs[2].second.kind, K::kCall);
   ExpectCanonical("f(a.b, 3, x = 1.5, y_2='s', z=g(c))",
                   "f(a.b,3,x=1.5,y_2='s',z=g(c))");
-  // Only keyword arguments; a keyword may be named like a literal.
-  ExpectCanonical("f(k=1, true=2)", "f(k=1,true=2)");
+  // A keyword may be named like a literal.
+  ExpectCanonical("f(a, true=2)", "f(a,true=2)");
+  // graphite's grammar needs a positional argument before keyword ones.
+  EXPECT_EQ(ErrorOf("f(k=1)"),
+            "column 3: keyword argument before any positional argument "
+            "(graphite needs the series first)");
+  EXPECT_EQ(ErrorOf("a|scale(factor=2)"),
+            "column 9: keyword argument before any positional argument "
+            "(graphite needs the series first)");
   // A dotted name before '=' is a path with '=' in it.
   EXPECT_EQ(MustParse("f(a.b=c)").args[0].text, "a.b=c");
 }
@@ -229,8 +236,14 @@ TEST(ParserTest, Pipes) {
                   "aliasByNode(scale(a.b,2),1)");
   ExpectCanonical("sumSeries(a.* | scale(2), b | offset(1))",
                   "sumSeries(scale(a.*,2),offset(b,1))");
-  ExpectCanonical("sumSeries(a.*)|scale(factor=2)",
-                  "scale(sumSeries(a.*),factor=2)");
+  ExpectCanonical("sumSeries(a.*)|movingAverage(5, xFilesFactor=0.5)",
+                  "movingAverage(sumSeries(a.*),5,xFilesFactor=0.5)");
+  // Calls named like keywords are only possible at the top or piped.
+  ExpectCanonical("sumSeries(a|inf(2), b|true())",
+                  "sumSeries(a|inf(2),b|true())");
+  ExpectCanonical("true(a)|none(1)", "none(a|true(),1)");
+  EXPECT_THAT(ErrorOf("sumSeries(inf(a))"),
+              HasSubstr("column 14: expected ',' or ')' after argument"));
 }
 
 TEST(ParserTest, PipedPathsThatReadAsLiteralsFormatAsPipes) {
@@ -246,7 +259,7 @@ TEST(ParserTest, PipedPathsThatReadAsLiteralsFormatAsPipes) {
 TEST(ParserTest, Whitespace) {
   ExpectCanonical(" \tsumSeries ( a.b ,\n c.d ) \r\n", "sumSeries(a.b,c.d)");
   ExpectCanonical("f( )", "f()");
-  ExpectCanonical("f(\n  x=1\n)", "f(x=1)");
+  ExpectCanonical("f(\n  a, x=1\n)", "f(a,x=1)");
 }
 
 TEST(ParserTest, Errors) {
@@ -265,10 +278,10 @@ TEST(ParserTest, Errors) {
             "column 15: unbalanced ')': no '(' is open here");
   EXPECT_EQ(ErrorOf("f(a,)"), "column 5: expected an argument after ','");
   EXPECT_EQ(ErrorOf("f(,a)"), "column 3: expected an argument");
-  EXPECT_EQ(ErrorOf("f(x=1, a.b)"),
-            "column 8: positional argument after keyword arguments (expected "
+  EXPECT_EQ(ErrorOf("f(a, x=1, a.b)"),
+            "column 11: positional argument after keyword arguments (expected "
             "name=value)");
-  EXPECT_EQ(ErrorOf("f(x=)"), "column 5: expected a value for 'x='");
+  EXPECT_EQ(ErrorOf("f(a, x=)"), "column 8: expected a value for 'x='");
   EXPECT_THAT(ErrorOf("alias(a, 'x)"),
               HasSubstr("column 10: unterminated string"));
   EXPECT_THAT(ErrorOf("alias(a, \"x')"),
