@@ -45,6 +45,12 @@ absl::StatusOr<std::vector<OutputSeries>> EvaluatePoints(
         "the points span more than ", kMaxSteps, " steps of ", step_s, "s"));
   }
   const size_t steps = static_cast<size_t>((last - first) / step_s) + 1;
+  // Every series is an input from the first step, as every whisper file is
+  // listed for the whole range of a render (None before its first point).
+  std::vector<int32_t> slots(points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    slots[i] = p.Slot(points[i].path);
+  }
 
   // Output series by (name, occurrence of the name in a step's output).
   struct Track {
@@ -57,9 +63,8 @@ absl::StatusOr<std::vector<OutputSeries>> EvaluatePoints(
   for (size_t k = 0; k < steps; ++k) {
     const int64_t t = first + static_cast<int64_t>(k) * step_s;
     for (; next < order.size() && bucket[order[next]] == t; ++next) {
-      const InputPoint& point = points[order[next]];
-      const int32_t slot = p.Slot(point.path);
-      if (slot >= 0) p.Set(slot, point.value);
+      const int32_t slot = slots[order[next]];
+      if (slot >= 0) p.Set(slot, points[order[next]].value);
     }
     auto out = p.Evaluate(t);
     if (!out.ok()) return out.status();

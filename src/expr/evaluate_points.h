@@ -31,10 +31,10 @@ struct OutputSeries {
 
 // Each point is put on the grid (floor(ts / step_s) * step_s), the last one
 // given for a series in a step winning; every step from the first step any
-// point falls in to the last is evaluated. The outputs are the series of the
-// last step, in its order; a series that appeared later is None before (as
-// in a render, where every whisper file is listed for the whole range). No
-// points: no series.
+// point falls in to the last is evaluated. Every series of the batch is an
+// input from the first step (a render lists every whisper file for its whole
+// range; a series is None before its first point). The outputs are the series
+// of the last step, in its order. No points: no series.
 absl::StatusOr<std::vector<OutputSeries>> EvaluatePoints(
     const Node& target, int64_t step_s, const std::vector<InputPoint>& points);
 

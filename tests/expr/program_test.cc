@@ -59,6 +59,19 @@ TEST(Program, SeriesAppearLaterAndStay) {
   EXPECT_EQ(p->input_count(), 2u);
 }
 
+TEST(Program, EmaOfASeriesAppearingLaterStartsWithoutTheSeed) {
+  auto p = Compile(Call("exponentialMovingAverage", {Path("a.*"), Int(1)}));
+  auto out = Step(p.get(), 0, {{"a.x", 4}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].value.v, 0);  // the seed, at the first step only
+  out = Step(p.get(), 10, {{"a.y", 8}});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].value.v, 4);   // C = 1: the previous input
+  EXPECT_FALSE(out[1].value.ok);  // a.y: None before it appeared
+  out = Step(p.get(), 20, {});
+  EXPECT_EQ(out[1].value.v, 8);
+}
+
 TEST(Program, OutputOrderFollowsNames) {
   auto p = Compile(Call("scale", {Path("a.*"), Int(1)}));
   Step(p.get(), 0, {{"a.m", 1}});
