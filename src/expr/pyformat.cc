@@ -60,6 +60,15 @@ std::string FormatD(double x) {
 
 double PyRound6(double x) {
   if (!std::isfinite(x)) return x;
+  // Fast path: y = x * 1e6 is within 2^-10 of the exact product below 2^42,
+  // so unless y is near a half the rounded integer r is exact, and r / 1e6
+  // (one correctly rounded division of exact values) is the double nearest
+  // the decimal r * 10^-6, which is what Python returns.
+  const double y = x * 1e6;
+  if (std::fabs(y) < 4.0e12) {
+    const double r = std::nearbyint(y);
+    if (std::fabs(std::fabs(y - r) - 0.5) > 0.004) return r / 1e6;
+  }
   char buf[400];
   std::snprintf(buf, sizeof(buf), "%.6f", x);
   return std::strtod(buf, nullptr);

@@ -1,7 +1,10 @@
 #include "expr/pyformat.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <random>
 #include <regex>
 
 #include "gtest/gtest.h"
@@ -44,7 +47,27 @@ TEST(PyFormat, Round6IsPythonRound) {
   EXPECT_EQ(PyRound6(0.1234565), 0.123456);  // the binary value is below .5
   EXPECT_EQ(PyRound6(3 * 0.1), 0.3);
   EXPECT_EQ(PyRound6(1e300), 1e300);
+  // Near a half: decided on the exact binary value, as Python does.
+  EXPECT_EQ(PyRound6(2.5e-6), 3e-06);
+  EXPECT_EQ(PyRound6(3.5e-6), 3e-06);
+  EXPECT_EQ(PyRound6(-0.0000015), -2e-06);
+  EXPECT_EQ(PyRound6(123456.7891234), 123456.789123);
+  EXPECT_EQ(PyRound6(-7.25), -7.25);
   EXPECT_TRUE(std::isinf(PyRound6(std::numeric_limits<double>::infinity())));
+}
+
+TEST(PyFormat, Round6FastPathAgreesWithCorrectRounding) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 200000; ++i) {
+    const int scale = static_cast<int>(rng() % 20) - 8;
+    double x = std::ldexp(static_cast<double>(rng() >> 11), -53) *
+               std::pow(10.0, scale);
+    if (rng() % 2) x = -x;
+    if (i % 3 == 0) x = std::round(x * 1e7) / 1e7 + 5e-7;  // near halves
+    char buf[400];
+    std::snprintf(buf, sizeof(buf), "%.6f", x);
+    ASSERT_EQ(PyRound6(x), std::strtod(buf, nullptr)) << buf << " " << x;
+  }
 }
 
 TEST(PyFormat, ParseTimeOffsetLikeGraphite) {
