@@ -376,7 +376,8 @@ class GraphiteWeb:
     def start(self, timeout=30.0, shared=False):
         """Starts the server and waits until /render answers. `shared`: it serves
         several tests (a module fixture stops it), so the per-test cleanup leaves it
-        running."""
+        running. Should another process take the port between free_port() and the
+        server's bind, it tries again on another port."""
         env = dict(os.environ)
         env["GRAPHITE_SETTINGS_MODULE"] = self.SETTINGS_MODULE
         env["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
@@ -385,15 +386,20 @@ class GraphiteWeb:
         env["TZ"] = "UTC"
         self.out = open(self.out_path, "ab")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", "/usr/bin/graphite-manage", "runserver", "--noreload",
-             f"127.0.0.1:{self.port}"],
-            env=env, cwd=self.workdir, stdout=self.out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-        self.proc.own_group = True
-        (_SHARED if shared else _RUNNING).append(self.proc)
-        wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout,
-                   interval=0.05, what="graphite-web /render")
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["/usr/bin/python3", "/usr/bin/graphite-manage", "runserver", "--noreload",
+                 f"127.0.0.1:{self.port}"],
+                env=env, cwd=self.workdir, stdout=self.out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc.own_group = True
+            (_SHARED if shared else _RUNNING).append(self.proc)
+            wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout,
+                       interval=0.05, what="graphite-web /render")
+            if self.proc.poll() is None or "already in use" not in self.read_output():
+                break
         assert self.proc.poll() is None, "graphite-web exited:\n" + self.read_output()
         self.startup_s = time.monotonic() - t0
         return self
@@ -478,12 +484,10 @@ def write_whisper(whisper_dir, points, step_s, retention_s=86400):
     """Writes `points` ([(path, value, ts)] in arrival order) as reference whisper files
     under `whisper_dir`, without carbon-cache: one file per path with a single archive
     of step `step_s` kept for `retention_s`, holding per step the last point that
-    arrived in it (grid_last). The steps are gridded here, and each file gets one
-    point per step in one whisper.update_many, because update_many on its own keeps
-    the point with the EARLIEST timestamp among points of one step given in one call
-    (it sorts newest first, then keeps the last of each run), while carbon-cache
-    writing points as they come (and a rule) keeps the last that arrived. The
-    timestamps must lie within `retention_s` of now."""
+    arrived in it (grid_last). The steps are gridded here, one point per step in one
+    whisper.update_many, because update_many, given several points of one step,
+    keeps the one with the latest timestamp and, among equal timestamps, the FIRST
+    given. The timestamps must lie within `retention_s` of now."""
     import whisper
     for path, steps in grid_last(points, step_s).items():
         file = whisper_path(whisper_dir, path)
@@ -503,7 +507,7 @@ COUNTERS = ["srv.web1.rx", "srv.web2.rx", "srv.web3.rx", "srv.web4.rx"]
 WRAP = 2 ** 32  # srv.web2.rx wraps as a 32-bit counter
 
 
-def generate_points(base_ts, steps, step_s, seed=15, distinct_ts_in_step=True):
+def generate_points(base_ts, steps, step_s, seed=15):
     """Raw points [(path, value, ts)] in arrival order (time order, series
     interleaved) for the series in GAUGES, MEMORY and COUNTERS over the steps
     base_ts + i * step_s, i in [0, steps); base_ts must be a multiple of step_s.
@@ -520,9 +524,10 @@ def generate_points(base_ts, steps, step_s, seed=15, distinct_ts_in_step=True):
       - srv.web1.rx is a counter reset to small values twice, srv.web2.rx a 32-bit
         counter that wraps, srv.web4.rx steady;
       - in some steps a series gets several points: the same timestamp re-sent with
-        another value, and (distinct_ts_in_step) points at later offsets in the same
-        step; the last to arrive counts. Timestamps are off the step boundary at
-        random offsets.
+        another value, then a point at a later offset in the same step; the last to
+        arrive counts, and it is also the latest, so carbon-cache keeps it too (its
+        cache keeps the last value per timestamp, whisper the latest timestamp of a
+        step). Timestamps are off the step boundary at random offsets.
     Deterministic for a given seed."""
     assert base_ts % step_s == 0
     rnd = random.Random(seed)
@@ -572,7 +577,7 @@ def generate_points(base_ts, steps, step_s, seed=15, distinct_ts_in_step=True):
                     and i % 7 == 2:
                 # An earlier value of this step, overwritten by what follows.
                 points.append((path, v + 1000.5, t + offset))
-                if distinct_ts_in_step and offset < step_s - 1:
+                if offset < step_s - 1:
                     points.append((path, v - 777.0, t + offset))
                     offset = rnd.randrange(offset + 1, step_s)
             points.append((path, v, t + offset))

@@ -26,13 +26,13 @@ What a render sees that a stream cannot, and how the data avoids it:
     ("bootstrap"), and the EMA is seeded from them: nothing precedes T0 in the
     whisper files, so the bootstrap is all None and the EMA seed is 0, which is
     what a stream that starts at the first point has;
-  - several points in one step: graphite keeps what whisper holds. The reference
-    files of test 1 hold, per step, the last point that arrived (harness.write_whisper
-    explains why it grids them itself). Test 2 goes through carbon-cache, whose
-    writer hands whisper all the points of a series it holds at once, and whisper
-    then keeps the EARLIEST timestamp of a step; so its data re-sends a step only
-    with the same timestamp (carbon-cache's cache keeps the last value per
-    timestamp), never with a later timestamp in the same step.
+  - several points in one step: graphite shows what whisper holds. The reference
+    files of test 1 hold, per step, the last point that arrived (see
+    harness.write_whisper). Test 2 goes through carbon-cache, which keeps the last
+    value per timestamp and hands whisper several points of a step at once or one
+    by one; whisper keeps the latest timestamp of a step, or the last write. Both
+    are the last point to arrive because the data sends the points of a step in
+    time order (a re-sent timestamp, then a later one).
 
 What is compared: the steps T0..Tn. exponentialMovingAverage renders one point more,
 at Tn + step_s (its output starts at T0 with the seed and is one point longer than
@@ -308,8 +308,7 @@ def test_gralarm_target_rules_match_graphite_web(tmp_path):
                       sections=f'[rules]\nfiles = ["{rules}"]\n').start()
     t0 = base_ts()
     tn = t0 + (STEPS - 1) * STEP_S
-    # Re-sent steps keep their timestamp: see the module's docstring.
-    points = generate_points(t0, STEPS, STEP_S, distinct_ts_in_step=False)
+    points = generate_points(t0, STEPS, STEP_S)
     send_tcp(gralarm.port, "".join(f"{p} {v!r} {ts}\n" for p, v, ts in points).encode())
     # Step t completes once a point at or after t + step_s + lateness_s has arrived;
     # the data ends with a point in Tn, so the steps up to `done` are complete
@@ -319,6 +318,9 @@ def test_gralarm_target_rules_match_graphite_web(tmp_path):
     wait_until(lambda: metric(gralarm.metrics(), "gralarm_points_received_total",
                               proto="tcp") >= expected_lines, 20,
                what="every raw point received")
+    late = sum(v for (name, _), v in gralarm.metrics().items()
+               if name == "gralarm_target_points_late_total")
+    assert late == 0, f"{late} points counted late: the data is sent in time order"
     rc, _ = gralarm.stop()
     assert rc == 0, gralarm.read_log()
     carbon.wait_written()
