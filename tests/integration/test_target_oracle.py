@@ -204,7 +204,8 @@ def first_difference(want, got):
     want_names = [s["target"] for s in want]
     got_names = [s["target"] for s in got]
     if want_names != got_names:
-        return f"output names differ:\n  graphite-web: {want_names}\n  got:          {got_names}"
+        return (f"output names differ:\n  graphite-web: {want_names}\n"
+                f"  got:          {got_names}")
     for w, g in zip(want, got):
         wp, gp = w["datapoints"], g["datapoints"]
         for k, (a, b) in enumerate(zip(wp, gp)):
@@ -344,3 +345,12 @@ def test_gralarm_target_rules_match_graphite_web(tmp_path):
                 [{"target": name, "datapoints": series["datapoints"]}], got)
             assert difference is None, f"{target}: {difference}"
     web.stop()
+    # Nothing else was emitted.
+    whisper_dir = os.path.join(carbon.storage, "whisper")
+    files = set()
+    for root, _, names in os.walk(os.path.join(whisper_dir, *EMIT_PREFIX.split("."))):
+        for n in names:
+            if n.endswith(".wsp"):
+                rel = os.path.relpath(os.path.join(root, n[:-4]), whisper_dir)
+                files.add(rel.replace(os.sep, "."))
+    assert files == set(emitted), f"emitted but not expected: {sorted(files - set(emitted))}"
