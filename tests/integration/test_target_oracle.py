@@ -22,6 +22,9 @@ What a render sees that a stream cannot, and how the data avoids it:
   - a series first seen after T0 would be counted by countSeries and shift the
     pairing of asPercent / divideSeriesLists in a render (the whisper file exists
     over the whole window) but not in a stream: every series has a point in T0;
+  - keepLastValue(s, limit) fills a run of missing steps only if the run ends within
+    `limit` steps, which a render knows and a stream learns too late: the limits
+    are at least the longest run of the data;
   - moving windows and exponentialMovingAverage read the points before the window
     ("bootstrap"), and the EMA is seeded from them: nothing precedes T0 in the
     whisper files, so the bootstrap is all None and the EMA seed is 0, which is
@@ -83,7 +86,11 @@ EXPRESSIONS = [
     "pow(srv.web3.mem,0.5)",
     "transformNull(srv.web2.cpu,-1)",
     "transformNull(srv.web4.cpu)",
-    "keepLastValue(srv.web4.cpu,3)",
+    # A limit at least as long as the longest run of missing steps (8 in web4.cpu, 3
+    # in web2.cpu): a render leaves a run longer than the limit all None, having seen
+    # its end, while a stream fills its first `limit` steps before it knows.
+    "keepLastValue(srv.web4.cpu,8)",
+    "keepLastValue(srv.web2.cpu,3)",
     "keepLastValue(srv.web2.cpu)",
     "perSecond(srv.web*.rx)",
     "perSecond(srv.web2.rx,4294967295)",
@@ -144,6 +151,26 @@ EXPRESSIONS = [
     "scale(srv.web1.mem,factor=0.001)",
     "percentileOfSeries(srv.*.cpu,n=75,interpolate=True)",
     "aliasByNode(movingMax(srv.web*.mem,'30s'),1)",
+    # edges
+    "aliasByNode(sumSeries(srv.*.cpu),1)",
+    "alias(srv.db*.cpu,'same name')",
+    "scaleToSeconds(srv.web1.cpu,1)",
+    "offset(scale(srv.db1.cpu,0.1),-3)",
+    "delay(srv.web2.cpu,1)",
+    "removeBelowValue(srv.web2.cpu,20)",
+    "integral(srv.web3.rx)",
+    "movingMedian(srv.web2.cpu,4)",
+    "movingAverage(srv.web3.rx,'1min')",
+    "exponentialMovingAverage(srv.web4.cpu,3)",
+    "percentileOfSeries(srv.web*.cpu,1)",
+    "percentileOfSeries(srv.web*.cpu,100)",
+    "minSeries(srv.web3.cpu,srv.web2.cpu)",
+    "stddevSeries(srv.db*.cpu)",
+    "countSeries(srv.web*.cpu)",
+    "sumSeriesWithWildcards(srv.*.*,1,2)",
+    "averageSeriesWithWildcards(srv.*.cpu,1)",
+    "groupByNode(srv.web*.rx,1,'max')",
+    "srv.web*.cpu|sumSeries()|movingAverage('30s')",
 ]
 
 # The expressions of test 2: output names unique across rules, so no two rules emit
@@ -154,7 +181,7 @@ STREAM_EXPRESSIONS = [
     "scale(srv.web1.cpu,2.5)",
     "invert(srv.web3.cpu)",
     "transformNull(srv.web2.cpu,-1)",
-    "keepLastValue(srv.web4.cpu,3)",
+    "keepLastValue(srv.web4.cpu,8)",
     "nonNegativeDerivative(srv.web2.rx,maxValue=4294967295)",
     "derivative(srv.web1.rx)",
     "integral(srv.web2.cpu)",
@@ -261,6 +288,10 @@ def test_graphite_web_renders_the_reference_steps(reference):
         if path == "srv.web1.cpu":
             per_step[ts // STEP_S] = per_step.get(ts // STEP_S, 0) + 1
     assert max(per_step.values()) >= 3
+    # The keepLastValue limits of EXPRESSIONS cover the longest runs of missing steps.
+    for path, longest in (("srv.web2.cpu", 3), ("srv.web4.cpu", 8)):
+        steps = sorted({ts // STEP_S for p, _, ts in reference["points"] if p == path})
+        assert max(b - a - 1 for a, b in zip(steps, steps[1:])) == longest, path
 
 
 @pytest.mark.parametrize("target", EXPRESSIONS)
