@@ -518,8 +518,9 @@ def generate_points(base_ts, steps, step_s, seed=15):
       - srv.web1.cpu steady values with some exact zeros; web3 swings negative and
         through 0; db* fractional;
       - srv.web2.cpu misses ~15% of its steps (runs of at most 3 with the default
-        seed), srv.web4.cpu and srv.web3.rx miss a run of 8 steps (longer than the moving windows of the tests), srv.web3.mem
-        misses single steps and is 0 at some (division by zero);
+        seed), srv.web4.cpu and srv.web3.rx miss a run of 8 steps (longer than the
+        moving windows of the tests), srv.web3.mem misses single steps and is 0 at
+        some (division by zero);
       - srv.web1.rx is a counter reset to small values twice, srv.web2.rx a 32-bit
         counter that wraps, srv.web4.rx steady;
       - in some steps a series gets several points: the same timestamp re-sent with
