@@ -37,6 +37,11 @@ What a render sees that a stream cannot, and how the data avoids it:
     are the last point to arrive because the data sends the points of a step in
     time order (a re-sent timestamp, then a later one).
 
+Order: graphite-web sorts the series of each path expression by name (datalib's
+fetch) and every function keeps that order or builds its own deterministically
+(groupByNode in order of first appearance of a key), so the output order is
+compared, not just the set of names.
+
 What is compared: the steps T0..Tn. exponentialMovingAverage renders one point more,
 at Tn + step_s (its output starts at T0 with the seed and is one point longer than
 its input), computed from points up to Tn; a stream has it only once Tn + step_s
