@@ -56,8 +56,8 @@ std::shared_ptr<const RuleSet> Rules(std::vector<std::string> jsons,
 
 TEST(TargetRule, FieldsAndDefaults) {
   auto rule = Resolve(
-      R"({"id": "s", "target": "sumSeries(a.*.x)",
-          "thresholds": {"major": 10}})");
+      R"j({"id": "s", "target": "sumSeries(a.*.x)",
+          "thresholds": {"major": 10}})j");
   ASSERT_TRUE(rule.ok()) << rule.status();
   ASSERT_TRUE(rule->is_target());
   EXPECT_EQ(rule->target->step_s, 60);
@@ -66,9 +66,9 @@ TEST(TargetRule, FieldsAndDefaults) {
   ASSERT_EQ(rule->target->globs.size(), 1u);
   EXPECT_EQ(rule->target->globs[0].pattern(), "a.*.x");
   auto r2 = Resolve(
-      R"({"id": "p", "target": "asPercent(sum(a.*.u), sum(a.*.m))",
+      R"j({"id": "p", "target": "asPercent(sum(a.*.u), sum(a.*.m))",
           "step_s": 10, "lateness_s": 0, "emit_prefix": "gralarm.derived",
-          "thresholds": {"major": 85}})");
+          "thresholds": {"major": 85}})j");
   ASSERT_TRUE(r2.ok()) << r2.status();
   EXPECT_EQ(r2->target->step_s, 10);
   EXPECT_EQ(r2->target->lateness_s, 0);
@@ -84,63 +84,63 @@ TEST(TargetRule, FieldsAndDefaults) {
 }
 
 TEST(TargetRule, EachRefusalNamesItsField) {
-  const std::string t = R"("thresholds": {"major": 1})";
-  EXPECT_EQ(RefusedField(R"({"pattern": "a", "target": "a", )" + t + "}"),
+  const std::string t = R"j("thresholds": {"major": 1})j";
+  EXPECT_EQ(RefusedField(R"j({"pattern": "a", "target": "a", )j" + t + "}"),
             "target");
   EXPECT_EQ(RefusedField("{" + t + "}"), "pattern");
-  EXPECT_EQ(RefusedField(R"({"pattern": "a", "step_s": 60, )" + t + "}"),
+  EXPECT_EQ(RefusedField(R"j({"pattern": "a", "step_s": 60, )j" + t + "}"),
             "step_s");
-  EXPECT_EQ(RefusedField(R"({"target": "a", "step_s": 0, )" + t + "}"),
+  EXPECT_EQ(RefusedField(R"j({"target": "a", "step_s": 0, )j" + t + "}"),
             "step_s");
-  EXPECT_EQ(RefusedField(R"({"target": "a", "step_s": "60", )" + t + "}"),
+  EXPECT_EQ(RefusedField(R"j({"target": "a", "step_s": "60", )j" + t + "}"),
             "step_s");
-  EXPECT_EQ(RefusedField(R"({"target": "a", "lateness_s": -1, )" + t + "}"),
+  EXPECT_EQ(RefusedField(R"j({"target": "a", "lateness_s": -1, )j" + t + "}"),
             "lateness_s");
   EXPECT_EQ(
-      RefusedField(R"({"target": "a", "emit_prefix": "a..b", )" + t + "}"),
+      RefusedField(R"j({"target": "a", "emit_prefix": "a..b", )j" + t + "}"),
       "emit_prefix");
   EXPECT_EQ(
-      RefusedField(R"({"target": "a", "emit_prefix": "a b", )" + t + "}"),
+      RefusedField(R"j({"target": "a", "emit_prefix": "a b", )j" + t + "}"),
       "emit_prefix");
-  EXPECT_EQ(RefusedField(R"({"target": "", )" + t + "}"), "target");
-  EXPECT_EQ(RefusedField(R"({"target": "sumSeries(a.*", )" + t + "}"),
+  EXPECT_EQ(RefusedField(R"j({"target": "", )j" + t + "}"), "target");
+  EXPECT_EQ(RefusedField(R"j({"target": "sumSeries(a.*", )j" + t + "}"),
             "target");
-  EXPECT_EQ(RefusedField(R"({"target": "a", )" + t + "}"), "");
+  EXPECT_EQ(RefusedField(R"j({"target": "a", )j" + t + "}"), "");
   // The parser's column and the catalogue's message travel with the field.
-  auto bad = Resolve(R"({"target": "sumSeries(a.*.x", )" + t + "}");
+  auto bad = Resolve(R"j({"target": "sumSeries(a.*.x", )j" + t + "}");
   EXPECT_THAT(bad.status().message(), HasSubstr("column"));
-  auto unknown = Resolve(R"({"target": "fooBar(a.b)", )" + t + "}");
+  auto unknown = Resolve(R"j({"target": "fooBar(a.b)", )j" + t + "}");
   EXPECT_EQ(FieldOf(unknown.status()), "target");
   EXPECT_THAT(unknown.status().message(), HasSubstr("fooBar"));
-  auto selects = Resolve(R"({"target": "highestMax(a.*, 2)", )" + t + "}");
+  auto selects = Resolve(R"j({"target": "highestMax(a.*, 2)", )j" + t + "}");
   EXPECT_EQ(FieldOf(selects.status()), "target");
   EXPECT_THAT(selects.status().message(), HasSubstr("highestMax"));
   // A template cannot carry a target.
   for (const char* key : {"target", "step_s", "lateness_s", "emit_prefix"}) {
-    auto tmpl = ParseTemplateJson(StrCat(R"({"name": "x", ")", key,
-                                         R"(": "a", "checks_alert": 2})"));
+    auto tmpl = ParseTemplateJson(StrCat(R"j({"name": "x", ")j", key,
+                                         R"j(": "a", "checks_alert": 2})j"));
     EXPECT_EQ(FieldOf(tmpl.status()), key);
   }
 }
 
 TEST(TargetRule, RuleFileErrorsAtTheField) {
-  auto file = ParseRuleFile(R"([[rules]]
+  auto file = ParseRuleFile(R"j([[rules]]
 id = "t"
 target = "sumSeries(a.*.x)"
 step_s = 0
 thresholds = { major = 1 }
-)",
+)j",
                             "r.toml");
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(file.status().message(), HasSubstr("r.toml:4:1: rule \"t\""));
   EXPECT_THAT(file.status().message(), HasSubstr("step_s"));
-  auto ok = ParseRuleFile(R"([[rules]]
+  auto ok = ParseRuleFile(R"j([[rules]]
 id = "t"
 target = "sumSeries(a.*.x)"
 step_s = 10
 emit_prefix = "gralarm.derived"
 thresholds = { major = 1 }
-)",
+)j",
                           "r.toml");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->rules[0].target, "sumSeries(a.*.x)");
@@ -165,12 +165,12 @@ thresholds = { major = 1 }
 
 TEST(TargetRule, RuleSetMatchesInputsOnlyThroughMatchTargets) {
   auto rules = Rules({
-      R"({"id": "pat", "pattern": "a.*.x", "thresholds": {"major": 1}})",
-      R"({"id": "sum", "target": "sumSeries(a.*.x)", "thresholds": {"major": 1}})",
-      R"({"id": "pct", "target": "asPercent(b.u, sum(c.{m,n}.*))",
-          "thresholds": {"major": 1}})",
-      R"({"id": "off", "target": "a.b.x", "enabled": false,
-          "thresholds": {"major": 1}})",
+      R"j({"id": "pat", "pattern": "a.*.x", "thresholds": {"major": 1}})j",
+      R"j({"id": "sum", "target": "sumSeries(a.*.x)", "thresholds": {"major": 1}})j",
+      R"j({"id": "pct", "target": "asPercent(b.u, sum(c.{m,n}.*))",
+          "thresholds": {"major": 1}})j",
+      R"j({"id": "off", "target": "a.b.x", "enabled": false,
+          "thresholds": {"major": 1}})j",
   });
   ASSERT_TRUE(rules->has_targets());
   RuleSet::Matches m;
@@ -243,9 +243,9 @@ class TargetEngineTest : public ::testing::Test {
 };
 
 const char kSum[] =
-    R"({"id": "sum", "target": "sumSeries(a.*.x)", "step_s": 60,
+    R"j({"id": "sum", "target": "sumSeries(a.*.x)", "step_s": 60,
         "lateness_s": 30, "emit_prefix": "d",
-        "thresholds": {"major": 100}, "checks_alert": 1})";
+        "thresholds": {"major": 100}, "checks_alert": 1})j";
 
 TEST_F(TargetEngineTest, AStepCompletesAtTheWatermark) {
   SetRules({kSum});
@@ -312,9 +312,9 @@ TEST_F(TargetEngineTest, IdleStepsCompleteOnTheWallClock) {
 
 TEST_F(TargetEngineTest, RawPointsNeverReachTargetStates) {
   // A target whose output is named like a raw series: a.b.x (a plain path).
-  SetRules({R"({"id": "plain", "target": "a.b.x", "step_s": 60,
-               "lateness_s": 0, "thresholds": {"major": 100}})",
-            R"({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})"});
+  SetRules({R"j({"id": "plain", "target": "a.b.x", "step_s": 60,
+               "lateness_s": 0, "thresholds": {"major": 100}})j",
+            R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"});
   Point("a.b.x", 60, 50);
   engine_->Offer(*engine_->rules(), "a.b.x", "a.b.x", 60, 50);
   Point("a.b.x", 120, 500);  // completes 60 with 50
@@ -327,21 +327,21 @@ TEST_F(TargetEngineTest, RawPointsNeverReachTargetStates) {
               ElementsAre(std::pair<std::string, double>("a.b.x", 50)));
   // New rules (the target rule kept) keep the output state; without the rule
   // it goes.
-  SetRules({R"({"id": "plain", "target": "a.b.x", "step_s": 60,
-               "lateness_s": 0, "thresholds": {"major": 100}})"},
+  SetRules({R"j({"id": "plain", "target": "a.b.x", "step_s": 60,
+               "lateness_s": 0, "thresholds": {"major": 100}})j"},
            2);
   EXPECT_THAT(Outputs("plain"),
               ElementsAre(std::pair<std::string, double>("a.b.x", 50)));
-  SetRules({R"({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})"},
+  SetRules({R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"},
            3);
   EXPECT_THAT(Outputs("plain"), IsEmpty());
 }
 
 TEST_F(TargetEngineTest, ProgramAndOpenStepsSurviveARestartWithoutASpike) {
   const char kRate[] =
-      R"({"id": "rate", "target": "perSecond(c.*.n)", "step_s": 10,
+      R"j({"id": "rate", "target": "perSecond(c.*.n)", "step_s": 10,
           "lateness_s": 5, "emit_prefix": "d",
-          "thresholds": {"major": 1000}})";
+          "thresholds": {"major": 1000}})j";
   SetRules({kRate});
   // A counter rising by 10 a step: 1 per second.
   int64_t v = 1000;
@@ -369,8 +369,8 @@ TEST_F(TargetEngineTest, ProgramAndOpenStepsSurviveARestartWithoutASpike) {
   // A changed target drops the saved state (its program starts anew).
   ASSERT_TRUE(targets_->Flush().ok());
   Open();
-  SetRules({R"({"id": "rate", "target": "perSecond(c.*.n)", "step_s": 20,
-               "thresholds": {"major": 1000}})"});
+  SetRules({R"j({"id": "rate", "target": "perSecond(c.*.n)", "step_s": 20,
+               "thresholds": {"major": 1000}})j"});
   ASSERT_TRUE(targets_->Restore().ok());
   Point("c.1.n", 300, 5000);
   EXPECT_EQ(targets_->points_late(), 0u);
@@ -379,8 +379,8 @@ TEST_F(TargetEngineTest, ProgramAndOpenStepsSurviveARestartWithoutASpike) {
 TEST_F(TargetEngineTest, ChangingLatenessKeepsTheProgram) {
   SetRules({kSum});
   Point("a.1.x", 60, 10);
-  SetRules({R"({"id": "sum", "target": "sumSeries(a.*.x)", "step_s": 60,
-               "lateness_s": 0, "thresholds": {"major": 100}})"},
+  SetRules({R"j({"id": "sum", "target": "sumSeries(a.*.x)", "step_s": 60,
+               "lateness_s": 0, "thresholds": {"major": 100}})j"},
            2);
   Point("a.1.x", 120, 1);  // lateness 0: step 60 completes now
   EXPECT_THAT(Outputs("sum"),
