@@ -14,6 +14,9 @@ namespace {
 // The value of a target rule's saved state (docs/STORAGE.md "target_state").
 constexpr uint8_t kTargetStateVersion = 1;
 
+// Steps without points evaluated one by one after a gap, at most.
+constexpr int64_t kMaxGapSteps = 1440;
+
 // floor(ts / step) * step, for negative timestamps too.
 int64_t StepOf(int64_t ts, int64_t step) {
   int64_t q = ts / step;
@@ -151,9 +154,32 @@ bool TargetEngine::Offer(const Snapshot& snapshot, std::string_view name,
 }
 
 void TargetEngine::CompleteThrough(TargetRule& tr, int64_t through) {
-  while (!tr.buckets.empty() && tr.buckets.begin()->first <= through) {
-    auto node = tr.buckets.extract(tr.buckets.begin());
-    Evaluate(tr, node.key(), node.mapped());
+  const int64_t step_s = tr.rule->target->step_s;
+  const std::optional<int64_t> last = tr.program->last_step();
+  // Every step from the one after the last evaluated (the first with a point
+  // before any) is evaluated, those without points too: a render has them,
+  // and functions give them values (transformNull, keepLastValue...).
+  int64_t next = last ? *last + step_s
+                 : tr.buckets.empty() ? through + step_s
+                                      : tr.buckets.begin()->first;
+  static const std::vector<TargetRulePoint> kNone;
+  while (next <= through) {
+    if (!tr.buckets.empty() && tr.buckets.begin()->first <= next) {
+      auto node = tr.buckets.extract(tr.buckets.begin());
+      Evaluate(tr, node.key(), node.mapped());
+      next = node.key() + step_s;
+      continue;
+    }
+    // A long gap: its first steps are left to the program, which runs them
+    // with every input missing (as many as can still change an output).
+    const int64_t gap_end =
+        tr.buckets.empty() ? through
+                           : std::min(through, tr.buckets.begin()->first - step_s);
+    if ((gap_end - next) / step_s >= kMaxGapSteps) {
+      next = gap_end - (kMaxGapSteps - 1) * step_s;
+    }
+    Evaluate(tr, next, kNone);
+    next += step_s;
   }
   tr.completed = std::max(tr.completed, through);
   tr.dirty = true;

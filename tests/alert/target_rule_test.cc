@@ -376,6 +376,18 @@ TEST_F(TargetEngineTest, ProgramAndOpenStepsSurviveARestartWithoutASpike) {
   EXPECT_EQ(targets_->points_late(), 0u);
 }
 
+TEST_F(TargetEngineTest, StepsWithoutPointsAreEvaluatedToo) {
+  SetRules({R"j({"id": "tn", "target": "transformNull(a.*.x, -1)",
+               "step_s": 60, "lateness_s": 0, "emit_prefix": "d",
+               "thresholds": {"major": 100}})j"});
+  Point("a.1.x", 60, 5);
+  Point("a.1.x", 180, 6);  // completes 60 and 120, which has no point
+  Point("a.1.x", 240, 7);
+  EXPECT_THAT(emitted_, ElementsAre("d.transformNull_a.1.x_-1_ 5 60\n",
+                                    "d.transformNull_a.1.x_-1_ -1 120\n",
+                                    "d.transformNull_a.1.x_-1_ 6 180\n"));
+}
+
 TEST_F(TargetEngineTest, ChangingLatenessKeepsTheProgram) {
   SetRules({kSum});
   Point("a.1.x", 60, 10);

@@ -6,7 +6,7 @@
    /render?format=json) fed the raw points must give what graphite-web renders over
    whisper files holding the same points: the same output names in the same order,
    the same timestamps, values within 1e-9 relative, None where graphite has null.
-2. test_gralarm_target_rules_match_graphite_web (marker needs_target_rules): the same
+2. test_gralarm_target_rules_match_graphite_web: the same
    points go through gralarm, with one target rule per expression emitting its
    series under gralarm.derived, into a real carbon-cache; graphite-web's render of
    each expression over the raw whisper files and its render of the emitted series
@@ -336,7 +336,6 @@ def rule_file(expressions):
         for i, e in enumerate(expressions))
 
 
-@pytest.mark.needs_target_rules
 def test_gralarm_target_rules_match_graphite_web(tmp_path):
     carbon = CarbonCache(str(tmp_path), retentions=f"{STEP_S}s:1d").start()
     rules = tmp_path / "rules.toml"
