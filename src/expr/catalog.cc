@@ -564,7 +564,9 @@ absl::Status Check(const Node& call) {
     if (absl::Status st = CheckValue(fn, p, call.args[i]); !st.ok()) return st;
   }
   // Keyword arguments name parameters not given by position.
-  for (const auto& [name, value] : call.kwargs) {
+  for (const auto& kwarg : call.kwargs) {
+    const std::string& name = kwarg.first;
+    const Node& value = kwarg.second;
     auto it = std::find_if(params.begin(), params.end(),
                            [&](const Param& p) { return p.name == name; });
     if (it == params.end()) {
