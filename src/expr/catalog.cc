@@ -335,10 +335,11 @@ absl::Status CheckValue(std::string_view function, const Param& p,
                         const Node& v) {
   using K = Node::Kind;
   if (v.kind == K::kNone) {
-    if (!p.required) return absl::OkStatus();  // the default applies
-    return CallError(
-        v, function,
-        StrCat("argument '", p.name, "' is required and cannot be none"));
+    // An optional parameter given none takes its default; a `multiple` one
+    // has no default to take.
+    if (!p.required && !p.multiple) return absl::OkStatus();
+    return CallError(v, function,
+                     StrCat("argument '", p.name, "' cannot be none"));
   }
   auto wrong = [&](std::string_view expected) {
     return CallError(v, function,
