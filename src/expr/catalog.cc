@@ -533,15 +533,6 @@ absl::Status Check(const Node& call) {
     return CallError(call, fn, "takes no arguments");
   }
 
-  for (size_t i = 0; i < n_kwargs; ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (call.kwargs[j].first == call.kwargs[i].first) {
-        return CallError(
-            call.kwargs[i].second, fn,
-            StrCat("argument '", call.kwargs[i].first, "' given twice"));
-      }
-    }
-  }
   // graphite's validateParams: more values than parameters is only allowed
   // when the last one is `multiple`, and then every value is positional.
   if (n_args + n_kwargs > params.size()) {
@@ -564,7 +555,8 @@ absl::Status Check(const Node& call) {
     const Param& p = params[std::min(i, params.size() - 1)];
     if (absl::Status st = CheckValue(fn, p, call.args[i]); !st.ok()) return st;
   }
-  // Keyword arguments name parameters not given by position.
+  // Keyword arguments name parameters not given by position, once each.
+  std::vector<bool> named(params.size(), false);
   for (const auto& kwarg : call.kwargs) {
     const std::string& name = kwarg.first;
     const Node& value = kwarg.second;
@@ -582,11 +574,16 @@ absl::Status Check(const Node& call) {
           value, fn,
           StrCat("argument '", name, "' takes values by position only"));
     }
-    if (static_cast<size_t>(it - params.begin()) < n_args) {
+    const size_t index = static_cast<size_t>(it - params.begin());
+    if (index < n_args) {
       return CallError(
           value, fn,
           StrCat("argument '", name, "' given both by position and by name"));
     }
+    if (named[index]) {
+      return CallError(value, fn, StrCat("argument '", name, "' given twice"));
+    }
+    named[index] = true;
   }
   for (size_t i = n_args; i < params.size(); ++i) {
     const Param& p = params[i];
