@@ -16,6 +16,10 @@ namespace {
 
 constexpr uint8_t kStateVersion = 1;
 
+// The longest window (moving*, delay) a target may keep per series: 16 bytes
+// a point, 1.6 MB a series.
+constexpr int64_t kMaxWindowPoints = 100'000;
+
 absl::Status ArgError(const Node& call, std::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat(call.text, " (column ", call.column, "): ", Sv(what)));
@@ -214,6 +218,15 @@ class Compiler {
     return absl::OkStatus();
   }
 
+  static absl::Status CheckWindow(const Node& call, int64_t points) {
+    if (points > kMaxWindowPoints) {
+      return ArgError(call, absl::StrCat("a window of ", points,
+                                         " points is longer than the ",
+                                         kMaxWindowPoints, " allowed"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<Stage*> BuildCall(const Node& call) {
     const std::string_view name = Canonical(call.text);
     for (std::string_view n : kNotYet) {
@@ -359,6 +372,7 @@ class Compiler {
         return ArgError(call,
                         "a negative delay needs future points: not supported");
       }
+      if (auto s = CheckWindow(call, *n); !s.ok()) return s;
       p.window = *n;
       return Map(call, K::kDelay, std::move(p));
     }
@@ -368,6 +382,7 @@ class Compiler {
       if (auto s = args.Check(false); !s.ok()) return s;
       int64_t seconds;
       if (auto s = Window(call, args.Get(1), &p, &seconds); !s.ok()) return s;
+      if (auto s = CheckWindow(call, p.window); !s.ok()) return s;
       if (args.Get(2) != nullptr) {
         auto v = Number(call, args.Get(2), "xFilesFactor");
         if (!v.ok()) return v.status();

@@ -166,6 +166,18 @@ TEST(Program, RefusesWhatAStreamCannotDo) {
   EXPECT_THAT(p.status().message(), HasSubstr("unsupported callback 'bogus'"));
   p = Program::Compile(Call("asPercent", {Path("a"), Int(5), Int(1)}), 10);
   EXPECT_FALSE(p.ok());
+  p = Program::Compile(Call("movingAverage", {Path("a"), Str("1y")}), 10);
+  EXPECT_THAT(p.status().message(),
+              HasSubstr("longer than the 100000 allowed"));
+  p = Program::Compile(Call("delay", {Path("a"), Int(200000)}), 10);
+  EXPECT_FALSE(p.ok());
+  EXPECT_TRUE(
+      Program::Compile(Call("movingAverage", {Path("a"), Str("1y")}), 3600)
+          .ok());
+  EXPECT_TRUE(
+      Program::Compile(Call("exponentialMovingAverage", {Path("a"), Str("1y")}),
+                       10)
+          .ok());  // keeps no window
   p = Program::Compile(Path("a.[b"), 10);
   EXPECT_FALSE(p.ok());
   p = Program::Compile(Path("a"), 0);
