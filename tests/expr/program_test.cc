@@ -92,6 +92,26 @@ TEST(Program, StateFollowsItsSeriesWhenTheListReshapes) {
   EXPECT_EQ(out[1].value.v, 3);   // a.m: 4 - 1
 }
 
+TEST(Program, StateFollowsSeriesOfTheSameNameByTheirInput) {
+  // Every series is named "c"; a.y.c appears between a.x.c and a.z.c.
+  const Node target =
+      Call("derivative", {Call("aliasByNode", {Path("a.*.c"), Int(2)})});
+  auto p = Compile(target);
+  Step(p.get(), 0, {{"a.x.c", 1}, {"a.z.c", 100}});
+  auto out = Step(p.get(), 10, {{"a.x.c", 2}, {"a.y.c", 50}, {"a.z.c", 103}});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].value.v, 1);
+  EXPECT_FALSE(out[1].value.ok);
+  EXPECT_EQ(out[2].value.v, 3);
+  auto q = Compile(target);
+  ASSERT_TRUE(q->DecodeState(p->EncodeState()).ok());
+  out = Step(q.get(), 20, {{"a.x.c", 4}, {"a.y.c", 55}, {"a.z.c", 113}});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].value.v, 2);
+  EXPECT_EQ(out[1].value.v, 5);
+  EXPECT_EQ(out[2].value.v, 10);
+}
+
 TEST(Program, LastValueInAStepWins) {
   auto p = Compile(Path("a"));
   const int32_t slot = p->Slot("a");
