@@ -245,7 +245,6 @@ namespace gralarm::expr {
 std::string RegexSub(const std::regex& search, std::string_view replace,
                      std::string_view text) {
   std::string out;
-  auto begin = text.begin();
   auto last = text.begin();
   for (std::regex_iterator<std::string_view::const_iterator>
            it(text.begin(), text.end(), search),
@@ -296,7 +295,6 @@ std::string RegexSub(const std::regex& search, std::string_view replace,
     }
     last = m[0].second;
   }
-  (void)begin;
   out.append(last, text.end());
   return out;
 }
