@@ -12,7 +12,9 @@
 
 namespace {
 
-bool StartsWithColumn(std::string_view message) {
+template <typename View>
+bool StartsWithColumn(View view) {
+  const std::string_view message(view.data(), view.size());
   return message.substr(0, 7) == "column " && message.size() > 7 &&
          message[7] >= '1' && message[7] <= '9';
 }

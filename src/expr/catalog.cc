@@ -335,10 +335,11 @@ absl::Status CheckValue(std::string_view function, const Param& p,
                         const Node& v) {
   using K = Node::Kind;
   if (v.kind == K::kNone) {
-    if (!p.required) return absl::OkStatus();  // the default applies
-    return CallError(
-        v, function,
-        StrCat("argument '", p.name, "' is required and cannot be none"));
+    // An optional parameter given none takes its default; a `multiple` one
+    // has no default to take.
+    if (!p.required && !p.multiple) return absl::OkStatus();
+    return CallError(v, function,
+                     StrCat("argument '", p.name, "' cannot be none"));
   }
   auto wrong = [&](std::string_view expected) {
     return CallError(v, function,
@@ -532,15 +533,6 @@ absl::Status Check(const Node& call) {
     return CallError(call, fn, "takes no arguments");
   }
 
-  for (size_t i = 0; i < n_kwargs; ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (call.kwargs[j].first == call.kwargs[i].first) {
-        return CallError(
-            call.kwargs[i].second, fn,
-            StrCat("argument '", call.kwargs[i].first, "' given twice"));
-      }
-    }
-  }
   // graphite's validateParams: more values than parameters is only allowed
   // when the last one is `multiple`, and then every value is positional.
   if (n_args + n_kwargs > params.size()) {
@@ -563,8 +555,11 @@ absl::Status Check(const Node& call) {
     const Param& p = params[std::min(i, params.size() - 1)];
     if (absl::Status st = CheckValue(fn, p, call.args[i]); !st.ok()) return st;
   }
-  // Keyword arguments name parameters not given by position.
-  for (const auto& [name, value] : call.kwargs) {
+  // Keyword arguments name parameters not given by position, once each.
+  std::vector<bool> named(params.size(), false);
+  for (const auto& kwarg : call.kwargs) {
+    const std::string& name = kwarg.first;
+    const Node& value = kwarg.second;
     auto it = std::find_if(params.begin(), params.end(),
                            [&](const Param& p) { return p.name == name; });
     if (it == params.end()) {
@@ -579,11 +574,16 @@ absl::Status Check(const Node& call) {
           value, fn,
           StrCat("argument '", name, "' takes values by position only"));
     }
-    if (static_cast<size_t>(it - params.begin()) < n_args) {
+    const size_t index = static_cast<size_t>(it - params.begin());
+    if (index < n_args) {
       return CallError(
           value, fn,
           StrCat("argument '", name, "' given both by position and by name"));
     }
+    if (named[index]) {
+      return CallError(value, fn, StrCat("argument '", name, "' given twice"));
+    }
+    named[index] = true;
   }
   for (size_t i = n_args; i < params.size(); ++i) {
     const Param& p = params[i];

@@ -62,7 +62,7 @@ void AggregateStage::Reshape() {
   const std::string name =
       absl::StrCat(count_series_ ? "count" : func_name_, "Series(",
                    FormatPathExpressions(lists), ")");
-  out_.push_back({name, name, {}});
+  out_.push_back(MadeSeries(name));
 }
 
 void AggregateStage::Compute(const StepContext&) {
@@ -87,7 +87,7 @@ void PercentileStage::Reshape() {
   if (in(0).empty()) return;
   const std::string name = absl::StrCat(
       "percentileOfSeries(", in(0)[0].path_expression, ",", n_text_, ")");
-  out_.push_back({name, name, {}});
+  out_.push_back(MadeSeries(name));
 }
 
 void PercentileStage::Compute(const StepContext&) {
@@ -197,6 +197,7 @@ void GroupStage::Reshape() {
   size_t widest = 0;
   for (size_t g = 0; g < groups_.size(); ++g) {
     out_[g].name = keys[g];
+    out_[g].key = SeriesKey(keys[g]);
     out_[g].path_expression =
         cb_.multiply_series && groups_[g].size() == 1
             ? input[groups_[g][0]].path_expression
@@ -255,7 +256,7 @@ void AsPercentStage::Reshape() {
     o.total = total.value_or(0);
     o.no_total = !total.has_value() || !index.has_value();
     outputs_.push_back(o);
-    out_.push_back({name, name, {}});
+    out_.push_back(MadeSeries(name));
   };
   auto sum_total = [&](int child, const std::vector<size_t>& members,
                        std::string* name) {
@@ -406,7 +407,7 @@ void DivideStage::Reshape() {
     for (size_t i = 0; i < dividends.size(); ++i) {
       const std::string name = absl::StrCat("divideSeries(", dividends[i].name,
                                             ",", divisors[i].name, ")");
-      out_.push_back({name, name, {}});
+      out_.push_back(MadeSeries(name));
     }
     return;
   }
@@ -416,7 +417,7 @@ void DivideStage::Reshape() {
     const std::string name =
         absl::StrCat("divideSeries(", d.name, ",",
                      missing_divisor_ ? "MISSING" : divisors[0].name, ")");
-    out_.push_back({name, name, {}});
+    out_.push_back(MadeSeries(name));
   }
 }
 

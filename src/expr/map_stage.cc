@@ -21,6 +21,7 @@ void PathStage::Reshape() {
   for (size_t i = 0; i < members_.size(); ++i) {
     out_[i].name = members_[i].first;
     out_[i].path_expression = glob_.pattern();
+    out_[i].key = SeriesKey(members_[i].first);
   }
 }
 
@@ -122,6 +123,7 @@ void MapStage::Reshape() {
     out_[i].name = Name(input[i]);
     out_[i].path_expression =
         keeps_path ? input[i].path_expression : out_[i].name;
+    out_[i].key = input[i].key;
   }
   stateful_ =
       OwnLookback() > 0 || kind_ == Kind::kIntegral || kind_ == Kind::kEma;
@@ -340,6 +342,7 @@ void TransformNullRefStage::Reshape() {
                        : absl::StrCat("transformNull(", input[i].name, ",",
                                       FormatG(default_), ",referenceSeries)");
     out_[i].path_expression = out_[i].name;
+    out_[i].key = input[i].key;
   }
 }
 

@@ -52,7 +52,8 @@ class Program {
   // The input slot of series `name`, registering it (a new input of every
   // path it matches) when it is new; -1 when no path matches it.
   int32_t Slot(std::string_view name);
-  // Sets the value of `slot` (from Slot()) in the step being gathered.
+  // Sets the value of `slot` (from Slot()) in the step being gathered; a slot
+  // Slot() did not return (-1 included) is ignored.
   void Set(int32_t slot, double value);
 
   // Evaluates step `t` (a multiple of step_s, after the last evaluated step)

@@ -83,6 +83,12 @@ bool IsAlpha(char c) {
 
 }  // namespace
 
+namespace {
+// About 3,000 years: far beyond any window, far below int64 overflow (a part
+// has at most 9 digits, so one part adds at most 3.2e16).
+constexpr int64_t kMaxOffsetSeconds = int64_t{100'000} * 365 * 86400;
+}  // namespace
+
 absl::StatusOr<int64_t> ParseTimeOffset(std::string_view offset) {
   const std::string original(offset);
   if (offset.empty()) return 0;
@@ -102,7 +108,7 @@ absl::StatusOr<int64_t> ParseTimeOffset(std::string_view offset) {
   while (!offset.empty()) {
     size_t i = 0;
     while (i < offset.size() && IsDigit(offset[i])) ++i;
-    if (i == 0 || i > 12) {
+    if (i == 0 || i > 9) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid time offset '", original, "'"));
     }
@@ -132,6 +138,10 @@ absl::StatusOr<int64_t> ParseTimeOffset(std::string_view offset) {
           "invalid time offset unit '", Sv(unit), "' in '", original, "'"));
     }
     total += sign * num * seconds;
+    if (total > kMaxOffsetSeconds || total < -kMaxOffsetSeconds) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("time offset '", original, "' is too large"));
+    }
   }
   return total;
 }
@@ -235,7 +245,6 @@ namespace gralarm::expr {
 std::string RegexSub(const std::regex& search, std::string_view replace,
                      std::string_view text) {
   std::string out;
-  auto begin = text.begin();
   auto last = text.begin();
   for (std::regex_iterator<std::string_view::const_iterator>
            it(text.begin(), text.end(), search),
@@ -286,7 +295,6 @@ std::string RegexSub(const std::regex& search, std::string_view replace,
     }
     last = m[0].second;
   }
-  (void)begin;
   out.append(last, text.end());
   return out;
 }

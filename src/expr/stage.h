@@ -69,30 +69,16 @@ class Stage {
 };
 
 // Per-series state S of a stage whose output series i comes from input series
-// i. States follow their series by (name, occurrence among equal names) when
+// i. States follow their series by (key, occurrence among equal keys) when
 // the input list reshapes or when the state is decoded after a restart.
 template <typename S>
 class KeyedStates {
  public:
   void Remap(const std::vector<Series>& in) {
-    absl::flat_hash_map<std::string, std::deque<S>> old;
-    for (size_t i = 0; i < names_.size(); ++i) {
-      old[names_[i]].push_back(std::move(states_[i]));
-    }
-    names_.clear();
-    states_.clear();
-    names_.reserve(in.size());
-    states_.reserve(in.size());
-    for (const Series& s : in) {
-      names_.push_back(s.name);
-      auto it = old.find(s.name);
-      if (it != old.end() && !it->second.empty()) {
-        states_.push_back(std::move(it->second.front()));
-        it->second.pop_front();
-      } else {
-        states_.push_back(S{});
-      }
-    }
+    std::vector<uint64_t> keys;
+    keys.reserve(in.size());
+    for (const Series& s : in) keys.push_back(s.key);
+    Assign(std::move(keys));
   }
 
   S& operator[](size_t i) { return states_[i]; }
@@ -102,7 +88,7 @@ class KeyedStates {
   void EncodeAll(std::string* out, Encode encode) const {
     coding::PutVarint32(out, static_cast<uint32_t>(states_.size()));
     for (size_t i = 0; i < states_.size(); ++i) {
-      coding::PutLengthPrefixed(out, names_[i]);
+      coding::PutFixed64(out, keys_[i]);
       encode(states_[i], out);
     }
   }
@@ -113,25 +99,43 @@ class KeyedStates {
   bool DecodeAll(coding::Reader* in, Decode decode) {
     uint32_t n;
     if (!in->GetVarint32(&n)) return false;
-    std::vector<std::string> names;
+    std::vector<uint64_t> keys;
     std::vector<S> states;
     for (uint32_t i = 0; i < n; ++i) {
-      std::string name;
+      uint64_t key;
       S s{};
-      if (!in->GetString(&name) || !decode(in, &s)) return false;
-      names.push_back(std::move(name));
+      if (!in->GetFixed64(&key) || !decode(in, &s)) return false;
+      keys.push_back(key);
       states.push_back(std::move(s));
     }
-    std::vector<Series> current;
-    for (const std::string& name : names_) current.push_back({name, "", {}});
-    names_ = std::move(names);
+    std::vector<uint64_t> current = std::move(keys_);
+    keys_ = std::move(keys);
     states_ = std::move(states);
-    Remap(current);
+    Assign(std::move(current));
     return true;
   }
 
  private:
-  std::vector<std::string> names_;
+  void Assign(std::vector<uint64_t> keys) {
+    absl::flat_hash_map<uint64_t, std::deque<S>> old;
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      old[keys_[i]].push_back(std::move(states_[i]));
+    }
+    states_.clear();
+    states_.reserve(keys.size());
+    for (uint64_t key : keys) {
+      auto it = old.find(key);
+      if (it != old.end() && !it->second.empty()) {
+        states_.push_back(std::move(it->second.front()));
+        it->second.pop_front();
+      } else {
+        states_.push_back(S{});
+      }
+    }
+    keys_ = std::move(keys);
+  }
+
+  std::vector<uint64_t> keys_;
   std::vector<S> states_;
 };
 

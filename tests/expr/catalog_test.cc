@@ -228,8 +228,9 @@ TEST(CatalogTest, ArgumentErrors) {
       ValidateText("scale(a.b, 2, 3)"),
       "column 15: scale: too many arguments: it takes at most 2, given 3");
   EXPECT_EQ(ValidateText("scale(a.b, none)"),
-            "column 12: scale: argument 'factor' is required and cannot be "
-            "none");
+            "column 12: scale: argument 'factor' cannot be none");
+  EXPECT_EQ(ValidateText("countSeries(a, none)"),
+            "column 16: countSeries: argument 'seriesLists' cannot be none");
   EXPECT_EQ(ValidateText("scale(2, a.b)"),
             "column 7: scale: argument 'seriesList' must be a series (a "
             "metric path or a function call), not the integer 2");

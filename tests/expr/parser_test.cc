@@ -39,6 +39,99 @@ void ExpectCanonical(std::string_view target, std::string_view canonical) {
   EXPECT_TRUE(SameTree(node, *again)) << Format(*again);
 }
 
+// A compact dump of a tree: C(name,args...,kw=arg), P("path"), S("text"),
+// I(int), F(float, 'e' lower-cased), B(bool), N, INF.
+std::string Dump(const Node& n) {
+  auto quote = [](const std::string& t) {
+    std::string out = "\"";
+    for (char c : t) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    return out + "\"";
+  };
+  switch (n.kind) {
+    case K::kPath:
+      return "P(" + quote(n.text) + ")";
+    case K::kString:
+      return "S(" + quote(n.text) + ")";
+    case K::kInteger:
+      return "I(" + n.text + ")";
+    case K::kFloat: {
+      std::string t = n.text;
+      for (char& c : t) c = c == 'E' ? 'e' : c;
+      return "F(" + t + ")";
+    }
+    case K::kBool:
+      return n.boolean ? "B(true)" : "B(false)";
+    case K::kNone:
+      return "N";
+    case K::kInfinity:
+      return "INF";
+    case K::kCall: {
+      std::string out = "C(" + n.text;
+      for (const Node& a : n.args) out += "," + Dump(a);
+      for (const auto& [k, v] : n.kwargs) out += "," + k + "=" + Dump(v);
+      return out + ")";
+    }
+  }
+  return "?";
+}
+
+// Targets and the tree graphite-web 1.1.8's grammar (pyparsing, with its
+// evaluator's pipe rewriting) reads from them, in the notation of Dump.
+TEST(ParserTest, ReadsAsGraphiteDoes) {
+  struct Case {
+    const char* target;
+    const char* graphite;
+  };
+  const Case kCases[] = {
+      {"a.b|scale(2)|alias('x')", "C(alias,C(scale,P(\"a.b\"),I(2)),S(\"x\"))"},
+      {"sumSeries(a.{b,c}.d, e.{f,g,h})",
+       "C(sumSeries,P(\"a.{b,c}.d\"),P(\"e.{f,g,h}\"))"},
+      {"f(1.5x, 2.5.3, 1e+5, -x, +5, 007)",
+       "C(f,P(\"1.5x\"),P(\"2.5.3\"),P(\"1e+5\"),P(\"-x\"),P(\"+5\"),I(007))"},
+      {"f(1|g(), -2 |g(), 1e3| g())",
+       "C(f,C(g,P(\"1\")),C(g,P(\"-2\")),C(g,P(\"1e3\")))"},
+      {"f(true, FALSE, None, inf, InF, trueish, infra.x, none_x, inf$)",
+       "C(f,B(true),B(false),N,INF,INF,P(\"trueish\"),P(\"infra.x\"),P(\"none_"
+       "x\"),P(\"inf$\"))"},
+      {"f(a, true=1, none=2)", "C(f,P(\"a\"),true=I(1),none=I(2))"},
+      {"f('a b', \"c'd\", 'e\\'f', 'g''h', \"\", '\\x41', \"x\\\"y\")",
+       "C(f,S(\"a "
+       "b\"),S(\"c'd\"),S(\"e\\\\'f\"),S(\"g''h\"),S(\"\"),S(\"\\\\x41\"),S("
+       "\"x\\\\\\\"y\"))"},
+      {"f(a\\(b\\), a\\.b, a\\=b, c.d=e, =f, \\{x\\}, {x\\,y,z}, a=b)",
+       "C(f,P(\"a(b)\"),P(\"a.b\"),P(\"a=b\"),P(\"c.d=e\"),P(\"=f\"),P(\"{x}\")"
+       ",P(\"{x,y,z}\"),a=P(\"b\"))"},
+      {"true.x|scale(2)", "C(scale,P(\"true.x\"),I(2))"},
+      {"5|scale(2)|sumSeries()", "C(sumSeries,C(scale,P(\"5\"),I(2)))"},
+      {"sumSeries(a|inf(2), b|true())",
+       "C(sumSeries,C(inf,P(\"a\"),I(2)),C(true,P(\"b\")))"},
+      {"sumSeries ( a.b ,\tc.d )", "C(sumSeries,P(\"a.b\"),P(\"c.d\"))"},
+      {"a;tag=v.x+y@z#~!$%^&*<>/", "P(\"a;tag=v.x+y@z#~!$%^&*<>/\")"},
+      {"f(a, -1.5E-2, 1E5, 2.50)", "C(f,P(\"a\"),F(-1.5e-2),F(1e5),F(2.50))"},
+      {"a.b | scale(2)   |   offset(-1)",
+       "C(offset,C(scale,P(\"a.b\"),I(2)),I(-1))"},
+      {"groupByNode(a.*.b, 1, 'sum')",
+       "C(groupByNode,P(\"a.*.b\"),I(1),S(\"sum\"))"},
+      {"movingAverage(a.*, '5min', xFilesFactor=0.5)",
+       "C(movingAverage,P(\"a.*\"),S(\"5min\"),xFilesFactor=F(0.5))"},
+      {"f(a, x = 1.5, y_2='s', z=g(c))",
+       "C(f,P(\"a\"),x=F(1.5),y_2=S(\"s\"),z=C(g,P(\"c\")))"},
+      {"f( )", "C(f)"},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.target);
+    absl::StatusOr<Node> node = Parse(c.target);
+    ASSERT_TRUE(node.ok()) << node.status();
+    EXPECT_EQ(Dump(*node), c.graphite);
+    absl::StatusOr<Node> again = Parse(Format(*node));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(Dump(*again), c.graphite) << Format(*node);
+  }
+}
+
 TEST(ParserTest, IssueExamples) {
   ExpectCanonical("aliasByNode(perSecond(cgnat.*.ethtrunk3.in_octets), 1)",
                   "aliasByNode(perSecond(cgnat.*.ethtrunk3.in_octets),1)");

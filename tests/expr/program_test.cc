@@ -92,6 +92,26 @@ TEST(Program, StateFollowsItsSeriesWhenTheListReshapes) {
   EXPECT_EQ(out[1].value.v, 3);   // a.m: 4 - 1
 }
 
+TEST(Program, StateFollowsSeriesOfTheSameNameByTheirInput) {
+  // Every series is named "c"; a.y.c appears between a.x.c and a.z.c.
+  const Node target =
+      Call("derivative", {Call("aliasByNode", {Path("a.*.c"), Int(2)})});
+  auto p = Compile(target);
+  Step(p.get(), 0, {{"a.x.c", 1}, {"a.z.c", 100}});
+  auto out = Step(p.get(), 10, {{"a.x.c", 2}, {"a.y.c", 50}, {"a.z.c", 103}});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].value.v, 1);
+  EXPECT_FALSE(out[1].value.ok);
+  EXPECT_EQ(out[2].value.v, 3);
+  auto q = Compile(target);
+  ASSERT_TRUE(q->DecodeState(p->EncodeState()).ok());
+  out = Step(q.get(), 20, {{"a.x.c", 4}, {"a.y.c", 55}, {"a.z.c", 113}});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].value.v, 2);
+  EXPECT_EQ(out[1].value.v, 5);
+  EXPECT_EQ(out[2].value.v, 10);
+}
+
 TEST(Program, LastValueInAStepWins) {
   auto p = Compile(Path("a"));
   const int32_t slot = p->Slot("a");
@@ -166,6 +186,18 @@ TEST(Program, RefusesWhatAStreamCannotDo) {
   EXPECT_THAT(p.status().message(), HasSubstr("unsupported callback 'bogus'"));
   p = Program::Compile(Call("asPercent", {Path("a"), Int(5), Int(1)}), 10);
   EXPECT_FALSE(p.ok());
+  p = Program::Compile(Call("movingAverage", {Path("a"), Str("1y")}), 10);
+  EXPECT_THAT(p.status().message(),
+              HasSubstr("longer than the 100000 allowed"));
+  p = Program::Compile(Call("delay", {Path("a"), Int(200000)}), 10);
+  EXPECT_FALSE(p.ok());
+  EXPECT_TRUE(
+      Program::Compile(Call("movingAverage", {Path("a"), Str("1y")}), 3600)
+          .ok());
+  EXPECT_TRUE(
+      Program::Compile(Call("exponentialMovingAverage", {Path("a"), Str("1y")}),
+                       10)
+          .ok());  // keeps no window
   p = Program::Compile(Path("a.[b"), 10);
   EXPECT_FALSE(p.ok());
   p = Program::Compile(Path("a"), 0);

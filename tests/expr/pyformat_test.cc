@@ -83,6 +83,8 @@ TEST(PyFormat, ParseTimeOffsetLikeGraphite) {
   EXPECT_FALSE(ParseTimeOffset("5m").ok());  // neither min nor mon
   EXPECT_FALSE(ParseTimeOffset("min").ok());
   EXPECT_FALSE(ParseTimeOffset("x5s").ok());
+  EXPECT_FALSE(ParseTimeOffset("999999999y").ok());  // too large
+  EXPECT_FALSE(ParseTimeOffset("9999999999999s").ok());
 }
 
 TEST(PyFormat, FirstPathExpression) {
