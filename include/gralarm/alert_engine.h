@@ -213,7 +213,7 @@ class AlertEngine {
              AlertState to, double value, uint32_t ts);
   // What a change does to the alert of a (rule, series).
   struct Change {
-    TransitionWrite write;  // event, and history when the alert ended
+    TransitionWrite write;    // event, and history when the alert ended
     bool raised = false;      // an alert is active after the change ...
     bool was_active = false;  // ... and was before it (a change of level)
     std::optional<RuleState> ended;  // the alert as it ended, if it did

@@ -28,7 +28,8 @@ struct FlapOptions {
 };
 
 // The fields a template can supply to a rule (every rule field but id, name,
-// pattern and the target fields). Unset fields come from the template, then from the defaults.
+// pattern and the target fields). Unset fields come from the template, then
+// from the defaults.
 struct RuleFields {
   std::optional<Direction> direction;
   std::optional<std::array<std::optional<double>, kNumLevels>> thresholds;

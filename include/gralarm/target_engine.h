@@ -142,7 +142,7 @@ struct TargetEngine::TargetRule {
   // Steps up to this one are completed (none yet: INT64_MIN).
   int64_t completed ABSL_GUARDED_BY(mu) = INT64_MIN;
   int64_t last_input_ms ABSL_GUARDED_BY(mu) = 0;  // wall time
-  bool dirty ABSL_GUARDED_BY(mu) = false;  // changed since the last save
+  bool dirty ABSL_GUARDED_BY(mu) = false;         // changed since the last save
   ~TargetRule();
 };
 

@@ -305,8 +305,7 @@ void AlertEngine::OfferTarget(const std::shared_ptr<const Rule>& rule,
     Rebuild(*rules, series, entry);
   } else {
     entry = &it->second;
-    if (entry->generation < rules->generation())
-      Rebuild(*rules, series, entry);
+    if (entry->generation < rules->generation()) Rebuild(*rules, series, entry);
   }
   entry->last_arrival_ms = now;
   RuleState& rs = TargetStateOf(entry, in_force);
@@ -423,8 +422,8 @@ void AlertEngine::NotifyChange(RuleState& rs, std::string_view path,
   } else if (c->ended) {
     // An alert held by its schedule was never notified as firing: no
     // resolve either (Notifications() skips held and silenced ones).
-    c->write.notify = Notifications(*c->ended, path, /*resolved=*/true, value,
-                                    now);
+    c->write.notify =
+        Notifications(*c->ended, path, /*resolved=*/true, value, now);
     if (!c->write.notify.empty() && rs.flap) {
       rs.flap->Told(from, /*firing=*/false);
     }
@@ -483,8 +482,7 @@ void AlertEngine::EndAlert(RuleState& rs, std::string_view path,
   const AlertState from = rs.alert_state();
   rs.state.level = Level::kOk;
   rs.nodata = false;
-  Apply(rs, path, from, AlertState::kOk, rs.state.last_value,
-        rs.state.last_ts);
+  Apply(rs, path, from, AlertState::kOk, rs.state.last_value, rs.state.last_ts);
 }
 
 void AlertEngine::Tick() {

@@ -257,8 +257,8 @@ absl::Status CheckTargetFields(const json& j, const RuleSpec& spec) {
   }
   if (spec.target.empty()) return FieldError("target", "must not be empty");
   if (spec.target.size() > expr::kMaxTargetBytes) {
-    return FieldError("target", StrCat("longer than ", expr::kMaxTargetBytes,
-                                       " bytes"));
+    return FieldError("target",
+                      StrCat("longer than ", expr::kMaxTargetBytes, " bytes"));
   }
   if (spec.step_s && (*spec.step_s < 1 || *spec.step_s > 86400)) {
     return FieldError("step_s", "must be between 1 and 86400");

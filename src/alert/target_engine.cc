@@ -60,8 +60,8 @@ TargetEngine::TargetEngine(AlertEngine* engine, Store* store,
     : engine_(engine),
       store_(store),
       clock_(clock),
-      snapshot_(std::make_shared<Snapshot>(
-          Snapshot{RuleSet::Build({}, 0), {}})) {}
+      snapshot_(
+          std::make_shared<Snapshot>(Snapshot{RuleSet::Build({}, 0), {}})) {}
 
 TargetEngine::~TargetEngine() = default;
 
@@ -94,8 +94,8 @@ void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
         continue;
       }
     }
-    auto program = expr::Program::Compile(*rule->target->tree,
-                                          rule->target->step_s);
+    auto program =
+        expr::Program::Compile(*rule->target->tree, rule->target->step_s);
     if (!program.ok()) {  // it compiled when the rule was resolved
       spdlog::error("target rule {}: {}", rule->spec.id,
                     program.status().message());
@@ -159,7 +159,7 @@ void TargetEngine::CompleteThrough(TargetRule& tr, int64_t through) {
   // Every step from the one after the last evaluated (the first with a point
   // before any) is evaluated, those without points too: a render has them,
   // and functions give them values (transformNull, keepLastValue...).
-  int64_t next = last ? *last + step_s
+  int64_t next = last                 ? *last + step_s
                  : tr.buckets.empty() ? through + step_s
                                       : tr.buckets.begin()->first;
   static const std::vector<TargetRulePoint> kNone;
@@ -173,8 +173,9 @@ void TargetEngine::CompleteThrough(TargetRule& tr, int64_t through) {
     // A long gap: its first steps are left to the program, which runs them
     // with every input missing (as many as can still change an output).
     const int64_t gap_end =
-        tr.buckets.empty() ? through
-                           : std::min(through, tr.buckets.begin()->first - step_s);
+        tr.buckets.empty()
+            ? through
+            : std::min(through, tr.buckets.begin()->first - step_s);
     if ((gap_end - next) / step_s >= kMaxGapSteps) {
       next = gap_end - (kMaxGapSteps - 1) * step_s;
     }
@@ -200,7 +201,8 @@ void TargetEngine::Evaluate(TargetRule& tr, int64_t step,
     if (!s.value.ok) continue;
     engine_->OfferTarget(tr.rule, s.name, step, s.value.v);
     if (!target.emit_prefix.empty()) {
-      emitted.push_back({EmitName(target.emit_prefix, s.name), s.value.v, step});
+      emitted.push_back(
+          {EmitName(target.emit_prefix, s.name), s.value.v, step});
     }
   }
   if (!emitted.empty() && emitter_) emitter_(std::move(emitted));
@@ -316,8 +318,7 @@ absl::Status TargetEngine::Restore() {
       }
     }
     if (!ok) {
-      spdlog::warn("target rule {}: saved state does not decode; dropped",
-                   id);
+      spdlog::warn("target rule {}: saved state does not decode; dropped", id);
       drop.emplace_back(id);
       return;
     }

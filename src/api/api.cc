@@ -398,8 +398,7 @@ HttpResponse Request::Summary() {
   json alerts = json::object();
   for (AlertState state : kAllAlertStates) {
     if (state == AlertState::kOk) continue;
-    alerts[std::string(AlertStateName(state))] =
-        c.alerts_active[Index(state)];
+    alerts[std::string(AlertStateName(state))] = c.alerts_active[Index(state)];
   }
   return Json(200, json{{"rules", rules->rules().size()},
                         {"rules_invalid", rules->invalid().size()},
@@ -441,7 +440,8 @@ HttpResponse Request::Rules() {
     if (r.shadowed || r.id.empty()) continue;
     const json j = InvalidRuleJson(r);
     add(r.id, JsonString(j, "name"),
-        j.contains("target") ? JsonString(j, "target") : JsonString(j, "pattern"),
+        j.contains("target") ? JsonString(j, "target")
+                             : JsonString(j, "pattern"),
         {r.id, nullptr, &r});
   }
   std::sort(sorted.begin(), sorted.end(),
@@ -793,12 +793,10 @@ HttpResponse Request::Match() {
 HttpResponse Request::Evaluate() {
   json j = json::parse(r_.body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
-    return FieldErrorResponse(
-        FieldError("", "the body must be a JSON object"));
+    return FieldErrorResponse(FieldError("", "the body must be a JSON object"));
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "target" && it.key() != "step_s" &&
-        it.key() != "points") {
+    if (it.key() != "target" && it.key() != "step_s" && it.key() != "points") {
       return FieldErrorResponse(FieldError(it.key(), "unknown field"));
     }
   }

@@ -20,8 +20,8 @@ void AlertSink::Accept(const Point& point) {
   const ParsedLine& p = point.parsed;
   bool matched = false;
   if (!rules_->rules().empty()) {
-    matched = engine_->Offer(*rules_, p.path, p.name, p.timestamp, p.value,
-                             hash);
+    matched =
+        engine_->Offer(*rules_, p.path, p.name, p.timestamp, p.value, hash);
   }
   if (targets) {
     matched |= targets_->Offer(*target_rules_, p.name, p.timestamp, p.value);

@@ -250,7 +250,8 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
-  targets_ = std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
+  targets_ =
+      std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
   targets_->SetEmitter(
       [this](std::vector<EmittedPoint> points) { Emit(std::move(points)); });
   notifier_->SetActiveSource(
@@ -308,7 +309,8 @@ absl::Status Server::Start() {
     forwarder_->Start();
     for (int i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<IngestWorker>(
-          i, config_, LoopSinks(engine_.get(), targets_.get(), forwarder_.get()),
+          i, config_,
+          LoopSinks(engine_.get(), targets_.get(), forwarder_.get()),
           &open_connections_));
     }
   }

@@ -220,8 +220,8 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
 
   for (auto* f :
        {&received, &invalid, &connections, &refused, &pickle, &forwarded,
-        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked,
-        &late, &active, &transitions, &notifications, &outbox, &build}) {
+        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked, &late,
+        &active, &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -22,10 +22,9 @@ using coding::DecodeBigEndian;
 using coding::PutBigEndian;
 
 // By Store::Family.
-const char* const kFamilyNames[] = {"default",      "rules",  "templates",
-                                    "series_state", "alerts", "history",
-                                    "events",       "outbox", "silences",
-                                    "target_state"};
+const char* const kFamilyNames[] = {
+    "default", "rules",  "templates", "series_state", "alerts",
+    "history", "events", "outbox",    "silences",     "target_state"};
 
 // Column families of earlier releases that are dropped when a store is opened
 // for writing (docs/STORAGE.md "Migrations").
@@ -233,8 +232,7 @@ absl::Status Store::SaveTargetStates(
     const std::vector<std::pair<std::string, std::string>>& states) {
   if (states.empty()) return absl::OkStatus();
   rocksdb::WriteBatch batch;
-  for (const auto& [id, value] : states)
-    batch.Put(cf(kTargetState), id, value);
+  for (const auto& [id, value] : states) batch.Put(cf(kTargetState), id, value);
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
                    "store: save target states");
 }

@@ -117,8 +117,8 @@ TEST(TargetRule, EachRefusalNamesItsField) {
   EXPECT_THAT(selects.status().message(), HasSubstr("highestMax"));
   // A template cannot carry a target.
   for (const char* key : {"target", "step_s", "lateness_s", "emit_prefix"}) {
-    auto tmpl = ParseTemplateJson(StrCat(R"j({"name": "x", ")j", key,
-                                         R"j(": "a", "checks_alert": 2})j"));
+    auto tmpl = ParseTemplateJson(
+        StrCat(R"j({"name": "x", ")j", key, R"j(": "a", "checks_alert": 2})j"));
     EXPECT_EQ(FieldOf(tmpl.status()), key);
   }
 }
@@ -146,16 +146,16 @@ thresholds = { major = 1 }
   EXPECT_EQ(ok->rules[0].target, "sumSeries(a.*.x)");
   EXPECT_EQ(ok->rules[0].step_s, 10);
   // A bad expression is reported at the target key when rules resolve.
-  const std::string dir = StrCat(::testing::TempDir(), "/target-rule-file-",
-                                 getpid());
+  const std::string dir =
+      StrCat(::testing::TempDir(), "/target-rule-file-", getpid());
   std::filesystem::create_directories(dir);
   {
     std::ofstream out(dir + "/r.toml");
     out << "[[rules]]\nid = \"t\"\nthresholds = { major = 1 }\n"
            "target = \"sumSeries(a.*.x\"\n";
   }
-  auto config = ParseConfig(
-      StrCat("[rules]\nfiles = [\"", dir, "/r.toml\"]\n"), "t.toml");
+  auto config = ParseConfig(StrCat("[rules]\nfiles = [\"", dir, "/r.toml\"]\n"),
+                            "t.toml");
   ASSERT_TRUE(config.ok()) << config.status();
   auto rules = LoadRules(**config, nullptr, 1);
   ASSERT_FALSE(rules.ok());
@@ -210,8 +210,8 @@ class TargetEngineTest : public ::testing::Test {
     store_.reset();
     store_ = *Store::Open(dir_);
     engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    targets_ = std::make_unique<TargetEngine>(engine_.get(), store_.get(),
-                                              &clock_);
+    targets_ =
+        std::make_unique<TargetEngine>(engine_.get(), store_.get(), &clock_);
     targets_->SetEmitter([this](std::vector<EmittedPoint> points) {
       for (const EmittedPoint& p : points) emitted_.push_back(EmitLine(p));
     });
@@ -256,9 +256,8 @@ TEST_F(TargetEngineTest, AStepCompletesAtTheWatermark) {
   EXPECT_TRUE(Point("a.1.x", 149, 1));   // 60 + 60 + 30 > 149: still open
   EXPECT_THAT(Outputs("sum"), IsEmpty());
   EXPECT_TRUE(Point("a.1.x", 150, 2));  // watermark 150 completes step 60
-  EXPECT_THAT(Outputs("sum"),
-              ElementsAre(std::pair<std::string, double>("sumSeries(a.*.x)",
-                                                         35)));
+  EXPECT_THAT(Outputs("sum"), ElementsAre(std::pair<std::string, double>(
+                                  "sumSeries(a.*.x)", 35)));
   EXPECT_THAT(emitted_, ElementsAre("d.sumSeries_a._.x_ 35 60\n"));
   EXPECT_TRUE(engine_->ActiveAlerts().empty());
   // Step 120 (a.1.x = 2) completes at 210; 200 crosses the threshold.
@@ -286,9 +285,8 @@ TEST_F(TargetEngineTest, LatePointsAreCountedNotApplied) {
   // Step 120 is open while lateness lasts: not late.
   Point("a.2.x", 125, 7);
   EXPECT_EQ(targets_->points_late(), 2u);
-  EXPECT_THAT(Outputs("sum"),
-              ElementsAre(std::pair<std::string, double>("sumSeries(a.*.x)",
-                                                         10)));
+  EXPECT_THAT(Outputs("sum"), ElementsAre(std::pair<std::string, double>(
+                                  "sumSeries(a.*.x)", 10)));
 }
 
 TEST_F(TargetEngineTest, IdleStepsCompleteOnTheWallClock) {
@@ -302,9 +300,8 @@ TEST_F(TargetEngineTest, IdleStepsCompleteOnTheWallClock) {
   EXPECT_THAT(Outputs("sum"), IsEmpty());
   clock_.Advance(1000);
   targets_->Tick();
-  EXPECT_THAT(Outputs("sum"),
-              ElementsAre(std::pair<std::string, double>("sumSeries(a.*.x)",
-                                                         7)));
+  EXPECT_THAT(Outputs("sum"), ElementsAre(std::pair<std::string, double>(
+                                  "sumSeries(a.*.x)", 7)));
   // The step is completed: a point for it now is late.
   Point("a.1.x", 61, 1);
   EXPECT_EQ(targets_->points_late(), 1u);
@@ -312,9 +309,10 @@ TEST_F(TargetEngineTest, IdleStepsCompleteOnTheWallClock) {
 
 TEST_F(TargetEngineTest, RawPointsNeverReachTargetStates) {
   // A target whose output is named like a raw series: a.b.x (a plain path).
-  SetRules({R"j({"id": "plain", "target": "a.b.x", "step_s": 60,
+  SetRules(
+      {R"j({"id": "plain", "target": "a.b.x", "step_s": 60,
                "lateness_s": 0, "thresholds": {"major": 100}})j",
-            R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"});
+       R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"});
   Point("a.b.x", 60, 50);
   engine_->Offer(*engine_->rules(), "a.b.x", "a.b.x", 60, 50);
   Point("a.b.x", 120, 500);  // completes 60 with 50
@@ -332,8 +330,9 @@ TEST_F(TargetEngineTest, RawPointsNeverReachTargetStates) {
            2);
   EXPECT_THAT(Outputs("plain"),
               ElementsAre(std::pair<std::string, double>("a.b.x", 50)));
-  SetRules({R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"},
-           3);
+  SetRules(
+      {R"j({"id": "pat", "pattern": "a.b.x", "thresholds": {"major": 5}})j"},
+      3);
   EXPECT_THAT(Outputs("plain"), IsEmpty());
 }
 
@@ -361,11 +360,10 @@ TEST_F(TargetEngineTest, ProgramAndOpenStepsSurviveARestartWithoutASpike) {
   // Steps 190.. complete in order with the same rate: no reset, no spike,
   // and no step evaluated twice.
   ASSERT_EQ(emitted_.size(), 4u);
-  EXPECT_THAT(emitted_,
-              ElementsAre("d.perSecond_c.1.n_ 1 190\n",
-                          "d.perSecond_c.1.n_ 1 200\n",
-                          "d.perSecond_c.1.n_ 1 210\n",
-                          "d.perSecond_c.1.n_ 1 220\n"));
+  EXPECT_THAT(
+      emitted_,
+      ElementsAre("d.perSecond_c.1.n_ 1 190\n", "d.perSecond_c.1.n_ 1 200\n",
+                  "d.perSecond_c.1.n_ 1 210\n", "d.perSecond_c.1.n_ 1 220\n"));
   // A changed target drops the saved state (its program starts anew).
   ASSERT_TRUE(targets_->Flush().ok());
   Open();
@@ -395,9 +393,8 @@ TEST_F(TargetEngineTest, ChangingLatenessKeepsTheProgram) {
                "lateness_s": 0, "thresholds": {"major": 100}})j"},
            2);
   Point("a.1.x", 120, 1);  // lateness 0: step 60 completes now
-  EXPECT_THAT(Outputs("sum"),
-              ElementsAre(std::pair<std::string, double>("sumSeries(a.*.x)",
-                                                         10)));
+  EXPECT_THAT(Outputs("sum"), ElementsAre(std::pair<std::string, double>(
+                                  "sumSeries(a.*.x)", 10)));
 }
 
 }  // namespace

@@ -282,9 +282,8 @@ TEST(StoreFixtureTest, OpeningForWritingDropsTheSpoolFamilyOnce) {
     ASSERT_TRUE(store.ok()) << store.status();
     int states = 0;
     ASSERT_TRUE((*store)
-                    ->LoadTargetStates([&](std::string_view, std::string_view) {
-                      ++states;
-                    })
+                    ->LoadTargetStates(
+                        [&](std::string_view, std::string_view) { ++states; })
                     .ok());
     EXPECT_EQ(states, 0);
   }
@@ -300,10 +299,9 @@ TEST(StoreFixtureTest, OpeningForWritingDropsTheSpoolFamilyOnce) {
     ExpectFixtureRecords(store->get());
   }
   EXPECT_EQ(Families(dir),
-            (std::vector<std::string>{"alerts", "default", "events", "history",
-                                      "outbox", "rules", "series_state",
-                                      "silences", "target_state",
-                                      "templates"}));
+            (std::vector<std::string>{
+                "alerts", "default", "events", "history", "outbox", "rules",
+                "series_state", "silences", "target_state", "templates"}));
 }
 
 TEST(StoreFixtureTest, OldSeriesStatesAreRewrittenAtTheNextFlush) {
