@@ -79,6 +79,14 @@ class AlertEngine {
   bool Offer(const RuleSet& rules, std::string_view path, std::string_view name,
              uint32_t ts, double value, uint64_t path_hash);
 
+  // One value of output series `series` of target rule `rule` (from the
+  // TargetEngine) at step `ts`: the same state machine, notifications,
+  // silences, schedules, no-data and history as a pattern rule's point. A rule
+  // no longer in force is ignored. Raw points (Offer) never reach the states
+  // of target rules.
+  void OfferTarget(const std::shared_ptr<const Rule>& rule,
+                   std::string_view series, int64_t ts, double value);
+
   // The hash the engine places a series by.
   static uint64_t PathHash(std::string_view path);
 
@@ -189,8 +197,15 @@ class AlertEngine {
     return ShardOf(PathHash(path)).write_mu;
   }
   // Re-matches an entry against `rules`, keeping the states of rules that still
-  // match and ending the alerts of those that do not.
+  // match and ending the alerts of those that do not. The states of target
+  // rules are kept while their rule is in force (as a target rule).
   void Rebuild(const RuleSet& rules, std::string_view path, SeriesEntry* entry);
+  // The state of target rule `rule` in `entry`, added when missing.
+  RuleState& TargetStateOf(SeriesEntry* entry,
+                           const std::shared_ptr<const Rule>& rule);
+  // Offers one value to one state (Offer's and OfferTarget's common part).
+  void OfferState(RuleState& rs, std::string_view path, uint32_t ts,
+                  double value);
   // Records a change of `rs` for `path` from `from` to `to` (its state now):
   // ChangeLife(), then NotifyChange() unless the series is flapping, then
   // CommitChange(). Shard lock held.
@@ -198,7 +213,7 @@ class AlertEngine {
              AlertState to, double value, uint32_t ts);
   // What a change does to the alert of a (rule, series).
   struct Change {
-    TransitionWrite write;  // event, and history when the alert ended
+    TransitionWrite write;    // event, and history when the alert ended
     bool raised = false;      // an alert is active after the change ...
     bool was_active = false;  // ... and was before it (a change of level)
     std::optional<RuleState> ended;  // the alert as it ended, if it did

@@ -7,17 +7,22 @@
 #include "absl/container/flat_hash_set.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/point_sink.h"
+#include "gralarm/target_engine.h"
 
 namespace gralarm {
 
-// The alert engine's side of one ingest loop: offers every point to the
-// engine, against the loop's snapshot of the rules (taken again whenever the
-// engine's rules change). Series that no rule matches are remembered and
-// skipped without taking a lock until the rules change.
+// The alert engines' side of one ingest loop: offers every point to the
+// engine (pattern rules) and to the target engine (inputs of target rules),
+// against the loop's snapshots of their rules (taken again whenever their
+// rules change). Series that no rule matches (neither a pattern nor a path of
+// a target) are remembered and skipped without taking a lock until the rules
+// change.
 class AlertSink final : public PointSink {
  public:
-  // `engine` (not owned) must outlive the sink.
-  explicit AlertSink(AlertEngine* engine) : engine_(engine) {}
+  // `engine` and `targets` (not owned; `targets` may be null) must outlive the
+  // sink.
+  AlertSink(AlertEngine* engine, TargetEngine* targets)
+      : engine_(engine), targets_(targets) {}
 
   void Accept(const Point& point) override;
   // Offer() is synchronous: nothing is held back.
@@ -29,8 +34,11 @@ class AlertSink final : public PointSink {
 
  private:
   AlertEngine* const engine_;
+  TargetEngine* const targets_;
   std::shared_ptr<const RuleSet> rules_;
   uint64_t rules_generation_ = ~uint64_t{0};
+  std::shared_ptr<const TargetEngine::Snapshot> target_rules_;
+  uint64_t target_generation_ = ~uint64_t{0};
   absl::flat_hash_set<uint64_t> unmatched_;  // by Point::path_hash()
 };
 

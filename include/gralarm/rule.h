@@ -15,6 +15,10 @@
 
 namespace gralarm {
 
+namespace expr {
+struct Node;
+}  // namespace expr
+
 // Flap detection of a rule: a (rule, series) whose state changes `changes`
 // times within `window_s` is flapping. Off when changes is 0.
 struct FlapOptions {
@@ -23,8 +27,9 @@ struct FlapOptions {
   bool on() const { return changes > 0; }
 };
 
-// The fields a template can supply to a rule (every rule field but id, name and
-// pattern). Unset fields come from the template, then from the defaults.
+// The fields a template can supply to a rule (every rule field but id, name,
+// pattern and the target fields). Unset fields come from the template, then
+// from the defaults.
 struct RuleFields {
   std::optional<Direction> direction;
   std::optional<std::array<std::optional<double>, kNumLevels>> thresholds;
@@ -54,6 +59,12 @@ struct RuleSpec {
   std::string id;
   std::string name;
   std::string pattern;
+  // A target rule (README "Target rules") has `target` instead of `pattern`:
+  // a Graphite expression computed on a grid of step_s seconds.
+  std::string target;
+  std::optional<int64_t> step_s;      // target only; default kDefaultStepS
+  std::optional<int64_t> lateness_s;  // target only; default step_s / 2
+  std::string emit_prefix;            // target only; empty: not emitted
   std::string template_name;
   RuleFields fields;
   RuleSource source = RuleSource::kApi;
@@ -73,10 +84,27 @@ struct TemplateSpec {
   std::map<std::string, SourcePosition> field_positions;
 };
 
+// The grid of a target rule when step_s is not given.
+inline constexpr int64_t kDefaultStepS = 60;
+
+// The target of a target rule, parsed, validated and compiled once.
+struct RuleTarget {
+  std::shared_ptr<const expr::Node> tree;
+  // expr::Format(tree): equal texts are the same computation.
+  std::string canonical;
+  int64_t step_s = kDefaultStepS;
+  int64_t lateness_s = kDefaultStepS / 2;
+  std::string emit_prefix;  // empty: outputs are not emitted
+  // The glob of every path of the target, in the order written.
+  std::vector<Glob> globs;
+};
+
 // A rule ready for evaluation: template and defaults applied, everything
 // validated.
 struct Rule {
   RuleSpec spec;
+  // Pattern rules: the pattern. Target rules: the target's first path (not
+  // used for matching; RuleSet indexes RuleTarget::globs).
   Glob glob;
   EvalParams params;
   int64_t nodata_after_s = 0;
@@ -85,6 +113,10 @@ struct Rule {
   std::map<std::string, std::string> labels;
   bool enabled = true;
   FlapOptions flap;  // off unless set
+  // Set for a target rule: its points are the outputs of the target, offered
+  // by the TargetEngine, never raw points.
+  std::shared_ptr<const RuleTarget> target;
+  bool is_target() const { return target != nullptr; }
 };
 
 // A validation failure naming the offending field ("thresholds",
@@ -106,6 +138,17 @@ std::string TemplateSpecToJson(const TemplateSpec& spec);
 // validates against the config's schedules and channels.
 absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
                                  const Config& config);
+
+// Parses, validates and compiles the target of a target rule, with its
+// step_s, lateness_s (default step_s / 2) and emit_prefix. Errors are
+// "target" field errors with the parser's or the catalogue's message
+// ("column N: ...", an unsupported function named).
+absl::StatusOr<std::shared_ptr<const RuleTarget>> ResolveTarget(
+    const RuleSpec& spec);
+
+// Valid emit_prefix values: dot-separated non-empty segments of
+// [A-Za-z0-9_-], at most 200 bytes.
+bool ValidMetricPrefix(std::string_view prefix);
 
 // Valid rule ids: [a-z0-9_.-]{1,128}.
 bool ValidRuleId(std::string_view id);

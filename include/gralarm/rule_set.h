@@ -45,8 +45,14 @@ class RuleSet {
       std::vector<std::string> warnings = {});
 
   // Indexes into rules() of the enabled rules whose pattern matches `name` (the
-  // metric name without tags), ascending, each once.
+  // metric name without tags), ascending, each once. Target rules are never
+  // among them.
   void Match(std::string_view name, Matches* out) const;
+  // Indexes into rules() of the enabled target rules with a path of their
+  // target matching `name` (an input of theirs), ascending, each once.
+  void MatchTargets(std::string_view name, Matches* out) const;
+  // Whether any enabled rule is a target rule.
+  bool has_targets() const { return has_targets_; }
 
   const std::vector<std::shared_ptr<const Rule>>& rules() const {
     return rules_;
@@ -72,25 +78,39 @@ class RuleSet {
   uint64_t generation() const { return generation_; }
 
  private:
-  struct Node {
-    absl::flat_hash_map<std::string, uint32_t>
-        literal;  // segment -> child node
-    std::vector<std::pair<SegmentGlob, uint32_t>> globs;
-    // Glob children by the literal text before their first wildcard: a segment
-    // only tries the globs whose prefix it starts with.
-    absl::flat_hash_map<std::string, std::vector<uint32_t>> globs_by_prefix;
-    size_t longest_prefix = 0;
-    std::vector<uint32_t> rules;  // rules whose pattern ends here
-  };
+  // Globs to the rules they belong to: exact names by hash, the others in a
+  // trie over dot-separated segments.
+  class GlobIndex {
+   public:
+    GlobIndex() { nodes_.emplace_back(); }
+    void Add(const Glob& glob, uint32_t rule);
+    // Appends the rules of every glob matching `name` (unsorted, repeats).
+    void Match(std::string_view name, Matches* out) const;
 
-  uint32_t Child(uint32_t node, const SegmentGlob& segment);
-  void Walk(uint32_t node, const std::vector<std::string_view>& segments,
-            size_t depth, Matches* out) const;
+   private:
+    struct Node {
+      absl::flat_hash_map<std::string, uint32_t>
+          literal;  // segment -> child node
+      std::vector<std::pair<SegmentGlob, uint32_t>> globs;
+      // Glob children by the literal text before their first wildcard: a
+      // segment only tries the globs whose prefix it starts with.
+      absl::flat_hash_map<std::string, std::vector<uint32_t>> globs_by_prefix;
+      size_t longest_prefix = 0;
+      std::vector<uint32_t> rules;  // rules whose pattern ends here
+    };
+    uint32_t Child(uint32_t node, const SegmentGlob& segment);
+    void Walk(uint32_t node, const std::vector<std::string_view>& segments,
+              size_t depth, Matches* out) const;
+
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> exact_;
+    std::vector<Node> nodes_;
+  };
 
   std::vector<std::shared_ptr<const Rule>> rules_;
   absl::flat_hash_map<std::string, uint32_t> by_id_;
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> exact_;
-  std::vector<Node> nodes_;
+  GlobIndex patterns_;  // pattern rules
+  GlobIndex targets_;   // target rules, by the paths of their targets
+  bool has_targets_ = false;
   uint64_t generation_ = 0;
   std::map<std::string, TemplateSpec> templates_;
   std::vector<InvalidRule> invalid_;

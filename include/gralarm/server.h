@@ -22,6 +22,7 @@
 #include "gralarm/rule.h"
 #include "gralarm/stats.h"
 #include "gralarm/store.h"
+#include "gralarm/target_engine.h"
 
 namespace gralarm {
 
@@ -58,6 +59,7 @@ class Server final : public ApiBackend {
   const std::string& ingest_address() const { return ingest_address_; }
   Store* store() { return store_.get(); }
   AlertEngine* engine() { return engine_.get(); }
+  TargetEngine* target_engine() { return targets_.get(); }
   // Rebuilds the rules in force from the rule files in force and the store.
   // Called by the AlertService after each rule or template write.
   absl::Status ReloadRules();
@@ -100,6 +102,9 @@ class Server final : public ApiBackend {
   // Puts `rules` in force and logs what changed.
   void ApplyRulesLocked(std::shared_ptr<const RuleSet> rules)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(config_mu_);
+  // Forwards points computed by target rules (emit_prefix) through the
+  // current forwarder, as their own lines; they are never offered to rules.
+  void Emit(std::vector<EmittedPoint> points);
   void Maintain();  // the maintenance thread: ticks, flushes, history retention
 
   // Guards config_ and rules_generation_, and serializes rule reloads (SIGHUP
@@ -110,6 +115,7 @@ class Server final : public ApiBackend {
   const Clock* clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<AlertEngine> engine_;
+  std::unique_ptr<TargetEngine> targets_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<AlertService> alert_service_;
   uint64_t rules_generation_ = 0;

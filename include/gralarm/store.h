@@ -77,6 +77,16 @@ class Store {
                               std::string_view state)>& fn);
   absl::Status DeleteState(std::string_view rule_id, std::string_view series);
 
+  // The saved state of each target rule (TargetEngine), by rule id:
+  // written in one batch, visited, deleted. A store opened read-only without
+  // that column family (an earlier release's) has none.
+  absl::Status SaveTargetStates(
+      const std::vector<std::pair<std::string, std::string>>& states);
+  absl::Status LoadTargetStates(
+      const std::function<void(std::string_view rule_id,
+                               std::string_view state)>& fn);
+  absl::Status DeleteTargetState(std::string_view rule_id);
+
   absl::StatusOr<std::vector<AlertRecord>> ActiveAlerts();
   // History, oldest first, ending in [from_ms, to_ms].
   absl::StatusOr<std::vector<HistoryRecord>> History(int64_t from_ms,
@@ -147,6 +157,7 @@ class Store {
     kEvents,
     kOutbox,
     kSilences,
+    kTargetState,
     kNumFamilies
   };
   Store() = default;

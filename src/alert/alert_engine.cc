@@ -190,7 +190,8 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
     const auto& rule = rules.rules()[index];
     RuleState rs;
     for (RuleState& old : entry->rules) {
-      if (old.rule && old.rule->spec.id == rule->spec.id) {
+      if (old.rule && !old.rule->is_target() &&
+          old.rule->spec.id == rule->spec.id) {
         rs = std::move(old);
         old.rule = nullptr;
         break;
@@ -198,6 +199,16 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
     }
     rs.rule = rule;
     next.push_back(std::move(rs));
+  }
+  // Target rules' states: their series are the rule's outputs, kept while
+  // the rule is in force.
+  for (RuleState& old : entry->rules) {
+    if (old.rule == nullptr || !old.rule->is_target()) continue;
+    std::shared_ptr<const Rule> rule = rules.Find(old.rule->spec.id);
+    if (rule == nullptr || !rule->is_target() || !rule->enabled) continue;
+    old.rule = std::move(rule);
+    next.push_back(std::move(old));
+    old.rule = nullptr;
   }
   for (RuleState& old : entry->rules) {
     if (old.rule == nullptr) continue;
@@ -214,6 +225,30 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
   rule_series_.fetch_sub(entry->rules.size());
   entry->rules = std::move(next);
   entry->generation = rules.generation();
+}
+
+AlertEngine::RuleState& AlertEngine::TargetStateOf(
+    SeriesEntry* entry, const std::shared_ptr<const Rule>& rule) {
+  for (RuleState& rs : entry->rules) {
+    if (rs.rule->is_target() && rs.rule->spec.id == rule->spec.id) return rs;
+  }
+  RuleState rs;
+  rs.rule = rule;
+  entry->rules.push_back(std::move(rs));
+  rule_series_.fetch_add(1);
+  return entry->rules.back();
+}
+
+void AlertEngine::OfferState(RuleState& rs, std::string_view path, uint32_t ts,
+                             double value) {
+  if (rs.nodata) {
+    rs.nodata = false;
+    Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
+  }
+  const AlertState before = rs.alert_state();
+  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
+  rs.dirty = true;
+  if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
 }
 
 bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
@@ -239,18 +274,43 @@ bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
     entry = &it->second;
     if (entry->generation < rules.generation()) Rebuild(rules, path, entry);
   }
-  entry->last_arrival_ms = now;
+  bool matched = false;
   for (RuleState& rs : entry->rules) {
-    if (rs.nodata) {
-      rs.nodata = false;
-      Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
-    }
-    const AlertState before = rs.alert_state();
-    auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
-    rs.dirty = true;
-    if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
+    // The series is also an output of a target rule: those states follow the
+    // rule's outputs only.
+    if (rs.rule->is_target()) continue;
+    if (!matched) entry->last_arrival_ms = now;
+    matched = true;
+    OfferState(rs, path, ts, value);
   }
-  return !entry->rules.empty();
+  return matched;
+}
+
+void AlertEngine::OfferTarget(const std::shared_ptr<const Rule>& rule,
+                              std::string_view series, int64_t ts,
+                              double value) {
+  const auto rules = this->rules();
+  const std::shared_ptr<const Rule> in_force = rules->Find(rule->spec.id);
+  if (in_force == nullptr || !in_force->is_target() || !in_force->enabled) {
+    return;
+  }
+  const int64_t now = clock_->NowMs();
+  Shard& shard = ShardOf(PathHash(series));
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.series.find(AbslView(series));
+  SeriesEntry* entry;
+  if (it == shard.series.end()) {
+    entry = &shard.series.try_emplace(std::string(series)).first->second;
+    series_tracked_.fetch_add(1);
+    Rebuild(*rules, series, entry);
+  } else {
+    entry = &it->second;
+    if (entry->generation < rules->generation()) Rebuild(*rules, series, entry);
+  }
+  entry->last_arrival_ms = now;
+  RuleState& rs = TargetStateOf(entry, in_force);
+  OfferState(rs, series, static_cast<uint32_t>(std::max<int64_t>(ts, 0)),
+             value);
 }
 
 void AlertEngine::CountActive(AlertState state, int delta) {
@@ -362,8 +422,8 @@ void AlertEngine::NotifyChange(RuleState& rs, std::string_view path,
   } else if (c->ended) {
     // An alert held by its schedule was never notified as firing: no
     // resolve either (Notifications() skips held and silenced ones).
-    c->write.notify = Notifications(*c->ended, path, /*resolved=*/true, value,
-                                    now);
+    c->write.notify =
+        Notifications(*c->ended, path, /*resolved=*/true, value, now);
     if (!c->write.notify.empty() && rs.flap) {
       rs.flap->Told(from, /*firing=*/false);
     }
@@ -422,8 +482,7 @@ void AlertEngine::EndAlert(RuleState& rs, std::string_view path,
   const AlertState from = rs.alert_state();
   rs.state.level = Level::kOk;
   rs.nodata = false;
-  Apply(rs, path, from, AlertState::kOk, rs.state.last_value,
-        rs.state.last_ts);
+  Apply(rs, path, from, AlertState::kOk, rs.state.last_value, rs.state.last_ts);
 }
 
 void AlertEngine::Tick() {
@@ -595,10 +654,13 @@ absl::Status AlertEngine::Restore() {
                              std::string_view bytes) {
         Shard& shard = ShardOf(PathHash(path));
         absl::MutexLock lock(&shard.mu);
+        const std::shared_ptr<const Rule> rule = rules->Find(rule_id);
+        const bool target = rule != nullptr && rule->is_target();
         auto it = shard.series.find(AbslView(path));
         if (it == shard.series.end()) {
           SeriesEntry entry;
           Rebuild(*rules, path, &entry);
+          if (target && rule->enabled) TargetStateOf(&entry, rule);
           if (entry.rules.empty()) {
             stale.emplace_back(std::string(rule_id), std::string(path), "");
             return;
@@ -606,6 +668,8 @@ absl::Status AlertEngine::Restore() {
           entry.last_arrival_ms = now;
           it = shard.series.emplace(std::string(path), std::move(entry)).first;
           series_tracked_.fetch_add(1);
+        } else if (target && rule->enabled) {
+          TargetStateOf(&it->second, rule);
         }
         for (RuleState& rs : it->second.rules) {
           if (rs.rule->spec.id != rule_id) continue;

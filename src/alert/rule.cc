@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/cord.h"
+#include "expr/catalog.h"
+#include "expr/parser.h"
+#include "expr/program.h"
 #include "gralarm/strings.h"
 
 namespace gralarm {
@@ -64,7 +67,8 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     const json& v = it.value();
-    if (key == "id" || key == "name" || key == "pattern") {
+    if (key == "id" || key == "name" || key == "pattern" || key == "target" ||
+        key == "step_s" || key == "lateness_s" || key == "emit_prefix") {
       if (is_template && key != "name") {
         return FieldError(key, "a template cannot set it");
       }
@@ -225,7 +229,70 @@ absl::Status ReadString(const json& j, const char* key, std::string* out) {
   return absl::OkStatus();
 }
 
+absl::Status ReadInteger(const json& j, const char* key,
+                         std::optional<int64_t>* out) {
+  if (!j.contains(key)) return absl::OkStatus();
+  if (!j[key].is_number_integer()) return FieldError(key, "must be an integer");
+  *out = j[key].get<int64_t>();
+  return absl::OkStatus();
+}
+
+// The target fields of a rule: exactly one of pattern and target; step_s,
+// lateness_s and emit_prefix only with target.
+absl::Status CheckTargetFields(const json& j, const RuleSpec& spec) {
+  const bool has_pattern = j.contains("pattern");
+  const bool has_target = j.contains("target");
+  if (has_pattern && has_target) {
+    return FieldError("target",
+                      "a rule has either pattern or target, not both");
+  }
+  if (!has_target) {
+    for (const char* key : {"step_s", "lateness_s", "emit_prefix"}) {
+      if (j.contains(key)) return FieldError(key, "only for a target rule");
+    }
+    if (spec.pattern.empty()) {
+      return FieldError("pattern", "is required (or target)");
+    }
+    return absl::OkStatus();
+  }
+  if (spec.target.empty()) return FieldError("target", "must not be empty");
+  if (spec.target.size() > expr::kMaxTargetBytes) {
+    return FieldError("target",
+                      StrCat("longer than ", expr::kMaxTargetBytes, " bytes"));
+  }
+  if (spec.step_s && (*spec.step_s < 1 || *spec.step_s > 86400)) {
+    return FieldError("step_s", "must be between 1 and 86400");
+  }
+  if (spec.lateness_s && (*spec.lateness_s < 0 || *spec.lateness_s > 86400)) {
+    return FieldError("lateness_s", "must be between 0 and 86400");
+  }
+  if (j.contains("emit_prefix") && !ValidMetricPrefix(spec.emit_prefix)) {
+    return FieldError("emit_prefix",
+                      "must be dot-separated segments of [A-Za-z0-9_-] (at "
+                      "most 200 bytes)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool ValidMetricPrefix(std::string_view prefix) {
+  if (prefix.empty() || prefix.size() > 200) return false;
+  bool segment_empty = true;
+  for (char c : prefix) {
+    if (c == '.') {
+      if (segment_empty) return false;
+      segment_empty = true;
+      continue;
+    }
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      return false;
+    }
+    segment_empty = false;
+  }
+  return !segment_empty;
+}
 
 absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view text) {
   auto j = ParseObject(text);
@@ -233,8 +300,13 @@ absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view text) {
   RuleSpec spec;
   for (auto [key, out] :
        {std::pair{"id", &spec.id}, std::pair{"name", &spec.name},
-        std::pair{"pattern", &spec.pattern}}) {
+        std::pair{"pattern", &spec.pattern}, std::pair{"target", &spec.target},
+        std::pair{"emit_prefix", &spec.emit_prefix}}) {
     if (absl::Status s = ReadString(*j, key, out); !s.ok()) return s;
+  }
+  for (auto [key, out] : {std::pair{"step_s", &spec.step_s},
+                          std::pair{"lateness_s", &spec.lateness_s}}) {
+    if (absl::Status s = ReadInteger(*j, key, out); !s.ok()) return s;
   }
   if (absl::Status s =
           ParseFields(*j, false, &spec.fields, &spec.template_name);
@@ -244,7 +316,7 @@ absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view text) {
   if (!spec.id.empty() && !ValidRuleId(spec.id)) {
     return FieldError("id", "must match [a-z0-9_.-]{1,128}");
   }
-  if (spec.pattern.empty()) return FieldError("pattern", "is required");
+  if (absl::Status s = CheckTargetFields(*j, spec); !s.ok()) return s;
   return spec;
 }
 
@@ -265,7 +337,14 @@ std::string RuleSpecToJson(const RuleSpec& spec) {
   json j = json::object();
   j["id"] = spec.id;
   j["name"] = spec.name;
-  j["pattern"] = spec.pattern;
+  if (spec.target.empty()) {
+    j["pattern"] = spec.pattern;
+  } else {
+    j["target"] = spec.target;
+    if (spec.step_s) j["step_s"] = *spec.step_s;
+    if (spec.lateness_s) j["lateness_s"] = *spec.lateness_s;
+    if (!spec.emit_prefix.empty()) j["emit_prefix"] = spec.emit_prefix;
+  }
   if (!spec.template_name.empty()) j["template"] = spec.template_name;
   FieldsToJson(spec.fields, &j);
   return j.dump();
@@ -278,6 +357,32 @@ std::string TemplateSpecToJson(const TemplateSpec& spec) {
   return j.dump();
 }
 
+absl::StatusOr<std::shared_ptr<const RuleTarget>> ResolveTarget(
+    const RuleSpec& spec) {
+  auto tree = expr::Parse(spec.target);
+  if (!tree.ok()) {
+    return FieldError("target", std::string(tree.status().message()));
+  }
+  if (absl::Status s = expr::Validate(*tree); !s.ok()) {
+    return FieldError("target", std::string(s.message()));
+  }
+  auto t = std::make_shared<RuleTarget>();
+  t->step_s = spec.step_s.value_or(kDefaultStepS);
+  t->lateness_s = spec.lateness_s.value_or(t->step_s / 2);
+  t->emit_prefix = spec.emit_prefix;
+  auto program = expr::Program::Compile(*tree, t->step_s);
+  if (!program.ok()) {
+    return FieldError("target", std::string(program.status().message()));
+  }
+  for (const Glob* g : (*program)->globs()) t->globs.push_back(*g);
+  if (t->globs.empty()) {
+    return FieldError("target", "names no series (it needs a path)");
+  }
+  t->canonical = expr::Format(*tree);
+  t->tree = std::make_shared<const expr::Node>(*std::move(tree));
+  return std::shared_ptr<const RuleTarget>(std::move(t));
+}
+
 absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
                                  const Config& config) {
   if (!ValidRuleId(spec.id))
@@ -286,7 +391,14 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
     return FieldError("template",
                       StrCat("unknown template \"", spec.template_name, "\""));
   }
-  auto glob = Glob::Compile(spec.pattern);
+  std::shared_ptr<const RuleTarget> target;
+  if (!spec.target.empty()) {
+    auto t = ResolveTarget(spec);
+    if (!t.ok()) return t.status();
+    target = *std::move(t);
+  }
+  auto glob = target ? absl::StatusOr<Glob>(target->globs.front())
+                     : Glob::Compile(spec.pattern);
   if (!glob.ok())
     return FieldError("pattern", std::string(glob.status().message()));
   const RuleFields none;
@@ -295,7 +407,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
   auto pick = [](const auto& a, const auto& b, auto fallback) {
     return a ? *a : b ? *b : fallback;
   };
-  Rule rule{spec, std::move(*glob), {}, 0, "24x7", {}, {}, true, {}};
+  Rule rule{spec, std::move(*glob), {}, 0, "24x7", {}, {}, true, {}, target};
   EvalParams& p = rule.params;
   p.direction = pick(r.direction, t.direction, Direction::kAbove);
   p.thresholds =

@@ -158,10 +158,14 @@ absl::StatusOr<RuleFile> ParseRuleFile(std::string_view text,
               id != nullptr && id->is_string()
                   ? StrCat("rule \"", *id->value<std::string>(), "\"")
                   : std::string("rule");
+          // A target rule's fields are probed beside a placeholder target,
+          // a pattern rule's beside a placeholder pattern.
+          const bool is_target = t->get("target") != nullptr;
           for (std::string& e : TableErrors(
-                   path, *t, "pattern",
+                   path, *t, is_target ? "target" : "pattern",
                    {{"id", "rules in files need an id"},
-                    {"pattern", "is required"}},
+                    {is_target ? "target" : "pattern",
+                     is_target ? "is required" : "is required (or target)"}},
                    what,
                    [](const std::string& j) {
                      return ParseRuleJson(j).status();

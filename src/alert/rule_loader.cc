@@ -42,7 +42,16 @@ std::vector<absl::Status> ResolveErrors(const RuleSpec& spec,
   };
   auto either = [](const auto& a, const auto& b) { return a ? a : b; };
   probe([&](RuleSpec& p) { p.id = spec.id; });
-  probe([&](RuleSpec& p) { p.pattern = spec.pattern; });
+  probe([&](RuleSpec& p) {
+    p.pattern = spec.pattern;
+    if (!spec.target.empty()) {
+      p.pattern.clear();
+      p.target = spec.target;
+      p.step_s = spec.step_s;
+      p.lateness_s = spec.lateness_s;
+      p.emit_prefix = spec.emit_prefix;
+    }
+  });
   probe([&](RuleSpec& p) {
     p.fields.direction = either(r.direction, t.direction);
     p.fields.thresholds = either(r.thresholds, t.thresholds);
@@ -84,7 +93,9 @@ std::vector<absl::Status> ResolveErrors(const RuleSpec& spec,
 // True when the rule itself sets `field` (else it comes from its template).
 bool RuleSets(const RuleSpec& spec, const std::string& field) {
   return spec.field_positions.contains(field) || field.empty() ||
-         field == "id" || field == "pattern" || field == "template";
+         field == "id" || field == "pattern" || field == "template" ||
+         field == "target" || field == "step_s" || field == "lateness_s" ||
+         field == "emit_prefix";
 }
 
 struct PlacedError {

@@ -16,28 +16,37 @@ std::shared_ptr<const RuleSet> RuleSet::Build(
   set->invalid_ = std::move(invalid);
   set->warnings_ = std::move(warnings);
   set->rules_ = std::move(rules);
-  set->nodes_.emplace_back();  // the root
   for (uint32_t i = 0; i < set->rules_.size(); ++i) {
     const Rule& rule = *set->rules_[i];
     set->by_id_[rule.spec.id] = i;
     if (!rule.enabled) continue;
-    if (rule.glob.exact()) {
-      set->exact_[rule.spec.pattern].push_back(i);
-      continue;
-    }
-    for (const auto& expansion : rule.glob.expansions()) {
-      uint32_t node = 0;
-      for (const SegmentGlob& segment : expansion)
-        node = set->Child(node, segment);
-      auto& here = set->nodes_[node].rules;
-      if (std::find(here.begin(), here.end(), i) == here.end())
-        here.push_back(i);
+    if (rule.is_target()) {
+      set->has_targets_ = true;
+      for (const Glob& g : rule.target->globs) set->targets_.Add(g, i);
+    } else {
+      set->patterns_.Add(rule.glob, i);
     }
   }
   return set;
 }
 
-uint32_t RuleSet::Child(uint32_t node, const SegmentGlob& segment) {
+void RuleSet::GlobIndex::Add(const Glob& glob, uint32_t rule) {
+  if (glob.exact()) {
+    auto& here = exact_[glob.pattern()];
+    if (std::find(here.begin(), here.end(), rule) == here.end())
+      here.push_back(rule);
+    return;
+  }
+  for (const auto& expansion : glob.expansions()) {
+    uint32_t node = 0;
+    for (const SegmentGlob& segment : expansion) node = Child(node, segment);
+    auto& here = nodes_[node].rules;
+    if (std::find(here.begin(), here.end(), rule) == here.end())
+      here.push_back(rule);
+  }
+}
+
+uint32_t RuleSet::GlobIndex::Child(uint32_t node, const SegmentGlob& segment) {
   if (segment.literal()) {
     auto it = nodes_[node].literal.find(segment.text());
     if (it != nodes_[node].literal.end()) return it->second;
@@ -60,8 +69,9 @@ uint32_t RuleSet::Child(uint32_t node, const SegmentGlob& segment) {
   return child;
 }
 
-void RuleSet::Walk(uint32_t node, const std::vector<std::string_view>& segments,
-                   size_t depth, Matches* out) const {
+void RuleSet::GlobIndex::Walk(uint32_t node,
+                              const std::vector<std::string_view>& segments,
+                              size_t depth, Matches* out) const {
   const Node& n = nodes_[node];
   if (depth == segments.size()) {
     out->insert(out->end(), n.rules.begin(), n.rules.end());
@@ -84,20 +94,41 @@ void RuleSet::Walk(uint32_t node, const std::vector<std::string_view>& segments,
   }
 }
 
-void RuleSet::Match(std::string_view name, Matches* out) const {
-  out->clear();
-  if (auto it = exact_.find(AbslView(name)); it != exact_.end()) {
-    out->insert(out->end(), it->second.begin(), it->second.end());
+void RuleSet::GlobIndex::Match(std::string_view name, Matches* out) const {
+  if (!exact_.empty()) {
+    if (auto it = exact_.find(AbslView(name)); it != exact_.end()) {
+      out->insert(out->end(), it->second.begin(), it->second.end());
+    }
   }
   if (nodes_.size() > 1) {
     thread_local std::vector<std::string_view> segments;
     SplitSegments(name, &segments);
     Walk(0, segments, 0, out);
   }
+}
+
+namespace {
+
+void SortUnique(RuleSet::Matches* out) {
   if (out->size() > 1) {
     std::sort(out->begin(), out->end());
     out->erase(std::unique(out->begin(), out->end()), out->end());
   }
+}
+
+}  // namespace
+
+void RuleSet::Match(std::string_view name, Matches* out) const {
+  out->clear();
+  patterns_.Match(name, out);
+  SortUnique(out);
+}
+
+void RuleSet::MatchTargets(std::string_view name, Matches* out) const {
+  out->clear();
+  if (!has_targets_) return;
+  targets_.Match(name, out);
+  SortUnique(out);
 }
 
 const InvalidRule* RuleSet::FindInvalid(std::string_view id) const {

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
 #include "gralarm/line_parser.h"
@@ -66,6 +67,10 @@ HttpResponse FieldErrorResponse(const absl::Status& status) {
 namespace {
 
 constexpr size_t kDefaultLimit = 100;
+// POST /api/v1/evaluate: the most points, and steps between the first and the
+// last, one request may ask for.
+constexpr size_t kMaxEvaluatePoints = 100000;
+constexpr size_t kMaxEvaluateSteps = 100000;
 constexpr size_t kMaxLimit = 1000;
 
 HttpResponse Json(int status, const json& j) {
@@ -184,6 +189,10 @@ json RuleJson(const Rule& r) {
   j["read_only"] = r.spec.source == RuleSource::kFile;
   if (r.spec.source == RuleSource::kFile) j["source_file"] = r.spec.source_file;
   j["valid"] = true;
+  if (r.is_target()) {  // the values in force, defaults included
+    j["step_s"] = r.target->step_s;
+    j["lateness_s"] = r.target->lateness_s;
+  }
   return j;
 }
 
@@ -296,6 +305,11 @@ class Request {
   HttpResponse DeleteSilence(const std::string& id);
   HttpResponse Match();
   HttpResponse Backup();
+  // Runs a target over given points (trying an expression before saving it).
+  // Writes nothing, but is a POST like the writes, so it takes the same
+  // checks (token, same origin, JSON): it costs CPU, and the page calls it
+  // like any write.
+  HttpResponse Evaluate();
 
   ApiBackend* const b_;
   WriteToken* const token_;
@@ -373,6 +387,8 @@ HttpResponse Request::Handle() {
     return Is("GET") ? Match() : MethodNotAllowed();
   if (first == "backup" && n == 1)
     return Is("POST") ? Backup() : MethodNotAllowed();
+  if (first == "evaluate" && n == 1)
+    return Is("POST") ? Evaluate() : MethodNotAllowed();
   return JsonError(404, "not_found", StrCat("no route ", r_.path));
 }
 
@@ -382,8 +398,7 @@ HttpResponse Request::Summary() {
   json alerts = json::object();
   for (AlertState state : kAllAlertStates) {
     if (state == AlertState::kOk) continue;
-    alerts[std::string(AlertStateName(state))] =
-        c.alerts_active[Index(state)];
+    alerts[std::string(AlertStateName(state))] = c.alerts_active[Index(state)];
   }
   return Json(200, json{{"rules", rules->rules().size()},
                         {"rules_invalid", rules->invalid().size()},
@@ -417,13 +432,16 @@ HttpResponse Request::Rules() {
     sorted.push_back(std::move(e));
   };
   for (const auto& r : rules->rules()) {
-    add(r->spec.id, r->spec.name, r->spec.pattern,
+    add(r->spec.id, r->spec.name,
+        r->is_target() ? r->spec.target : r->spec.pattern,
         {r->spec.id, r.get(), nullptr});
   }
   for (const InvalidRule& r : rules->invalid()) {
     if (r.shadowed || r.id.empty()) continue;
     const json j = InvalidRuleJson(r);
-    add(r.id, JsonString(j, "name"), JsonString(j, "pattern"),
+    add(r.id, JsonString(j, "name"),
+        j.contains("target") ? JsonString(j, "target")
+                             : JsonString(j, "pattern"),
         {r.id, nullptr, &r});
   }
   std::sort(sorted.begin(), sorted.end(),
@@ -763,9 +781,93 @@ HttpResponse Request::Match() {
   rules->Match(name, &m);
   json ids = json::array();
   for (uint32_t i : m) ids.push_back(rules->rules()[i]->spec.id);
+  rules->MatchTargets(name, &m);
+  json target_ids = json::array();
+  for (uint32_t i : m) target_ids.push_back(rules->rules()[i]->spec.id);
   return Json(200, json{{"metric", metric},
                         {"destinations", b_->Route(name)},
-                        {"rules", ids}});
+                        {"rules", ids},
+                        {"target_rules", target_ids}});
+}
+
+HttpResponse Request::Evaluate() {
+  json j = json::parse(r_.body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return FieldErrorResponse(FieldError("", "the body must be a JSON object"));
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "target" && it.key() != "step_s" && it.key() != "points") {
+      return FieldErrorResponse(FieldError(it.key(), "unknown field"));
+    }
+  }
+  if (!j.contains("target") || !j["target"].is_string()) {
+    return FieldErrorResponse(FieldError("target", "a string is required"));
+  }
+  RuleSpec spec;
+  spec.target = j["target"].get<std::string>();
+  if (j.contains("step_s")) {
+    if (!j["step_s"].is_number_integer() || j["step_s"].get<int64_t>() < 1 ||
+        j["step_s"].get<int64_t>() > 86400) {
+      return FieldErrorResponse(
+          FieldError("step_s", "must be an integer between 1 and 86400"));
+    }
+    spec.step_s = j["step_s"].get<int64_t>();
+  }
+  auto target = ResolveTarget(spec);
+  if (!target.ok()) return FieldErrorResponse(target.status());
+  const json& in = j.contains("points") ? j["points"] : json::array();
+  if (!in.is_array()) {
+    return FieldErrorResponse(
+        FieldError("points", "must be an array of [path, value, timestamp]"));
+  }
+  if (in.size() > kMaxEvaluatePoints) {
+    return FieldErrorResponse(FieldError(
+        "points", StrCat("at most ", kMaxEvaluatePoints, " points")));
+  }
+  std::vector<expr::InputPoint> points;
+  points.reserve(in.size());
+  int64_t first = std::numeric_limits<int64_t>::max();
+  int64_t last = std::numeric_limits<int64_t>::min();
+  for (const json& p : in) {
+    if (!p.is_array() || p.size() != 3 || !p[0].is_string() ||
+        !p[1].is_number() || !p[2].is_number_integer()) {
+      return FieldErrorResponse(FieldError(
+          "points", "each point must be [path, value, timestamp (integer)]"));
+    }
+    const std::string path = p[0].get<std::string>();
+    if (path.empty() || path.size() > 1024) {
+      return FieldErrorResponse(
+          FieldError("points", "a path must hold 1 to 1024 bytes"));
+    }
+    const int64_t ts = p[2].get<int64_t>();
+    if (ts < 0 || ts > kLatestMs / 1000) {
+      return FieldErrorResponse(
+          FieldError("points", "a timestamp must be Unix seconds"));
+    }
+    first = std::min(first, ts);
+    last = std::max(last, ts);
+    points.push_back({std::string(MetricName(path)), p[1].get<double>(), ts});
+  }
+  if (!points.empty() && (last - first) / (*target)->step_s >
+                             static_cast<int64_t>(kMaxEvaluateSteps)) {
+    return FieldErrorResponse(FieldError(
+        "points",
+        StrCat("the points span more than ", kMaxEvaluateSteps, " steps")));
+  }
+  auto out = expr::EvaluatePoints(*(*target)->tree, (*target)->step_s, points);
+  if (!out.ok()) {
+    return FieldErrorResponse(
+        FieldError("target", std::string(out.status().message())));
+  }
+  json series = json::array();
+  for (const expr::OutputSeries& s : *out) {
+    json datapoints = json::array();
+    for (const auto& [v, t] : s.datapoints) {
+      datapoints.push_back(json::array({v ? json(*v) : json(nullptr), t}));
+    }
+    series.push_back(json{{"target", s.name}, {"datapoints", datapoints}});
+  }
+  return Json(200, series);
 }
 
 HttpResponse Request::Backup() {

@@ -46,7 +46,8 @@ Usage:
       is a "warning:" line, like a config without destinations; warnings
       alone exit 0.
   gralarm match [-c FILE] [METRIC...]
-      Print the destinations each metric is sent to and the rules it matches:
+      Print the destinations each metric is sent to, the rules it matches and
+      the target rules it is an input of:
       those of rules.files and those created through the API (read-only from
       store.path; without a store, rule files only, said on stderr). Names
       from stdin when none are given. any_of is routed as if every
@@ -200,9 +201,16 @@ int Match(const Args& args, std::istream& in, std::ostream& out,
     (*rules)->Match(name, &matches);
     std::vector<std::string> ids;
     for (uint32_t m : matches) ids.push_back((*rules)->rules()[m]->spec.id);
+    (*rules)->MatchTargets(name, &matches);
+    std::vector<std::string> target_ids;
+    for (uint32_t m : matches)
+      target_ids.push_back((*rules)->rules()[m]->spec.id);
     out << metric << "\n  destinations: " << absl::StrJoin(names, " ")
-        << "\n  rules: " << (ids.empty() ? "-" : absl::StrJoin(ids, " "))
-        << "\n";
+        << "\n  rules: " << (ids.empty() ? "-" : absl::StrJoin(ids, " "));
+    if (!target_ids.empty()) {
+      out << "\n  target rules (input): " << absl::StrJoin(target_ids, " ");
+    }
+    out << "\n";
   };
   if (!args.positional.empty()) {
     for (const std::string& m : args.positional) print(m);

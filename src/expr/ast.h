@@ -36,8 +36,9 @@ struct Node {
   bool boolean = false;
   // Positional arguments of a call, in order.
   std::vector<Node> args;
-  // Keyword arguments of a call, in the order written.
-  std::vector<std::pair<std::string, Node>> kwargs;
+  // Keyword arguments of a call, in the order written. (The `{}` lets clang
+  // with libstdc++ instantiate the pair of a still incomplete Node.)
+  std::vector<std::pair<std::string, Node>> kwargs{};
   // 1-based column of the node's first character in the target text.
   size_t column = 0;
   // kCall only: the call's text as written in the target (graphite's `raw`).

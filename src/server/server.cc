@@ -31,9 +31,10 @@ int WorkerCount(const Config& c) {
 // What one ingest loop hands its points to: the engine first (as the points
 // arrive), then the forwarder's batches.
 std::vector<std::unique_ptr<PointSink>> LoopSinks(AlertEngine* engine,
+                                                  TargetEngine* targets,
                                                   Forwarder* forwarder) {
   std::vector<std::unique_ptr<PointSink>> sinks;
-  sinks.push_back(std::make_unique<AlertSink>(engine));
+  sinks.push_back(std::make_unique<AlertSink>(engine, targets));
   sinks.push_back(std::make_unique<ForwardSink>(forwarder));
   return sinks;
 }
@@ -60,6 +61,33 @@ absl::Status Server::ReloadRules() {
   return absl::OkStatus();
 }
 
+void Server::Emit(std::vector<EmittedPoint> points) {
+  // Under mu_: a reload swaps the forwarder under it, so a batch goes whole to
+  // the forwarder in force (the old one drains what it got before the swap).
+  absl::MutexLock lock(&mu_);
+  if (!forwarder_) return;
+  std::vector<std::string> lines(
+      static_cast<size_t>(forwarder_->num_destinations()));
+  std::vector<uint32_t> counts(lines.size(), 0);
+  int targets[kMaxFanout];
+  for (const EmittedPoint& p : points) {
+    const int n = forwarder_->Route(p.name, targets);
+    if (n == 0) continue;
+    const std::string line = EmitLine(p);
+    for (int i = 0; i < n; ++i) {
+      lines[static_cast<size_t>(targets[i])] += line;
+      ++counts[static_cast<size_t>(targets[i])];
+    }
+  }
+  bool sent = false;
+  for (size_t d = 0; d < lines.size(); ++d) {
+    if (counts[d] == 0) continue;
+    forwarder_->Send(static_cast<int>(d), std::move(lines[d]), counts[d]);
+    sent = true;
+  }
+  if (sent) forwarder_->Wake();
+}
+
 std::vector<std::string> Server::Route(std::string_view name) {
   std::vector<std::string> out;
   absl::MutexLock lock(&mu_);
@@ -83,6 +111,7 @@ absl::StatusOr<std::shared_ptr<const RuleSet>> Server::LoadAllRulesLocked(
 void Server::ApplyRulesLocked(std::shared_ptr<const RuleSet> rules) {
   ++rules_generation_;
   engine_->SetRules(rules);
+  targets_->SetRules(rules);
   const RuleSet& set = *rules;
   // Problems that did not stop the load (a stored rule that no longer
   // resolves...) are logged when they change, not on every API write.
@@ -108,10 +137,14 @@ void Server::Maintain() {
       absl::Milliseconds(std::min<int64_t>(flush_ms, 1000)))) {
     maintenance_mu_.Unlock();
     const int64_t now = clock_->NowMs();
+    targets_->Tick();
     engine_->Tick();
     api_.CheckToken();  // logs a token file that became unreadable
     if (now - last_flush >= flush_ms) {
       if (absl::Status s = engine_->Flush(); !s.ok()) {
+        spdlog::error("{}", s.message());
+      }
+      if (absl::Status s = targets_->Flush(); !s.ok()) {
         spdlog::error("{}", s.message());
       }
       last_flush = now;
@@ -217,6 +250,10 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
+  targets_ =
+      std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
+  targets_->SetEmitter(
+      [this](std::vector<EmittedPoint> points) { Emit(std::move(points)); });
   notifier_->SetActiveSource(
       [e = engine_.get()] { return e->NotifiableAlerts(); });
   alert_service_ = std::make_unique<AlertService>(
@@ -229,6 +266,7 @@ absl::Status Server::Start() {
     ApplyRulesLocked(*rules);
   }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
+  if (absl::Status s = targets_->Restore(); !s.ok()) return s;
   if (absl::Status s = alert_service_->LoadSilences(); !s.ok()) return s;
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
@@ -271,7 +309,8 @@ absl::Status Server::Start() {
     forwarder_->Start();
     for (int i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<IngestWorker>(
-          i, config_, LoopSinks(engine_.get(), forwarder_.get()),
+          i, config_,
+          LoopSinks(engine_.get(), targets_.get(), forwarder_.get()),
           &open_connections_));
     }
   }
@@ -341,7 +380,7 @@ void Server::Reload(std::shared_ptr<const Config> config) {
   SetSelfMetrics(*config);
   (*next)->Start();
   for (auto& w : workers_)
-    w->SwapSinks(config, LoopSinks(engine_.get(), next->get()));
+    w->SwapSinks(config, LoopSinks(engine_.get(), targets_.get(), next->get()));
   std::unique_ptr<Forwarder> old;
   {
     absl::MutexLock lock(&mu_);
@@ -397,6 +436,10 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   if (absl::Status s = engine_->Flush(); !s.ok()) {
     spdlog::error("{}", s.message());
   }
+  // Open steps are saved, not completed: they complete after the restart.
+  if (absl::Status s = targets_->Flush(); !s.ok()) {
+    spdlog::error("{}", s.message());
+  }
   http_stop.join();
 }
 
@@ -408,6 +451,7 @@ StatsSnapshot Server::Snapshot() {
     s.rules = rules->rules().size();
     s.rules_invalid = rules->invalid().size();
     s.series_tracked = c.series_tracked;
+    s.target_points_late = targets_->points_late();
     s.alerts_active = c.alerts_active;
     s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();

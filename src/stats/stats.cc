@@ -183,6 +183,11 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
       Family("series_tracked", "Series matched by at least one rule.",
              MetricType::Gauge);
   AddSample(&tracked, {}, static_cast<double>(s.series_tracked));
+  auto late = Family("target_points_late_total",
+                     "Points for a step of a target rule that had already "
+                     "completed (not applied).",
+                     MetricType::Counter);
+  AddSample(&late, {}, static_cast<double>(s.target_points_late));
   auto active =
       Family("alerts_active", "Active alerts, by severity.", MetricType::Gauge);
   for (AlertState state : kAllAlertStates) {
@@ -215,7 +220,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
 
   for (auto* f :
        {&received, &invalid, &connections, &refused, &pickle, &forwarded,
-        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked,
+        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked, &late,
         &active, &transitions, &notifications, &outbox, &build}) {
     families.push_back(std::move(*f));
   }

@@ -22,9 +22,9 @@ using coding::DecodeBigEndian;
 using coding::PutBigEndian;
 
 // By Store::Family.
-const char* const kFamilyNames[] = {"default",      "rules",  "templates",
-                                    "series_state", "alerts", "history",
-                                    "events",       "outbox", "silences"};
+const char* const kFamilyNames[] = {
+    "default", "rules",  "templates", "series_state", "alerts",
+    "history", "events", "outbox",    "silences",     "target_state"};
 
 // Column families of earlier releases that are dropped when a store is opened
 // for writing (docs/STORAGE.md "Migrations").
@@ -99,6 +99,21 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     }
   }
   std::unique_ptr<Store> store(new Store());
+  // Read-only, the families added by later releases may be missing: only
+  // those present are opened (the others read as empty).
+  std::vector<bool> present(families.size(), true);
+  if (read_only) {
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
+      std::vector<rocksdb::ColumnFamilyDescriptor> kept;
+      for (size_t i = 0; i < families.size(); ++i) {
+        present[i] = std::find(existing.begin(), existing.end(),
+                               families[i].name) != existing.end();
+        if (present[i]) kept.push_back(families[i]);
+      }
+      families = std::move(kept);
+    }
+  }
   rocksdb::Status s =
       read_only ? rocksdb::DB::OpenForReadOnly(options, path, families,
                                                &store->handles_, &store->db_)
@@ -106,6 +121,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                     &store->db_);
   if (!s.ok())
     return FromRocks(s, StrCat("cannot open store ", path, " (store.path)"));
+  if (read_only && store->handles_.size() < present.size()) {
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    size_t next = 0;
+    for (bool p : present) all.push_back(p ? store->handles_[next++] : nullptr);
+    store->handles_ = std::move(all);
+  }
   while (store->handles_.size() > kNumFamilies) {
     rocksdb::ColumnFamilyHandle* h = store->handles_.back();
     const std::string name = h->GetName();
@@ -144,7 +165,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 
 Store::~Store() {
   if (db_ == nullptr) return;
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : handles_) {
+    if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+  }
   delete db_;
 }
 
@@ -203,6 +226,32 @@ absl::Status Store::DeleteState(std::string_view rule_id,
   return FromRocks(db_->Delete(rocksdb::WriteOptions(), cf(kSeriesState),
                                StateKey(rule_id, series)),
                    "store: delete state");
+}
+
+absl::Status Store::SaveTargetStates(
+    const std::vector<std::pair<std::string, std::string>>& states) {
+  if (states.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (const auto& [id, value] : states) batch.Put(cf(kTargetState), id, value);
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   "store: save target states");
+}
+
+absl::Status Store::LoadTargetStates(
+    const std::function<void(std::string_view, std::string_view)>& fn) {
+  if (cf(kTargetState) == nullptr) return absl::OkStatus();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kTargetState)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    fn(it->key().ToStringView(), it->value().ToStringView());
+  }
+  return FromRocks(it->status(), "store: load target states");
+}
+
+absl::Status Store::DeleteTargetState(std::string_view rule_id) {
+  return FromRocks(
+      db_->Delete(rocksdb::WriteOptions(), cf(kTargetState), rule_id),
+      "store: delete target state");
 }
 
 absl::StatusOr<std::vector<AlertRecord>> Store::ActiveAlerts() {

@@ -1,26 +1,45 @@
 """Helpers for gralarm's integration tests: the gralarm process, a real carbon-cache,
-carbon-c-relay, recording line sinks and Prometheus text parsing. Everything listens
-on 127.0.0.1 only, on ports the kernel hands out."""
+carbon-c-relay, graphite-web, reference whisper files, recording line sinks and
+Prometheus text parsing. Everything listens on 127.0.0.1 only, on ports the kernel
+hands out."""
 
+import json
+import math
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 _RUNNING = []  # every process started by a test, for kill_all()
+_SHARED = []   # processes shared by the tests of a module, for kill_shared()
 
 
 def kill_all():
-    """Kills what a test left running (after a failure, say)."""
+    """Kills what a test left running (after a failure, say). A process started as
+    the leader of its own process group (`own_group`) is killed with its group."""
     while _RUNNING:
         proc = _RUNNING.pop()
         if proc.poll() is None:
-            proc.kill()
+            if getattr(proc, "own_group", False):
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
             proc.wait()
+
+
+def kill_shared():
+    """Kills the processes started for several tests (start(shared=True)) that their
+    module fixture did not stop: called when the session ends."""
+    _RUNNING.extend(_SHARED)
+    _SHARED.clear()
+    kill_all()
 
 
 GRALARM_BIN = os.environ.get("GRALARM_BIN", os.path.join(
@@ -209,10 +228,11 @@ class LineSink:
 
 
 class CarbonCache:
-    """Debian's carbon-cache on loopback with its own storage, 1-second whisper
-    retention for the last hour, and no create/update throttling."""
+    """Debian's carbon-cache on loopback with its own storage, whisper retention
+    `retentions` for every metric (1-second points for the last hour unless told),
+    and no create/update throttling."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, retentions="1s:1h"):
         self.workdir = workdir
         self.port = free_port()
         self.pickle_port = free_port()
@@ -221,7 +241,7 @@ class CarbonCache:
         os.makedirs(os.path.join(self.storage, "log"), exist_ok=True)
         self.conf = os.path.join(workdir, "carbon.conf")
         with open(os.path.join(workdir, "storage-schemas.conf"), "w") as f:
-            f.write("[everything]\npattern = .*\nretentions = 1s:1h\n")
+            f.write(f"[everything]\npattern = .*\nretentions = {retentions}\n")
         with open(self.conf, "w") as f:
             f.write(f"""[cache]
 STORAGE_DIR = {self.storage}/
@@ -297,3 +317,268 @@ def send_tcp(port, data, chunk=1 << 16):
     with socket.create_connection(("127.0.0.1", port)) as s:
         for i in range(0, len(data), chunk):
             s.sendall(data[i:i + chunk])
+
+
+class GraphiteWeb:
+    """Debian's graphite-web 1.1.8 serving /render over the whisper files under
+    `whisper_dir`, from Django's development server (`graphite-manage runserver`)
+    on a free loopback port, as the leader of its own process group.
+
+    Its settings are a module written into `workdir` and named by
+    GRAPHITE_SETTINGS_MODULE (graphite/settings.py imports that module instead of
+    /etc/graphite/local_settings.py, which is neither read nor written): storage,
+    index, logs and an sqlite database in `workdir`, no memcache (Django's dummy
+    cache), no carbonlink (whisper files only), no cluster, no worker pool, and
+    xFilesFactor 0 as graphite-web defaults it. /render needs no database table,
+    so no `migrate` is run. Ready in about 0.6 s on an idle machine."""
+
+    SETTINGS_MODULE = "gralarm_oracle_graphite_settings"
+
+    def __init__(self, workdir, whisper_dir):
+        self.workdir = os.path.abspath(workdir)
+        self.whisper_dir = os.path.abspath(whisper_dir)
+        self.port = free_port()
+        self.log_dir = os.path.join(self.workdir, "graphite-log")
+        self.out_path = os.path.join(self.workdir, "graphite-web.out")
+        os.makedirs(self.log_dir, exist_ok=True)
+        os.makedirs(self.whisper_dir, exist_ok=True)
+        settings = {
+            "SECRET_KEY": "gralarm-integration-test",
+            "DEBUG": False,
+            "ALLOWED_HOSTS": ["127.0.0.1"],
+            "TIME_ZONE": "UTC",
+            "STORAGE_DIR": self.workdir,
+            "CONF_DIR": self.workdir,
+            "WHISPER_DIR": self.whisper_dir,
+            "CERES_DIR": os.path.join(self.workdir, "no-ceres"),
+            "RRD_DIR": os.path.join(self.workdir, "no-rrd"),
+            "STANDARD_DIRS": [self.whisper_dir],
+            "INDEX_FILE": os.path.join(self.workdir, "graphite-index"),
+            "LOG_DIR": self.log_dir,
+            "LOG_ROTATION": False,
+            "DATABASES": {"default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": os.path.join(self.workdir, "graphite.db")}},
+            "MEMCACHE_HOSTS": [],
+            "CARBONLINK_HOSTS": [],
+            "CLUSTER_SERVERS": [],
+            "USE_WORKER_POOL": False,
+            "DEFAULT_XFILES_FACTOR": 0,
+            "FUNCTION_PLUGINS": [],
+        }
+        with open(os.path.join(self.workdir, self.SETTINGS_MODULE + ".py"), "w") as f:
+            for key, value in settings.items():
+                f.write(f"{key} = {value!r}\n")
+        self.proc = None
+        self.startup_s = None
+
+    def start(self, timeout=30.0, shared=False):
+        """Starts the server and waits until /render answers. `shared`: it serves
+        several tests (a module fixture stops it), so the per-test cleanup leaves it
+        running. Should another process take the port between free_port() and the
+        server's bind, it tries again on another port."""
+        env = dict(os.environ)
+        env["GRAPHITE_SETTINGS_MODULE"] = self.SETTINGS_MODULE
+        env["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
+        env["PYTHONPATH"] = self.workdir
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["TZ"] = "UTC"
+        self.out = open(self.out_path, "ab")
+        t0 = time.monotonic()
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["/usr/bin/python3", "/usr/bin/graphite-manage", "runserver", "--noreload",
+                 f"127.0.0.1:{self.port}"],
+                env=env, cwd=self.workdir, stdout=self.out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc.own_group = True
+            (_SHARED if shared else _RUNNING).append(self.proc)
+            wait_until(lambda: self._answers() or self.proc.poll() is not None, timeout,
+                       interval=0.05, what="graphite-web /render")
+            if self.proc.poll() is None or "already in use" not in self.read_output():
+                break
+        assert self.proc.poll() is None, "graphite-web exited:\n" + self.read_output()
+        self.startup_s = time.monotonic() - t0
+        return self
+
+    def _answers(self):
+        try:
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/render?format=json&target=constantLine(1)",
+                    timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def render_raw(self, target, from_ts, until_ts):
+        """The parsed JSON of /render?format=json: graphite-web's own objects, tags
+        included. NaN comes out as null and infinity as 1e9999, as graphite writes
+        them. Raises AssertionError with graphite-web's exception log on an error."""
+        query = urllib.parse.urlencode({"target": target, "from": str(int(from_ts)),
+                                        "until": str(int(until_ts)), "format": "json"})
+        url = f"http://127.0.0.1:{self.port}/render?{query}"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                body = r.read().decode()
+        except urllib.error.HTTPError as e:
+            raise AssertionError(
+                f"graphite-web refused {target!r}: HTTP {e.code}\n"
+                f"{e.read().decode(errors='replace')[-2000:]}\n"
+                f"{self.read_exception_log()[-4000:]}") from None
+        return json.loads(body)
+
+    def render(self, target, from_ts, until_ts):
+        """[{"target", "datapoints": [[value or None, ts], ...]}, ...] in graphite's
+        order. Whisper returns the points of steps T with from_ts < T <= until_ts
+        (both rounded down to a step first), so steps T0..Tn are from_ts = T0 - step,
+        until_ts = Tn."""
+        return [{"target": s["target"], "datapoints": s["datapoints"]}
+                for s in self.render_raw(target, from_ts, until_ts)]
+
+    def read_output(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def read_exception_log(self):
+        path = os.path.join(self.log_dir, "exception.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=10.0):
+        """SIGTERM to the whole process group, SIGKILL if it lingers."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        for running in (_RUNNING, _SHARED):
+            if self.proc in running:
+                running.remove(self.proc)
+        self.out.close()
+
+
+def whisper_path(whisper_dir, metric):
+    """The file carbon-cache and graphite-web use for `metric` under `whisper_dir`."""
+    return os.path.join(whisper_dir, *metric.split(".")) + ".wsp"
+
+
+def grid_last(points, step_s):
+    """{path: {step_ts: value}} keeping, in each step floor(ts / step_s) * step_s, the
+    point that came LAST in `points` (arrival order)."""
+    out = {}
+    for path, value, ts in points:
+        out.setdefault(path, {})[int(ts) // step_s * step_s] = float(value)
+    return out
+
+
+def write_whisper(whisper_dir, points, step_s, retention_s=86400):
+    """Writes `points` ([(path, value, ts)] in arrival order) as reference whisper files
+    under `whisper_dir`, without carbon-cache: one file per path with a single archive
+    of step `step_s` kept for `retention_s`, holding per step the last point that
+    arrived in it (grid_last). The steps are gridded here, one point per step in one
+    whisper.update_many, because update_many, given several points of one step,
+    keeps the one with the latest timestamp and, among equal timestamps, the FIRST
+    given. The timestamps must lie within `retention_s` of now."""
+    import whisper
+    for path, steps in grid_last(points, step_s).items():
+        file = whisper_path(whisper_dir, path)
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+        if os.path.exists(file):
+            os.unlink(file)
+        whisper.create(file, [(step_s, retention_s // step_s)], xFilesFactor=0,
+                       aggregationMethod="last")
+        whisper.update_many(file, sorted(steps.items()))
+
+
+# The series of generate_points(), by family.
+GAUGES = ["srv.web1.cpu", "srv.web2.cpu", "srv.web3.cpu", "srv.web4.cpu",
+          "srv.db1.cpu", "srv.db2.cpu"]
+MEMORY = ["srv.web1.mem", "srv.web2.mem", "srv.web3.mem", "srv.web4.mem"]
+COUNTERS = ["srv.web1.rx", "srv.web2.rx", "srv.web3.rx", "srv.web4.rx"]
+WRAP = 2 ** 32  # srv.web2.rx wraps as a 32-bit counter
+
+
+def generate_points(base_ts, steps, step_s, seed=15):
+    """Raw points [(path, value, ts)] in arrival order (time order, series
+    interleaved) for the series in GAUGES, MEMORY and COUNTERS over the steps
+    base_ts + i * step_s, i in [0, steps); base_ts must be a multiple of step_s.
+
+    Every series has a point in the first step (so the set of series is the same at
+    every step: a series first seen late would count in countSeries and shift the
+    pairing of asPercent / divideSeriesLists in a render but not in a stream) and in
+    the last step. Between them:
+      - srv.web1.cpu steady values with some exact zeros; web3 swings negative and
+        through 0; db* fractional;
+      - srv.web2.cpu misses ~15% of its steps (runs of at most 3 with the default
+        seed), srv.web4.cpu and srv.web3.rx miss a run of 8 steps (longer than the
+        moving windows of the tests), srv.web3.mem misses single steps and is 0 at
+        some (division by zero);
+      - srv.web1.rx is a counter reset to small values twice, srv.web2.rx a 32-bit
+        counter that wraps, srv.web4.rx steady;
+      - in some steps a series gets several points: the same timestamp re-sent with
+        another value, then a point at a later offset in the same step; the last to
+        arrive counts, and it is also the latest, so carbon-cache keeps it too (its
+        cache keeps the last value per timestamp, whisper the latest timestamp of a
+        step). Timestamps are off the step boundary at random offsets.
+    Deterministic for a given seed."""
+    assert base_ts % step_s == 0
+    rnd = random.Random(seed)
+    rx = {"srv.web1.rx": 1000.0, "srv.web2.rx": float(WRAP - 40000),
+          "srv.web3.rx": 5.0e9, "srv.web4.rx": 123456.0}
+    points = []
+    for i in range(steps):
+        t = base_ts + i * step_s
+        edge = i in (0, steps - 1)
+        step_points = []
+        for k, path in enumerate(GAUGES):
+            if path == "srv.web2.cpu" and not edge and rnd.random() < 0.15:
+                continue
+            if path == "srv.web4.cpu" and 30 <= i < 38:
+                continue
+            if path == "srv.web1.cpu":
+                v = 0.0 if i % 11 == 5 else round(50 + 30 * math.sin(i / 6.0), 3)
+            elif path == "srv.web3.cpu":
+                v = 0.0 if i % 9 == 4 else round(-20 + 25 * math.sin(i / 4.0 + 1), 2)
+            elif path.startswith("srv.db"):
+                v = round(rnd.uniform(0, 100), 4) + 0.125
+            else:
+                v = float(rnd.randint(-5, 95))
+            step_points.append((path, v))
+        for k, path in enumerate(MEMORY):
+            if path == "srv.web3.mem" and not edge:
+                if i % 13 == 7:
+                    continue
+                if i % 10 == 3:
+                    step_points.append((path, 0.0))
+                    continue
+            step_points.append((path, float(1000 * (k + 1) + rnd.randint(0, 500))))
+        for path in COUNTERS:
+            if path == "srv.web1.rx" and i in (25, 55):
+                rx[path] = float(rnd.randint(0, 50))
+            elif path == "srv.web2.rx":
+                rx[path] = (rx[path] + rnd.randint(1000, 9000)) % WRAP
+            else:
+                rx[path] += rnd.randint(0, 4000)
+            if path == "srv.web3.rx" and 40 <= i < 48:
+                continue
+            step_points.append((path, rx[path]))
+        rnd.shuffle(step_points)
+        for path, v in step_points:
+            offset = 0 if edge else rnd.randrange(step_s)
+            if not edge and path in ("srv.web1.cpu", "srv.db1.cpu", "srv.web4.rx") \
+                    and i % 7 == 2:
+                # An earlier value of this step, overwritten by what follows.
+                points.append((path, v + 1000.5, t + offset))
+                if offset < step_s - 1:
+                    points.append((path, v - 777.0, t + offset))
+                    offset = rnd.randrange(offset + 1, step_s)
+            points.append((path, v, t + offset))
+    return points
