@@ -635,36 +635,85 @@ void FormatPath(std::string_view text, bool escape_first_dot,
 // read as literals.
 void FormatTo(const Node& node, bool in_arg, std::string* out);
 
-// Whether a path with this text can only be written as the head of a pipe:
-// as an argument it would read as a literal, and no escape changes that.
-bool NeedsPipe(std::string_view text) {
-  if (!KeywordAt(text).empty()) return true;
-  bool is_float = false;
-  return NumberLength(text, &is_float) == text.size() &&
-         text.find('.') == std::string_view::npos;
+// Where an expression is written: at the start of the target, or as an
+// argument, where a leading keyword (`true`, `inf`...) or a bare number is
+// read as a literal instead.
+enum Context { kTop = 0, kArg = 1 };
+
+// How a node can be written in each context: `whole` as a complete argument
+// or target, `head` as the head of a pipe (followed by '|').
+struct Writable {
+  bool whole[2] = {true, true};
+  bool head[2] = {true, true};
+};
+
+bool IsKeyword(std::string_view name) {
+  return KeywordAt(name).size() == name.size();
 }
 
-// Whether `node`, or the first argument of the first argument... of it, is a
-// path that NeedsPipe.
-bool StartsWithPipeHead(const Node& node) {
-  const Node* n = &node;
-  while (n->kind == Node::Kind::kCall && !n->args.empty()) n = &n->args[0];
-  return n->kind == Node::Kind::kPath && NeedsPipe(n->text);
+// A call can be piped (`head|name(rest)`) when it has a first argument and
+// the piped call keeps a positional argument before its keyword ones.
+bool CanPipe(const Node& call) {
+  return !call.args.empty() && (call.args.size() >= 2 || call.kwargs.empty());
 }
 
-void FormatCall(const Node& node, bool in_arg, std::string* out) {
+Writable Analyze(const Node& node);
+
+// Whether `call` can be written as `name(args)` in `context`.
+bool NestedOk(const Node& call, const Writable* first, Context context) {
+  if (context == kArg && IsKeyword(call.text)) return false;
+  return first == nullptr || first->whole[kArg];
+}
+
+bool PipedOk(const Node& call, const Writable* first, Context context) {
+  return CanPipe(call) && first != nullptr && first->head[context];
+}
+
+Writable Analyze(const Node& node) {
+  Writable w;
+  switch (node.kind) {
+    case Node::Kind::kPath: {
+      const bool keyword = !KeywordAt(node.text).empty();
+      bool is_float = false;
+      const bool bare_number =
+          NumberLength(node.text, &is_float) == node.text.size() &&
+          node.text.find('.') == std::string::npos;
+      w.whole[kArg] = !keyword && !bare_number;
+      w.head[kArg] = !keyword;
+      return w;
+    }
+    case Node::Kind::kCall: {
+      Writable first;
+      const Writable* f = nullptr;
+      if (!node.args.empty()) {
+        first = Analyze(node.args[0]);
+        f = &first;
+      }
+      for (Context c : {kTop, kArg}) {
+        w.whole[c] = NestedOk(node, f, c) || PipedOk(node, f, c);
+        w.head[c] = w.whole[c];
+      }
+      return w;
+    }
+    default:
+      // A literal is an argument only, never a pipe head.
+      w.whole[kTop] = false;
+      w.head[kTop] = w.head[kArg] = false;
+      return w;
+  }
+}
+
+void FormatCall(const Node& node, Context context, std::string* out) {
   size_t first = 0;
-  // Written as `head|name(rest)` when the first argument chain ends in a
-  // path only a pipe can make (`5|scale(2)`, `true.x|scale(2)`), or when the
-  // name reads as a keyword in an argument (`f(a|inf(2))`), as long as the
-  // piped call keeps a positional argument before its keyword ones.
-  const bool can_pipe = node.args.size() >= 2 || node.kwargs.empty();
-  if (!node.args.empty() && can_pipe &&
-      (StartsWithPipeHead(node.args[0]) ||
-       (in_arg && !KeywordAt(node.text).empty()))) {
-    FormatTo(node.args[0], in_arg, out);
-    out->push_back('|');
-    first = 1;
+  // Nested (`name(a,b)`) when that reads back, else piped (`a|name(b)`):
+  // `5|scale(2)`, `true.x|scale(2)`, `f(a|inf(2))`, `none(2)|sum()`.
+  if (!node.args.empty()) {
+    const Writable w = Analyze(node.args[0]);
+    if (!NestedOk(node, &w, context) && PipedOk(node, &w, context)) {
+      FormatTo(node.args[0], context == kArg, out);
+      out->push_back('|');
+      first = 1;
+    }
   }
   out->append(node.text);
   out->push_back('(');
@@ -691,7 +740,7 @@ void FormatTo(const Node& node, bool in_arg, std::string* out) {
       FormatPath(node.text, in_arg && ReadsAsLiteral(node.text), out);
       return;
     case Node::Kind::kCall:
-      FormatCall(node, in_arg, out);
+      FormatCall(node, in_arg ? kArg : kTop, out);
       return;
     case Node::Kind::kString: {
       const char quote = FitsQuotes(node.text, '\'') ? '\'' : '"';

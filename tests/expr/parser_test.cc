@@ -342,11 +342,15 @@ TEST(ParserTest, Pipes) {
 TEST(ParserTest, PipedPathsThatReadAsLiteralsFormatAsPipes) {
   // Only a pipe can make these paths; Format keeps the pipe.
   ExpectCanonical("5|scale(2)", "5|scale(2)");
-  ExpectCanonical("-1e5|scale(2)|sumSeries()", "-1e5|scale(2)|sumSeries()");
+  ExpectCanonical("-1e5|scale(2)|sumSeries()", "sumSeries(-1e5|scale(2))");
   ExpectCanonical("true.x|scale(2)", "true.x|scale(2)");
   ExpectCanonical("f(1.5|scale(2))", "f(scale(1\\.5,2))");
   ExpectCanonical("f(1\\.5)", "f(1\\.5)");
   ExpectCanonical("none|f()|g(x)", "none|f()|g(x)");
+  // A call named like a keyword with a literal first argument can only
+  // stand at the top (found by the fuzzer).
+  ExpectCanonical("none(2)|sumavgies(2)|sum()", "none(2)|sumavgies(2)|sum()");
+  ExpectCanonical("none(2)|g()|f(x)", "none(2)|g()|f(x)");
 }
 
 TEST(ParserTest, Whitespace) {
