@@ -13,17 +13,8 @@
 
 #include "expr/evaluate_points.h"
 #include "expr/pyformat.h"
-// TEMPORARY: until the parser (src/expr/parser.h, catalog.h) is merged, the
-// tool reads targets with tests/expr/temp_target_reader.h. Once merged, the
-// real parser and the catalogue's validation are used; then delete the
-// reader and this switch.
-#if __has_include("expr/parser.h") && __has_include("expr/catalog.h")
 #include "expr/catalog.h"
 #include "expr/parser.h"
-#define GRALARM_EXPR_EVAL_REAL_PARSER 1
-#else
-#include "expr/temp_target_reader.h"
-#endif
 
 int main() {
   std::string input((std::istreambuf_iterator<char>(std::cin)),
@@ -46,17 +37,12 @@ int main() {
     points.push_back({p[0].get<std::string>(), p[1].get<double>(),
                       static_cast<int64_t>(std::floor(p[2].get<double>()))});
   }
-#ifdef GRALARM_EXPR_EVAL_REAL_PARSER
   auto target = gralarm::expr::Parse(request["target"].get<std::string>());
   if (target.ok()) {
     if (absl::Status valid = gralarm::expr::Validate(*target); !valid.ok()) {
       target = valid;
     }
   }
-#else
-  auto target =
-      gralarm::expr::temp::ReadTarget(request["target"].get<std::string>());
-#endif
   if (!target.ok()) {
     std::cerr << "expr_eval: " << target.status().message() << "\n";
     return 1;
