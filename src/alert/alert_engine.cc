@@ -143,8 +143,11 @@ bool AlertEngine::Silenced(const RuleState& rs, std::string_view path,
   const std::string_view name = MetricName(path);
   for (const CompiledSilence& x : *silences) {
     if (now < x.record.starts_at_ms || now >= x.record.ends_at_ms) continue;
+    // A series glob also matches the name it spells: the output of a target
+    // rule is named by its expression, whose braces and brackets are glob
+    // characters ("sumSeries(a.{b,c}.x)").
     if ((!x.rule || x.rule->Matches(rs.rule->spec.id)) &&
-        (!x.series || x.series->Matches(name))) {
+        (!x.series || x.series->Matches(name) || x.record.series == name)) {
       return true;
     }
   }

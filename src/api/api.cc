@@ -155,6 +155,14 @@ bool GlobParam(const std::map<std::string, std::string>& q, const char* key,
   return true;
 }
 
+// Whether a series name passes a ?series= filter (none: all): the glob
+// matches it, or spells it (the output of a target rule is named by its
+// expression, whose braces and brackets are glob characters).
+bool SeriesPasses(const std::optional<Glob>& filter, std::string_view series) {
+  const std::string_view name = MetricName(series);
+  return !filter || filter->Matches(name) || filter->pattern() == name;
+}
+
 // The filters shared by the history and event lists.
 struct Filters {
   size_t limit = kDefaultLimit;
@@ -571,7 +579,7 @@ HttpResponse Request::Alerts() {
     if (!cursor.empty() && key(a) <= cursor) continue;
     if (!severity.empty() && a.SeverityName() != severity) continue;
     if (!rule.empty() && a.rule_id != rule) continue;
-    if (series && !series->Matches(MetricName(a.series))) continue;
+    if (!SeriesPasses(series, a.series)) continue;
     if (items.size() == limit) {
       next = items.back()["rule_id"].get<std::string>() + '\x1f' +
              items.back()["series"].get<std::string>();
@@ -626,14 +634,12 @@ HttpResponse Request::History() {
                 f.severity != LevelName(h.peak)) {
               return true;
             }
-            if (f.series && !f.series->Matches(MetricName(h.series))) {
-              return true;
-            }
+            if (!SeriesPasses(f.series, h.series)) return true;
             return fn(key, h);
           },
           [&](std::string_view rule_id, std::string_view series_path) {
             return (f.rule.empty() || rule_id == f.rule) &&
-                   (!f.series || f.series->Matches(MetricName(series_path)));
+                   SeriesPasses(f.series, series_path);
           });
     });
     return s;
@@ -707,7 +713,7 @@ HttpResponse Request::Events() {
       if (e.at_ms < from || e.at_ms > to) return true;
       if (!rule.empty() && e.rule_id != rule) return true;
       if (!severity.empty() && e.to != severity) return true;
-      if (series && !series->Matches(MetricName(e.series))) return true;
+      if (!SeriesPasses(series, e.series)) return true;
       if (items.size() == limit) {
         more = true;
         return false;

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include "gralarm/alert_engine.h"
 #include "gralarm/rule.h"
@@ -395,6 +397,89 @@ TEST_F(TargetEngineTest, ChangingLatenessKeepsTheProgram) {
   Point("a.1.x", 120, 1);  // lateness 0: step 60 completes now
   EXPECT_THAT(Outputs("sum"), ElementsAre(std::pair<std::string, double>(
                                   "sumSeries(a.*.x)", 10)));
+}
+
+TEST_F(TargetEngineTest, SilencesAndSchedulesApplyToOutputsAsToSeries) {
+  auto config = ParseConfig(R"([evaluation]
+nodata_guard_s = 60
+[[notify.channels]]
+name = "a"
+type = "webhook"
+url = "http://127.0.0.1:1/"
+[schedules.daytime]
+from = "08:00"
+to = "22:00"
+timezone = "UTC"
+)",
+                            "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  config_ = *config;
+  Open();
+  auto rule = [](std::string id, std::string target, std::string extra = "") {
+    return StrCat(R"j({"id": ")j", id, R"j(", "target": ")j", target,
+                  R"j(", "step_s": 60, "lateness_s": 0, "channels": ["a"],
+                  "thresholds": {"major": 1})j",
+                  extra, "}");
+  };
+  // Rules resolve against the fixture's config: channel "a" and schedule
+  // "daytime" are in it.
+  std::vector<std::shared_ptr<const Rule>> rules;
+  for (const std::string& j :
+       {rule("by-id", "sumSeries(a.*.x)"), rule("by-name", "sumSeries(b.*.x)"),
+        rule("by-braces", "sumSeries(c.{1,2}.x)"),
+        rule("loud", "sumSeries(d.*.x)"),
+        rule("night", "sumSeries(e.*.x)", R"j(, "schedule": "daytime")j")}) {
+    auto spec = ParseRuleJson(j);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    auto resolved = ResolveRule(*spec, nullptr, *config_);
+    ASSERT_TRUE(resolved.ok()) << resolved.status();
+    rules.push_back(std::make_shared<const Rule>(std::move(*resolved)));
+  }
+  auto set = RuleSet::Build(rules, 1);
+  engine_->SetRules(set);
+  targets_->SetRules(set);
+  // A silence by the rule's id, one by the output's name (its glob
+  // characters match themselves), one by an output name holding braces.
+  const int64_t ends = kStart + 24 * 3600 * 1000;
+  for (auto [id, rule_glob, series] :
+       {std::tuple{"s1", "by-id", ""}, std::tuple{"s2", "", "sumSeries(b.*.x)"},
+        std::tuple{"s3", "", "sumSeries(c.{1,2}.x)"}}) {
+    SilenceRecord x;
+    x.id = id;
+    x.rule = rule_glob;
+    x.series = series;
+    x.starts_at_ms = 0;
+    x.ends_at_ms = ends;
+    ASSERT_TRUE(store_->PutSilence(x).ok());
+  }
+  engine_->SetSilences(*store_->Silences());
+  for (const char* p : {"a", "b", "c", "d", "e"}) {
+    Point(StrCat(p, ".1.x"), 60, 5);
+    Point(StrCat(p, ".1.x"), 120, 5);  // completes step 60
+  }
+  std::map<std::string, bool> silenced;
+  for (const auto& a : engine_->ActiveAlerts())
+    silenced[a.rule_id] = a.silenced;
+  EXPECT_EQ(silenced, (std::map<std::string, bool>{{"by-id", true},
+                                                   {"by-name", true},
+                                                   {"by-braces", true},
+                                                   {"loud", false},
+                                                   {"night", false}}));
+  auto outbox = [&] {
+    std::vector<std::string> rule_ids;
+    EXPECT_TRUE(store_
+                    ->ScanOutbox([&](const OutboxRecord& r) {
+                      rule_ids.push_back(r.alert.rule_id);
+                      return true;
+                    })
+                    .ok());
+    return rule_ids;
+  };
+  // 00:00 UTC: "night" is held until its period opens; silenced ones never.
+  EXPECT_THAT(outbox(), ElementsAre("loud"));
+  clock_.Set(kStart + 8 * 3600 * 1000);
+  engine_->Tick();
+  EXPECT_THAT(outbox(), ElementsAre("loud", "night"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_split.h"
 #include "gralarm/store.h"
 #include "gralarm/version.h"
 
@@ -199,6 +200,80 @@ TEST(Cli, CheckConfigWarnsOfNoDestinationsAndExitsZero) {
                        ": no [[forward.destinations]]: points are received "
                        "and evaluated but forwarded nowhere\n");
   EXPECT_THAT(r.out, HasSubstr(path + ": ok (1 warning)\n"));
+}
+
+TEST(Cli, CheckConfigAcceptsTargetRulesAndMatchNamesTheirInputs) {
+  std::string rules = WriteTemp(R"toml(
+[[templates]]
+name = "pct"
+checks_alert = 2
+[[rules]]
+id = "sessions-pct"
+template = "pct"
+target = "asPercent(sumSeries(cgnat.*.sessions.active), sumSeries(cgnat.*.sessions.max))"
+step_s = 60
+lateness_s = 30
+emit_prefix = "gralarm.derived"
+thresholds = { major = 85, critical = 95 }
+[[rules]]
+id = "active"
+pattern = "cgnat.*.sessions.active"
+thresholds = { warning = 1000000 }
+)toml");
+  std::string path =
+      WriteTemp("[rules]\nfiles = [\"" + rules +
+                "\"]\n"
+                "[[forward.destinations]]\naddress = \"127.0.0.1:2103\"\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, HasSubstr(path + ": ok\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("warning")));
+  r = RunGralarm({"match", "-c", path, "cgnat.r1.sessions.active",
+                  "cgnat.r1.sessions.max"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "cgnat.r1.sessions.active\n  destinations: 127.0.0.1:2103\n"
+            "  rules: active\n  target rules (input): sessions-pct\n"
+            "cgnat.r1.sessions.max\n  destinations: 127.0.0.1:2103\n"
+            "  rules: -\n  target rules (input): sessions-pct\n");
+}
+
+TEST(Cli, CheckConfigReportsABadTargetAtItsKeyWithTheParsersMessage) {
+  std::string rules = WriteTemp(
+      "[[rules]]\nid = \"open\"\nthresholds = { major = 1 }\n"
+      "  target = \"sumSeries(a.*.x\"\n"
+      "[[rules]]\nid = \"unknown\"\nthresholds = { major = 1 }\n"
+      "target = \"fooBar(a.*.x)\"\n"
+      "[[rules]]\nid = \"picks\"\nthresholds = { major = 1 }\n"
+      "target = \"highestMax(a.*.x, 2)\"\n");
+  std::string path = WriteTemp("[rules]\nfiles = [\"" + rules + "\"]\n");
+  Result r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.out, "");
+  std::vector<std::string> lines = absl::StrSplit(r.err, '\n');
+  ASSERT_EQ(lines.size(), 4u) << r.err;  // three errors and the final ""
+  EXPECT_THAT(lines[0],
+              ::testing::StartsWith(rules + ":4:3: rule \"open\": target: "
+                                            "column "));
+  EXPECT_THAT(lines[1], ::testing::StartsWith(
+                            rules + ":8:1: rule \"unknown\": target: "));
+  EXPECT_THAT(lines[1], HasSubstr("fooBar"));
+  EXPECT_THAT(lines[2],
+              ::testing::StartsWith(rules + ":12:1: rule \"picks\": target: "));
+  EXPECT_THAT(lines[2], HasSubstr("highestMax"));
+  // The other target fields, each at its key.
+  std::ofstream(rules, std::ios::trunc)
+      << "[[rules]]\nid = \"t\"\ntarget = \"sumSeries(a.*.x)\"\n"
+         "thresholds = { major = 1 }\nstep_s = 0\n"
+         "[[rules]]\nid = \"p\"\npattern = \"a.b\"\n"
+         "thresholds = { major = 1 }\n  emit_prefix = \"d\"\n";
+  r = RunGralarm({"check-config", "-c", path});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr(rules + ":5:1: rule \"t\": step_s: "));
+  EXPECT_THAT(r.err,
+              HasSubstr(rules + ":10:3: rule \"p\": emit_prefix: only for a "
+                                "target rule"));
 }
 
 // A config whose store holds an API rule naming channel "pager", and the

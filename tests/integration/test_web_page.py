@@ -2,11 +2,14 @@
 with seeded alerts and history; the test reads the tiles and tables from the DOM and
 saves a screenshot under the build folder."""
 
+import base64
+import fcntl
 import html.parser
 import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -218,4 +221,230 @@ def test_page_of_another_origin_cannot_change_anything(tmp_path):
     assert [r["id"] for r in rules] == ["victim"]
     assert api("GET", "/api/v1/silences")["items"] == []
     assert not os.path.exists(os.path.join(str(tmp_path), "store", "backups"))
+    assert g.stop()[0] == 0
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe
+    (--remote-debugging-pipe: NUL-terminated JSON messages, Chromium reading fd 3
+    and writing fd 4), so a test can type into the page and click its buttons as
+    an operator would, then read what the page shows."""
+
+    def __init__(self, profile):
+        to_chrome_r, self._out = os.pipe()
+        self._in, from_chrome_w = os.pipe()
+
+        def child_fds():
+            r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 100)
+            w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 100)
+            os.dup2(r, 3)
+            os.dup2(w, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, *[f for f in FLAGS if not f.startswith("--virtual-time")],
+             f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=child_fds, pass_fds=(3, 4))
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._next_id = 0
+        self._answers = {}
+        self.log = []  # console messages, exceptions and browser log entries
+        self._cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        page = [t for t in self.call("Target.getTargets")["targetInfos"]
+                if t["type"] == "page"][0]
+        self._session = self.call("Target.attachToTarget", targetId=page["targetId"],
+                                  flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable", session=True)
+
+    def _read(self):
+        buf = b""
+        while True:
+            chunk = os.read(self._in, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                with self._cv:
+                    if "id" in msg:
+                        self._answers[msg["id"]] = msg
+                    elif msg.get("method") == "Runtime.consoleAPICalled":
+                        self.log.append(" ".join(str(a.get("value", a.get("description")))
+                                                 for a in msg["params"]["args"]))
+                    elif msg.get("method") == "Runtime.exceptionThrown":
+                        self.log.append(json.dumps(msg["params"]["exceptionDetails"]))
+                    elif msg.get("method") == "Log.entryAdded":
+                        self.log.append(msg["params"]["entry"]["text"])
+                    self._cv.notify_all()
+
+    def call(self, method, session=False, **params):
+        with self._cv:
+            self._next_id += 1
+            mid = self._next_id
+        msg = {"id": mid, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = self._session
+        os.write(self._out, json.dumps(msg).encode() + b"\0")
+        with self._cv:
+            assert self._cv.wait_for(lambda: mid in self._answers, 60), method
+            answer = self._answers.pop(mid)
+        assert "error" not in answer, (method, answer)
+        return answer["result"]
+
+    def js(self, expression):
+        """The value of a page expression (awaited when it is a promise)."""
+        r = self.call("Runtime.evaluate", session=True, expression=expression,
+                      awaitPromise=True, returnByValue=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+
+    def goto(self, url):
+        self.call("Page.navigate", session=True, url=url)
+
+    def type(self, element_id, value):
+        """Sets a field as typing would, and tells the page it changed."""
+        self.js(f"(() => {{ const e = document.getElementById({json.dumps(element_id)});"
+                f" e.value = {json.dumps(value)};"
+                f" e.dispatchEvent(new Event('input', {{bubbles: true}}));"
+                f" e.dispatchEvent(new Event('change', {{bubbles: true}})); }})()")
+
+    def click(self, selector):
+        assert self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                       f" if (!e) return false; e.click(); return true; }})()"), selector
+
+    def text(self, element_id):
+        return self.js(f"document.getElementById({json.dumps(element_id)}).textContent")
+
+    def rows(self, table_id):
+        return self.js(f"[...document.querySelectorAll('#{table_id} tbody tr.row')]"
+                       ".map(tr => [...tr.children].map(td => td.textContent))")
+
+    def wait(self, expression, what, timeout=15):
+        wait_until(lambda: self.js(expression), timeout, 0.1, what=what)
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except AssertionError:
+            pass
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._out)
+
+
+def rule_row(browser, rule_id):
+    return next((r for r in browser.rows("rules-table") if r[0] == rule_id), None)
+
+
+def test_page_creates_edits_and_tries_a_target_rule(tmp_path):
+    """Through the page in Chromium: a target rule with a bad expression is refused at
+    the target field with the parser's column; the fixed one is created and listed with
+    its target; "Try it" shows the output series of pasted points (an alias holding
+    quotes and markup is shown as text); the rule's series view lists its output series
+    once its step completes; editing keeps the target and changes the threshold."""
+    g = Gralarm(str(tmp_path), ["127.0.0.1:1"])
+    g.start()
+    base = f"http://127.0.0.1:{g.api_port}"
+    b = Browser(tmp_path / "profile")
+    try:
+        b.goto(base + "/")
+        b.wait("(e => !!e && e.textContent !== 'never')(document.getElementById('updated'))",
+               "the page's data")
+        b.type("rule-kind", "target")
+        assert b.js("document.getElementById('rule-target').closest('label').hidden") is False
+        assert b.js("document.getElementById('rule-pattern').closest('label').hidden") is True
+        b.type("rule-id", "sum-x")
+        b.type("rule-target", 'alias(sumSeries(a.*.x, "sum <b>x</b>")')  # unbalanced
+        b.type("rule-step_s", "10")
+        b.type("rule-lateness_s", "0")
+        b.type("rule-major", "100")
+        b.click("#rule-save")
+        b.wait("document.getElementById('err-target').textContent !== ''", "the target error")
+        assert "column" in b.text("err-target"), b.text("err-target")
+        assert b.text("err-rule") == ""
+        # A wrong step is shown at its field.
+        target = 'alias(sumSeries(a.*.x), "sum <b>x</b>")'
+        b.type("rule-target", target)
+        b.type("rule-step_s", "0")
+        b.click("#rule-save")
+        b.wait("document.getElementById('err-step_s').textContent !== ''", "the step error")
+        assert b.text("err-target") == ""
+        b.type("rule-step_s", "10")
+        b.click("#rule-save")
+        b.wait("document.getElementById('rule-saved').textContent !== ''", "the saved rule")
+        row = rule_row(b, "sum-x")
+        assert row is not None and row[2] == target, b.rows("rules-table")
+        assert row[3] == "major 100" and row[5] == "in force"
+        rule = json.load(urllib.request.urlopen(base + "/api/v1/rules/sum-x", timeout=10))
+        assert (rule["target"], rule["step_s"], rule["lateness_s"]) == (target, 10, 0)
+        assert "pattern" not in rule
+
+        # Try it: pasted points, the output's name and values.
+        t = int(time.time()) - 600
+        t -= t % 10
+        b.type("rule-target", target)  # the form was emptied by the save
+        b.type("rule-step_s", "10")
+        b.type("try-points", f"a.1.x 3 {t}\na.2.x 4 {t + 1}\n\na.1.x 5 {t + 10}\n")
+        b.click("#try-run")
+        b.wait("document.querySelector('#try-table tbody tr.row') !== null", "the try result")
+        assert b.rows("try-table") == [["sum <b>x</b>", f"7 @ {t}, 5 @ {t + 10}"]]
+        assert "<b>" not in b.js("document.querySelector('#try-table tbody').innerHTML")
+        # A bad target is refused at its field; a bad line at the points.
+        b.type("rule-target", "fooBar(a.*.x)")
+        b.click("#try-run")
+        b.wait("document.getElementById('err-target').textContent !== ''", "the try error")
+        assert "fooBar" in b.text("err-target")
+        b.type("try-points", "a.1.x three 1\n")
+        b.click("#try-run")
+        b.wait("document.getElementById('err-points').textContent !== ''", "the points error")
+        assert "line 1" in b.text("err-points")
+
+        # The series view lists the output series once a step completes.
+        send_tcp(g.port, f"a.1.x 60 {t}\na.2.x 70 {t + 1}\na.1.x 1 {t + 10}\n".encode())
+        wait_until(lambda: json.load(urllib.request.urlopen(
+            base + "/api/v1/rules/sum-x/series", timeout=10))["items"], 10,
+            what="the output series")
+        b.js("refresh()")
+        b.click("#rules-table tbody tr.row button")  # "Series" of the only rule
+        b.wait("document.querySelector('#series-table tbody tr.row') !== null",
+               "the series view")
+        series = b.rows("series-table")
+        assert [(r[0], r[1], r[2]) for r in series] == [("major", "sum <b>x</b>", "130")], series
+        assert b.text("series-rule") == "sum-x"
+
+        # Edit: the form holds the rule; the PUT keeps its target.
+        b.click("#rules-table tbody tr.row button:nth-of-type(2)")
+        b.wait("document.getElementById('rule-form-title').textContent === 'Edit rule sum-x'",
+               "the edit form")
+        assert b.js("document.getElementById('rule-target').value") == target
+        assert b.js("document.getElementById('rule-kind').value") == "target"
+        b.type("rule-major", "200")
+        b.click("#rule-save")
+        b.wait("document.getElementById('rule-saved').textContent !== ''", "the edited rule")
+        rule = json.load(urllib.request.urlopen(base + "/api/v1/rules/sum-x", timeout=10))
+        assert rule["target"] == target and rule["thresholds"] == {"major": 200}
+        assert rule["step_s"] == 10
+        assert rule_row(b, "sum-x")[3] == "major 200"
+        assert b.text("error") == ""
+        csp = [m for m in b.log if "Content Security Policy" in m]
+        assert not csp, csp
+        b.click("#rules-table tbody tr.row button:nth-of-type(2)")  # the form, for the shot
+        b.wait("document.getElementById('rule-form-title').textContent !== 'New rule'", "edit")
+        b.type("try-points", f"a.1.x 3 {t}\na.2.x 4 {t + 1}\na.1.x 5 {t + 10}\n")
+        b.click("#try-run")
+        b.wait("document.querySelector('#try-table tbody tr.row') !== null", "the try result")
+        shot = os.path.join(os.environ.get("GRALARM_BUILD_DIR", str(tmp_path)),
+                            "web-page-target-rule.png")
+        with open(shot, "wb") as f:
+            f.write(base64.b64decode(b.call("Page.captureScreenshot", session=True,
+                                            captureBeyondViewport=True)["data"]))
+    finally:
+        b.close()
     assert g.stop()[0] == 0
