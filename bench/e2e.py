@@ -19,7 +19,8 @@ hour ago), so every series sends one point per second of timestamps and each ste
 completes as soon as the watermark (the newest input timestamp) passes it by lateness_s.
 Over C connections, connection c sends the c-th share of the lines at the same moment as
 the others, so timestamps arrive up to (C - 1) / C of the span apart: lateness_s covers
-that skew (0 for one connection), so no point is late unless the connections drift apart.
+that skew plus one step (0 for one connection), so no point is late unless the
+connections drift further apart (late points are counted and shown).
 Steps still open when the input ends complete after step_s + lateness_s seconds without
 input; the run waits for them, then reads every target rule's output series through the
 API (the last step each reached) and /metrics (late points, active alerts): the table
@@ -98,10 +99,13 @@ def write_target_rules(f, count, series, step_s, lateness_s, seed=7):
     return rules
 
 
-def skew_lateness(lines, series, connections):
+def skew_lateness(lines, series, connections, step_s):
     """Seconds of timestamps between what the first and the last of `connections`
-    send at the same moment (the load generator's layout): 0 for one connection."""
-    return (lines * (connections - 1) // connections) // series
+    send at the same moment (the load generator's layout), plus one step for the
+    connections drifting apart: 0 for one connection (its points come in order)."""
+    if connections == 1:
+        return 0
+    return (lines * (connections - 1) // connections) // series + step_s
 
 
 def check_targets(api_port, rules, lines, series, base_ts, step_s):
@@ -261,6 +265,7 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
 def run_once(kind, build, lines, series, connections, workers, rules=0, history=0,
              queries=False, target_rules=0, target_step=5, target_lateness=None):
     workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
+    sink = relay = None
     try:
         sink_port, relay_port = free_port(), free_port()
         ready = os.path.join(workdir, "sink.ready")
@@ -277,7 +282,7 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         relay = None
         targets = None
         if target_rules and kind == "gralarm":
-            lateness = skew_lateness(lines, series, connections) \
+            lateness = skew_lateness(lines, series, connections, target_step) \
                 if target_lateness is None else target_lateness
             targets = {"count": target_rules, "step_s": target_step,
                        "lateness_s": lateness}
@@ -353,6 +358,11 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 result["rate_outside_query"] = outside
         return result
     finally:
+        # After an error too: nothing started here outlives the run.
+        for proc in (relay, sink):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -375,7 +385,7 @@ def main():
                          "advance 1 s per round of --series lines)")
     ap.add_argument("--target-lateness", type=int, default=None,
                     help="lateness_s of the target rules (default: the timestamp skew "
-                         "between the connections, 0 for one)")
+                         "between the connections plus one step, 0 for one)")
     ap.add_argument("--history", type=int, default=0,
                     help="seed gralarm's store with this many history entries and run "
                          "gralarm once more while a full-history API query runs")
