@@ -3,13 +3,29 @@
 same generated input, into the same counting sink, on this machine, in one run.
 
   bench/e2e.py --build build [--lines 5000000] [--series 100000] [--connections 1 8]
-               [--workers 2] [--repeat 1] [--rules 10000] [--loopback]
+               [--workers 2] [--repeat 1] [--rules 10000 [--target-rules 2000]] [--loopback]
 
 For each relay and connection count: start gralarm-sink, start the relay forwarding to
 it, send the lines with gralarm-loadgen, and wait until the sink has them all (or went
 idle). rate = lines delivered / (last line at the sink - first byte sent). carbon-c-relay
 gets -q large enough to hold the whole burst (its default queue drops lines) and the same
 number of worker threads as gralarm. Everything listens on 127.0.0.1 only.
+
+With --target-rules N, N of the --rules are target rules (Graphite expressions computed
+inline, on a grid of --target-step seconds): half cross-series aggregates over a glob of
+exactly 50 generated series, half per-series functions over one or three series (see
+write_target_rules). The load generator's line i carries timestamp T + i // series (T = an
+hour ago), so every series sends one point per second of timestamps and each step
+completes as soon as the watermark (the newest input timestamp) passes it by lateness_s.
+Over C connections, connection c sends the c-th share of the lines at the same moment as
+the others, so timestamps arrive up to (C - 1) / C of the span apart: lateness_s covers
+that skew plus one step (0 for one connection), so no point is late unless the
+connections drift further apart (late points are counted and shown).
+Steps still open when the input ends complete after step_s + lateness_s seconds without
+input; the run waits for them, then reads every target rule's output series through the
+API (the last step each reached) and /metrics (late points, active alerts): the table
+states the steps completed, the input points the target rules evaluated and the points
+that came too late.
 """
 import argparse
 import json
@@ -41,6 +57,104 @@ def write_rules(path, count, series, seed=42):
                                       f"bench.s{stem}{{1,2}}.value", f"bench.s{stem}*.value"])
             f.write(f'[[rules]]\nid = "r{n}"\npattern = "{pattern}"\n'
                     f'thresholds = {{ warning = 1e15, critical = 1e16 }}\n')
+
+
+def write_target_rules(f, count, series, step_s, lateness_s, seed=7):
+    """`count` target rules over the load generator's series (bench.s<k>.value), ids
+    t0.. : even ones are sumSeries / averageSeries / maxSeries over a glob matching
+    exactly 50 generated series (bench.s<m>[0-4]?.value is s<m>00..s<m>49, [5-9]? the
+    next 50, bench.s<m>{0,1,2,3,4}?.value the first 50 written as a brace), odd ones
+    perSecond / scale / movingAverage(,5) / aliasByNode over one series (three in a
+    brace, one rule in four). Thresholds sit above every value these compute. Returns
+    [(rule id, [input series indexes])]."""
+    import random
+    rng = random.Random(seed)
+    stems = series // 100 - 1  # m in 1..stems: s<m>00..s<m>99 all exist
+    if stems < 1:
+        raise SystemExit("--target-rules needs --series >= 200")
+    rules = []
+    for n in range(count):
+        if n % 2 == 0:
+            m = rng.randrange(1, stems + 1)
+            func = ("sumSeries", "averageSeries", "maxSeries")[n // 2 % 3]
+            shape = n // 6 % 3
+            glob = [f"bench.s{m}[0-4]?.value", f"bench.s{m}[5-9]?.value",
+                    f"bench.s{m}{{0,1,2,3,4}}?.value"][shape]
+            first = m * 100 + (50 if shape == 1 else 0)
+            inputs = list(range(first, first + 50))
+            target = f"{func}({glob})"
+        else:
+            if n % 8 == 7:
+                inputs = sorted(rng.sample(range(series), 3))
+                path = "bench.s{" + ",".join(str(k) for k in inputs) + "}.value"
+            else:
+                inputs = [rng.randrange(series)]
+                path = f"bench.s{inputs[0]}.value"
+            target = [f"perSecond({path})", f"scale({path},2)",
+                      f"movingAverage({path},5)", f"aliasByNode({path},1)"][n // 2 % 4]
+        f.write(f'[[rules]]\nid = "t{n}"\ntarget = "{target}"\nstep_s = {step_s}\n'
+                f'lateness_s = {lateness_s}\n'
+                f'thresholds = {{ warning = 1e15, critical = 1e16 }}\n')
+        rules.append((f"t{n}", inputs))
+    return rules
+
+
+def skew_lateness(lines, series, connections, step_s):
+    """Seconds of timestamps between what the first and the last of `connections`
+    send at the same moment (the load generator's layout), plus one step for the
+    connections drifting apart: 0 for one connection (its points come in order)."""
+    if connections == 1:
+        return 0
+    return (lines * (connections - 1) // connections) // series + step_s
+
+
+def check_targets(api_port, rules, lines, series, base_ts, step_s):
+    """Reads what the target rules computed: every rule's output series (the API) and
+    the late points and active alerts (/metrics). Returns a dict for the report."""
+    import concurrent.futures
+    import urllib.request
+    first_step = base_ts // step_s * step_s
+    last_ts = base_ts + (lines - 1) // series
+    final_step = last_ts // step_s * step_s
+    steps_in_input = (final_step - first_step) // step_s + 1
+
+    def last_step(rule_id):
+        newest, cursor = None, ""
+        while True:
+            url = (f"http://127.0.0.1:{api_port}/api/v1/rules/{rule_id}/series"
+                   f"?limit=1000{'&cursor=' + cursor if cursor else ''}")
+            with urllib.request.urlopen(url, timeout=120) as r:
+                page = json.loads(r.read())
+            for item in page["items"]:
+                if item.get("last_ts") is not None:
+                    newest = max(newest or item["last_ts"], item["last_ts"])
+            cursor = page.get("next_cursor") or ""
+            if not cursor:
+                return newest
+
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        newest = list(pool.map(last_step, [rule_id for rule_id, _ in rules]))
+    seconds = time.time() - t0
+    steps = sum((t - first_step) // step_s + 1 for t in newest if t is not None)
+    complete = sum(1 for t in newest if t == final_step)
+    # Input points of the target rules (rule, point): series k sends lines // series
+    # points, one more when k < lines % series.
+    offered = sum(lines // series + (1 if k < lines % series else 0)
+                  for _, inputs in rules for k in inputs)
+    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics", timeout=30) as r:
+        metrics = r.read().decode()
+    late = alerts = 0
+    for line in metrics.splitlines():
+        if line.startswith("gralarm_target_points_late_total"):
+            late = int(float(line.split()[-1]))
+        elif line.startswith("gralarm_alerts_active"):
+            alerts += int(float(line.split()[-1]))
+    return {"target_rules": len(rules), "steps_in_input": steps_in_input,
+            "steps_completed": steps, "rules_through_last_step": complete,
+            "points_offered": offered, "points_late": late,
+            "points_evaluated": offered - late, "alerts_active": alerts,
+            "check_seconds": round(seconds, 1)}
 
 
 def history_queries(api_port, stop, stats, repeat, quiet=None):
@@ -114,7 +228,7 @@ def window_rates(timeline, windows):
 
 
 def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0,
-                api_port=None):
+                api_port=None, targets=None):
     if kind == "carbon-c-relay":
         conf = os.path.join(workdir, "relay.conf")
         with open(conf, "w") as f:
@@ -127,7 +241,12 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
         rule_section = ""
         if rules:
             rules_path = os.path.join(workdir, "rules.toml")
-            write_rules(rules_path, rules, series)
+            write_rules(rules_path, rules - (targets["count"] if targets else 0), series)
+            if targets:
+                with open(rules_path, "a") as f:
+                    targets["rules"] = write_target_rules(
+                        f, targets["count"], series, targets["step_s"],
+                        targets["lateness_s"])
             rule_section = f'[rules]\nfiles = ["{rules_path}"]\n'
         with open(conf, "w") as f:
             f.write(f'[ingest]\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n'
@@ -144,8 +263,9 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
 
 
 def run_once(kind, build, lines, series, connections, workers, rules=0, history=0,
-             queries=False):
+             queries=False, target_rules=0, target_step=5, target_lateness=None):
     workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
+    sink = relay = None
     try:
         sink_port, relay_port = free_port(), free_port()
         ready = os.path.join(workdir, "sink.ready")
@@ -160,11 +280,18 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                             os.path.join(workdir, "store"), "--entries", str(history)],
                            check=True, capture_output=True)
         relay = None
+        targets = None
+        if target_rules and kind == "gralarm":
+            lateness = skew_lateness(lines, series, connections, target_step) \
+                if target_lateness is None else target_lateness
+            targets = {"count": target_rules, "step_s": target_step,
+                       "lateness_s": lateness}
+        base_ts = int(time.time()) - 3600
         if kind == "loopback":
             relay_port = sink_port  # the sender straight into the sink: the ceiling
         else:
             relay = start_relay(kind, build, workdir, relay_port, sink_port, workers,
-                                lines, rules, series, api_port)
+                                lines, rules, series, api_port, targets)
         import threading
         stop, query_seconds, quiet = threading.Event(), [], []
         querier = None
@@ -177,7 +304,8 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         time.sleep(0.5)  # let the relay connect to the sink
         gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
                               str(relay_port), "--lines", str(lines), "--series",
-                              str(series), "--connections", str(connections)],
+                              str(series), "--connections", str(connections),
+                              "--timestamp", str(base_ts)],
                              capture_output=True, text=True, check=True)
         sent = json.loads(gen.stdout)
         out, _ = sink.communicate(timeout=600)
@@ -185,6 +313,15 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         if querier:
             stop.set()
             querier.join()
+        checked = None
+        if targets:
+            # Steps still open complete once the inputs were quiet for step_s +
+            # lateness_s seconds (checked about once a second).
+            time.sleep(targets["step_s"] + targets["lateness_s"] + 2.5)
+            checked = check_targets(api_port, targets["rules"], lines, series, base_ts,
+                                    targets["step_s"])
+            checked["step_s"] = targets["step_s"]
+            checked["lateness_s"] = targets["lateness_s"]
         if relay:
             relay.terminate()
             try:
@@ -195,7 +332,8 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         label = kind
         if kind == "gralarm":
             if rules:
-                label += f" ({rules} rules)"
+                label += (f" ({rules} rules, {target_rules} target)" if target_rules
+                          else f" ({rules} rules)")
             if queries:
                 what = {"continuous": "continuous history queries",
                         "paired": "history queries, each after a quiet window",
@@ -205,6 +343,8 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 "connections": connections, "lines": lines,
                 "delivered": got["lines"], "lost": lines - got["lines"],
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
+        if checked:
+            result["targets"] = checked
         if queries:
             result["queries"] = len(query_seconds)
             result["query_seconds"] = [round(b - a, 2) for a, b in query_seconds]
@@ -218,6 +358,11 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 result["rate_outside_query"] = outside
         return result
     finally:
+        # After an error too: nothing started here outlives the run.
+        for proc in (relay, sink):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -232,6 +377,15 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--rules", type=int, default=0,
                     help="threshold rules loaded into gralarm (carbon-c-relay has none)")
+    ap.add_argument("--target-rules", type=int, default=0,
+                    help="of the --rules, this many are target rules (Graphite expressions: "
+                         "half aggregates over 50 series, half per-series functions)")
+    ap.add_argument("--target-step", type=int, default=5,
+                    help="step_s of the target rules (the load generator's timestamps "
+                         "advance 1 s per round of --series lines)")
+    ap.add_argument("--target-lateness", type=int, default=None,
+                    help="lateness_s of the target rules (default: the timestamp skew "
+                         "between the connections plus one step, 0 for one)")
     ap.add_argument("--history", type=int, default=0,
                     help="seed gralarm's store with this many history entries and run "
                          "gralarm once more while a full-history API query runs")
@@ -247,6 +401,8 @@ def main():
                     help="with --history: alternate a quiet window and a query of the same "
                          "length for the whole run, and compare each pair's ingest rates")
     args = ap.parse_args()
+    if args.target_rules > args.rules:
+        ap.error("--target-rules is a part of --rules")
     results = []
     for connections in args.connections:
         for _ in range(args.repeat):
@@ -260,7 +416,8 @@ def main():
                              "continuous" if args.continuous_queries else "once"))
             for kind, queries in runs:
                 r = run_once(kind, args.build, args.lines, args.series, connections,
-                             args.workers, args.rules, args.history, queries)
+                             args.workers, args.rules, args.history, queries,
+                             args.target_rules, args.target_step, args.target_lateness)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr)
     print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
@@ -270,6 +427,20 @@ def main():
         print(f"| {r['connections']} | {r['relay']} | {r['rate']:,.0f} | {r['seconds']} "
               f"| {r['lost']} |")
     print()
+    checked = [r for r in results if "targets" in r]
+    if checked:
+        print("| connections | target rules | step_s / lateness_s | steps completed "
+              "(of rules x steps in the input) | rules through the last step "
+              "| input points evaluated | late | alerts |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in checked:
+            t = r["targets"]
+            print(f"| {r['connections']} | {t['target_rules']} | {t['step_s']} / "
+                  f"{t['lateness_s']} | {t['steps_completed']:,} (of "
+                  f"{t['target_rules'] * t['steps_in_input']:,}) | "
+                  f"{t['rules_through_last_step']} | {t['points_evaluated']:,} "
+                  f"| {t['points_late']:,} | {t['alerts_active']} |")
+        print()
     for connections in args.connections:
         best = {}
         for r in results:
