@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/point_sink.h"
 #include "gralarm/target_engine.h"
@@ -39,7 +39,10 @@ class AlertSink final : public PointSink {
   uint64_t rules_generation_ = ~uint64_t{0};
   std::shared_ptr<const TargetEngine::Snapshot> target_rules_;
   uint64_t target_generation_ = ~uint64_t{0};
-  absl::flat_hash_set<uint64_t> unmatched_;  // by Point::path_hash()
+  // By Point::path_hash(): the series no pattern rule (kNoRule) or no target
+  // rule (kNoTarget) matches.
+  static constexpr uint8_t kNoRule = 1, kNoTarget = 2;
+  absl::flat_hash_map<uint64_t, uint8_t> unmatched_;
 };
 
 }  // namespace gralarm

@@ -16,19 +16,26 @@ void AlertSink::Accept(const Point& point) {
   const bool targets = target_rules_ && target_rules_->rules->has_targets();
   if (rules_->rules().empty() && !targets) return;
   const uint64_t hash = point.path_hash();
-  if (unmatched_.contains(hash)) return;
+  uint8_t known = 0;  // kNoRule | kNoTarget
+  if (auto it = unmatched_.find(hash); it != unmatched_.end()) {
+    known = it->second;
+  }
+  const uint8_t none = (rules_->rules().empty() ? kNoRule : 0) |
+                       (targets ? 0 : kNoTarget);
+  if ((known | none) == (kNoRule | kNoTarget)) return;
   const ParsedLine& p = point.parsed;
-  bool matched = false;
-  if (!rules_->rules().empty()) {
-    matched =
-        engine_->Offer(*rules_, p.path, p.name, p.timestamp, p.value, hash);
+  uint8_t learned = 0;
+  if (!((known | none) & kNoRule) &&
+      !engine_->Offer(*rules_, p.path, p.name, p.timestamp, p.value, hash)) {
+    learned |= kNoRule;
   }
-  if (targets) {
-    matched |= targets_->Offer(*target_rules_, p.name, p.timestamp, p.value);
+  if (!((known | none) & kNoTarget) &&
+      !targets_->Offer(*target_rules_, p.name, p.timestamp, p.value)) {
+    learned |= kNoTarget;
   }
-  if (!matched) {
+  if (learned != 0) {
     if (unmatched_.size() >= kMaxUnmatched) unmatched_.clear();
-    unmatched_.insert(hash);
+    unmatched_[hash] |= learned;
   }
 }
 
