@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gralarm/strings.h"
+#include "testing/http_receiver.h"
 
 namespace gralarm {
 namespace {
@@ -25,76 +26,11 @@ using nlohmann::json;
 
 constexpr int64_t kStart = 1767225600000;  // 2026-01-01T00:00:00Z
 
-// An HTTP receiver on 127.0.0.1 that keeps each request's path and body and
-// answers `status` to each.
-class Receiver {
+// Answers `status` to every request (a refusal's body spans two lines).
+class Receiver : public testing::HttpReceiver {
  public:
-  explicit Receiver(int status = 200) : status_(status) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Receiver() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<std::pair<std::string, std::string>> Requests() {
-    absl::MutexLock lock(&mu_);
-    return requests_;
-  }
-
- private:
-  void Serve() {
-    while (true) {
-      const int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      size_t body_at = std::string::npos, length = 0;
-      while (true) {
-        if (body_at == std::string::npos &&
-            (body_at = in.find("\r\n\r\n")) != std::string::npos) {
-          body_at += 4;
-          const size_t cl = in.find("Content-Length: ");
-          length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
-        }
-        if (body_at != std::string::npos && in.size() >= body_at + length)
-          break;
-        const ssize_t n = read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        in.append(buf, n);
-      }
-      if (body_at != std::string::npos) {
-        const size_t sp = in.find(' ');
-        absl::MutexLock lock(&mu_);
-        requests_.emplace_back(in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1),
-                               in.substr(body_at, length));
-      }
-      const std::string said = status_ == 200 ? "" : "no\r\nsuch label";
-      const std::string answer =
-          StrCat("HTTP/1.1 ", status_, " X\r\nContent-Length: ", said.size(),
-                 "\r\nConnection: close\r\n\r\n", said);
-      (void)!write(c, answer.data(), answer.size());
-      close(c);
-    }
-  }
-
-  const int status_;
-  int fd_ = -1;
-  int port_ = 0;
-  absl::Mutex mu_;
-  std::vector<std::pair<std::string, std::string>> requests_
-      ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  explicit Receiver(int status = 200)
+      : HttpReceiver({}, status, "no\r\nsuch label") {}
 };
 
 std::shared_ptr<const Config> Parse(const std::string& toml) {

@@ -17,6 +17,7 @@
 
 #include "gralarm/notify_delivery.h"
 #include "gralarm/strings.h"
+#include "testing/http_receiver.h"
 
 namespace gralarm {
 namespace {
@@ -25,85 +26,7 @@ using nlohmann::json;
 
 constexpr int64_t kStart = 1767225600000;  // 2026-01-01T00:00:00Z
 
-// An HTTP receiver on 127.0.0.1 that keeps each request's path and body and
-// answers each with the next of `statuses`, then 200.
-class Receiver {
- public:
-  explicit Receiver(std::deque<int> statuses = {})
-      : statuses_(std::move(statuses)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Receiver() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<std::pair<std::string, std::string>> Requests() {
-    absl::MutexLock lock(&mu_);
-    return requests_;
-  }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      const int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      size_t body_at = std::string::npos, length = 0;
-      while (true) {
-        if (body_at == std::string::npos &&
-            (body_at = in.find("\r\n\r\n")) != std::string::npos) {
-          body_at += 4;
-          const size_t cl = in.find("Content-Length: ");
-          length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
-        }
-        if (body_at != std::string::npos && in.size() >= body_at + length)
-          break;
-        const ssize_t n = read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        in.append(buf, n);
-      }
-      int status = 200;
-      if (body_at != std::string::npos) {
-        const size_t sp = in.find(' ');
-        absl::MutexLock lock(&mu_);
-        requests_.emplace_back(in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1),
-                               in.substr(body_at, length));
-        if (!statuses_.empty()) {
-          status = statuses_.front();
-          statuses_.pop_front();
-        }
-      }
-      const std::string said = status == 200 ? "" : "refused: bad label";
-      const std::string answer =
-          StrCat("HTTP/1.1 ", status, " X\r\nContent-Length: ", said.size(),
-                 "\r\nConnection: close\r\n\r\n", said);
-      (void)!write(c, answer.data(), answer.size());
-      close(c);
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  absl::Mutex mu_;
-  std::deque<int> statuses_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<std::string, std::string>> requests_
-      ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
-};
+using Receiver = testing::HttpReceiver;
 
 AlertRecord Alert(std::string series, Level severity) {
   AlertRecord a;
