@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "expr/catalog.h"
 #include "expr/program.h"
 #include "expr/pyformat.h"
 #include "expr/stages.h"
@@ -32,25 +33,6 @@ bool IsNumber(const Node& n) {
 std::string PyStr(const Node& n) {
   if (n.kind == Node::Kind::kInteger) return absl::StrCat(n.integer);
   return PyRepr(n.number);
-}
-
-// The names of the functions graphite has and a stream must not run.
-constexpr std::string_view kNotYet[] = {"timeShift", "holtWintersForecast",
-                                        "holtWintersConfidenceBands",
-                                        "holtWintersAberration"};
-constexpr std::string_view kSetChanging[] = {
-    "highest",      "highestCurrent",    "highestMax",    "highestAverage",
-    "lowest",       "lowestCurrent",     "lowestAverage", "currentAbove",
-    "currentBelow", "averageAbove",      "averageBelow",  "maximumAbove",
-    "maximumBelow", "minimumAbove",      "minimumBelow",  "limit",
-    "mostDeviant",  "removeEmptySeries", "filterSeries",  "useSeriesAbove"};
-
-// graphite's short names.
-std::string_view Canonical(std::string_view name) {
-  if (name == "sum") return "sumSeries";
-  if (name == "avg") return "averageSeries";
-  if (name == "pct") return "asPercent";
-  return name;
 }
 
 }  // namespace
@@ -226,22 +208,10 @@ class Compiler {
   }
 
   absl::StatusOr<Stage*> BuildCall(const Node& call) {
-    const std::string_view name = Canonical(call.text);
-    for (std::string_view n : kNotYet) {
-      if (name == n) {
-        return ArgError(call, absl::StrCat(Sv(n), " is not supported yet"));
-      }
-    }
-    for (std::string_view n : kSetChanging) {
-      if (name == n) {
-        return ArgError(
-            call, absl::StrCat(
-                      Sv(n),
-                      " is refused: it changes which series are returned from "
-                      "one evaluation to the next, so alerts would appear and "
-                      "vanish without their values crossing a threshold"));
-      }
-    }
+    // The catalogue decides what runs inline (and the short names).
+    const FunctionInfo info = LookupFunction(call.text);
+    if (info.support != Support::kSupported) return ArgError(call, info.refusal);
+    const std::string_view name = info.canonical_name;
     using K = MapStage::Kind;
     MapStage::Params p;
 

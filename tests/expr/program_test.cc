@@ -173,7 +173,7 @@ TEST(Program, RefusesWhatAStreamCannotDo) {
   EXPECT_THAT(p.status().message(), HasSubstr("not supported yet"));
   p = Program::Compile(Call("frobnicate", {Path("a.*")}), 10);
   EXPECT_THAT(p.status().message(),
-              HasSubstr("unsupported function 'frobnicate'"));
+              HasSubstr("unknown function 'frobnicate'"));
   p = Program::Compile(Call("scale", {Path("a.*")}), 10);
   EXPECT_THAT(p.status().message(), HasSubstr("factor must be a number"));
   p = Program::Compile(Call("scale", {Path("a.*"), Int(1)}, {{"nope", Int(1)}}),

@@ -144,6 +144,7 @@ EXPRESSIONS = [
     "asPercent(srv.web*.mem,200)",
     "asPercent(sumSeries(srv.web*.cpu),sumSeries(srv.*.cpu))",
     "asPercent(srv.web*.cpu,srv.web*.mem)",
+    "pct(srv.web*.mem,200)",  # graphite-web 1.1.8 knows pct as asPercent
     "divideSeries(sumSeries(srv.web*.cpu),sumSeries(srv.*.mem))",
     "divideSeries(srv.web1.cpu,srv.web3.mem)",
     "divideSeriesLists(srv.web*.cpu,srv.web*.mem)",
