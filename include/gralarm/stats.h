@@ -73,6 +73,7 @@ struct StatsSnapshot {
   uint64_t series_tracked = 0;
   // Points for a step of a target rule already completed (not applied).
   uint64_t target_points_late = 0;
+  uint64_t target_outputs_duplicate = 0;
   // By Index(AlertState): active alerts (kOk stays 0), and transitions by
   // the state entered.
   std::array<int64_t, kNumAlertStates> alerts_active{};

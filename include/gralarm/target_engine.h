@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/clock.h"
+#include "gralarm/log.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/store.h"
 
@@ -110,6 +111,9 @@ class TargetEngine {
   absl::Status Restore();
 
   uint64_t points_late() const { return points_late_.load(); }
+  // Output series dropped because an earlier output of the same step had the
+  // same name.
+  uint64_t outputs_duplicate() const { return outputs_duplicate_.load(); }
 
  private:
   // Completes every open step up to `through` (a step start), in order.
@@ -127,6 +131,8 @@ class TargetEngine {
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> points_late_{0};
+  std::atomic<uint64_t> outputs_duplicate_{0};
+  LogLimiter duplicate_log_{1, std::chrono::seconds(60)};
 };
 
 // The state of one target rule. Public for the Snapshot; used only by the

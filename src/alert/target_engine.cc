@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "expr/program.h"
 #include "gralarm/log.h"
 #include "gralarm/strings.h"
@@ -197,7 +199,24 @@ void TargetEngine::Evaluate(TargetRule& tr, int64_t step,
   }
   const RuleTarget& target = *tr.rule->target;
   std::vector<EmittedPoint> emitted;
+  // A series of the rule is its output name: when several outputs share one
+  // (aliasByMetric over a.*.cpu and b.*.cpu...), the first in Graphite's order
+  // is the series; the others are dropped and logged.
+  absl::flat_hash_set<std::string_view> names;
+  const bool several = (*outputs)->size() > 1;
   for (const expr::Series& s : **outputs) {
+    if (several && !names.insert(s.name).second) {
+      uint64_t suppressed = 0;
+      if (duplicate_log_.Allow(&suppressed)) {
+        spdlog::warn(
+            "target rule {}: several output series are named \"{}\"; only "
+            "the first is evaluated and emitted (give them distinct names, "
+            "e.g. with aliasByNode)",
+            tr.rule->spec.id, s.name);
+      }
+      outputs_duplicate_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     if (!s.value.ok) continue;
     engine_->OfferTarget(tr.rule, s.name, step, s.value.v);
     if (!target.emit_prefix.empty()) {

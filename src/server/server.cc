@@ -452,6 +452,7 @@ StatsSnapshot Server::Snapshot() {
     s.rules_invalid = rules->invalid().size();
     s.series_tracked = c.series_tracked;
     s.target_points_late = targets_->points_late();
+    s.target_outputs_duplicate = targets_->outputs_duplicate();
     s.alerts_active = c.alerts_active;
     s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();

@@ -188,6 +188,12 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                      "completed (not applied).",
                      MetricType::Counter);
   AddSample(&late, {}, static_cast<double>(s.target_points_late));
+  auto duplicate = Family("target_outputs_duplicate_total",
+                          "Output series of a target rule dropped because an "
+                          "earlier output of the same step had the same name.",
+                          MetricType::Counter);
+  AddSample(&duplicate, {},
+            static_cast<double>(s.target_outputs_duplicate));
   auto active =
       Family("alerts_active", "Active alerts, by severity.", MetricType::Gauge);
   for (AlertState state : kAllAlertStates) {

@@ -274,6 +274,20 @@ TEST_F(TargetEngineTest, AStepCompletesAtTheWatermark) {
   EXPECT_EQ(alerts[0].severity, Level::kMajor);
 }
 
+TEST_F(TargetEngineTest, OutputsSharingANameAreOneSeriesTheFirst) {
+  SetRules({R"j({"id": "cpu", "target": "aliasByMetric(h.*.cpu)",
+                 "step_s": 60, "lateness_s": 0, "emit_prefix": "d",
+                 "thresholds": {"major": 100}})j"});
+  EXPECT_TRUE(Point("h.b.cpu", 60, 20));
+  EXPECT_TRUE(Point("h.a.cpu", 61, 10));
+  EXPECT_TRUE(Point("h.a.cpu", 120, 11));  // completes step 60
+  // Graphite lists h.a.cpu first: its value is the series "cpu".
+  EXPECT_THAT(Outputs("cpu"),
+              ElementsAre(std::pair<std::string, double>("cpu", 10)));
+  EXPECT_THAT(emitted_, ElementsAre("d.cpu 10 60\n"));
+  EXPECT_EQ(targets_->outputs_duplicate(), 1u);
+}
+
 TEST_F(TargetEngineTest, LatePointsAreCountedNotApplied) {
   SetRules({kSum});
   Point("a.1.x", 60, 10);
