@@ -133,6 +133,9 @@ class AlertEngine {
   struct RuleState {
     std::shared_ptr<const Rule> rule;
     SeriesState state;
+    // rule->is_target(), kept beside the state: Offer() asks it for every
+    // point and every state, and the Rule is another cache line.
+    bool target = false;
     bool nodata = false;
     bool dirty = false;
     bool active = false;    // an alert is raised

@@ -193,8 +193,7 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
     const auto& rule = rules.rules()[index];
     RuleState rs;
     for (RuleState& old : entry->rules) {
-      if (old.rule && !old.rule->is_target() &&
-          old.rule->spec.id == rule->spec.id) {
+      if (old.rule && !old.target && old.rule->spec.id == rule->spec.id) {
         rs = std::move(old);
         old.rule = nullptr;
         break;
@@ -206,7 +205,7 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
   // Target rules' states: their series are the rule's outputs, kept while
   // the rule is in force.
   for (RuleState& old : entry->rules) {
-    if (old.rule == nullptr || !old.rule->is_target()) continue;
+    if (old.rule == nullptr || !old.target) continue;
     std::shared_ptr<const Rule> rule = rules.Find(old.rule->spec.id);
     if (rule == nullptr || !rule->is_target() || !rule->enabled) continue;
     old.rule = std::move(rule);
@@ -233,10 +232,11 @@ void AlertEngine::Rebuild(const RuleSet& rules, std::string_view path,
 AlertEngine::RuleState& AlertEngine::TargetStateOf(
     SeriesEntry* entry, const std::shared_ptr<const Rule>& rule) {
   for (RuleState& rs : entry->rules) {
-    if (rs.rule->is_target() && rs.rule->spec.id == rule->spec.id) return rs;
+    if (rs.target && rs.rule->spec.id == rule->spec.id) return rs;
   }
   RuleState rs;
   rs.rule = rule;
+  rs.target = true;
   entry->rules.push_back(std::move(rs));
   rule_series_.fetch_add(1);
   return entry->rules.back();
@@ -281,7 +281,7 @@ bool AlertEngine::Offer(const RuleSet& rules, std::string_view path,
   for (RuleState& rs : entry->rules) {
     // The series is also an output of a target rule: those states follow the
     // rule's outputs only.
-    if (rs.rule->is_target()) continue;
+    if (rs.target) continue;
     if (!matched) entry->last_arrival_ms = now;
     matched = true;
     OfferState(rs, path, ts, value);
