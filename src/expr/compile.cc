@@ -161,9 +161,10 @@ class Compiler {
     return nodes;
   }
 
-  absl::StatusOr<Stage*> Map(const Node& call, MapStage::Kind kind,
-                             MapStage::Params params) {
-    auto stage = std::make_unique<MapStage>(kind, std::move(params));
+  // `stage` over the call's first argument (graphite's seriesList).
+  template <typename T>
+  absl::StatusOr<Stage*> OverFirstSeries(const Node& call,
+                                         std::unique_ptr<T> stage) {
     if (auto s = AddSeriesArg(call, stage.get(),
                               call.args.empty() ? nullptr : &call.args[0],
                               "seriesList");
@@ -171,6 +172,12 @@ class Compiler {
       return s;
     }
     return Own(std::move(stage));
+  }
+
+  absl::StatusOr<Stage*> Map(const Node& call, MapStage::Kind kind,
+                             MapStage::Params params) {
+    return OverFirstSeries(call,
+                           std::make_unique<MapStage>(kind, std::move(params)));
   }
 
   // A window argument: a point count or a time string.
@@ -210,7 +217,8 @@ class Compiler {
   absl::StatusOr<Stage*> BuildCall(const Node& call) {
     // The catalogue decides what runs inline (and the short names).
     const FunctionInfo info = LookupFunction(call.text);
-    if (info.support != Support::kSupported) return ArgError(call, info.refusal);
+    if (info.support != Support::kSupported)
+      return ArgError(call, info.refusal);
     const std::string_view name = info.canonical_name;
     using K = MapStage::Kind;
     MapStage::Params p;
@@ -479,14 +487,8 @@ class Compiler {
           name == "sumSeriesWithWildcards" ? AggFunc::kSum : AggFunc::kAverage;
       cb.series_name =
           name == "sumSeriesWithWildcards" ? "sumSeries" : "averageSeries";
-      auto stage = std::make_unique<GroupStage>(cb, *std::move(nodes), true);
-      if (auto s = AddSeriesArg(call, stage.get(),
-                                call.args.empty() ? nullptr : &call.args[0],
-                                "seriesList");
-          !s.ok()) {
-        return s;
-      }
-      return Own(std::move(stage));
+      return OverFirstSeries(
+          call, std::make_unique<GroupStage>(cb, *std::move(nodes), true));
     }
     if (name == "asPercent") {
       Args args(call, {"seriesList", "total"});
