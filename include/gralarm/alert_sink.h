@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/point_sink.h"
 #include "gralarm/target_engine.h"
@@ -28,8 +28,8 @@ class AlertSink final : public PointSink {
   // Offer() is synchronous: nothing is held back.
   void Flush() override {}
 
-  // Unmatched series remembered (about 16 bytes each); past it the memory
-  // starts over.
+  // Unmatched series remembered in each of the two sets (about 9 bytes each);
+  // past it that set starts over.
   static constexpr size_t kMaxUnmatched = 4 << 20;
 
  private:
@@ -39,10 +39,13 @@ class AlertSink final : public PointSink {
   uint64_t rules_generation_ = ~uint64_t{0};
   std::shared_ptr<const TargetEngine::Snapshot> target_rules_;
   uint64_t target_generation_ = ~uint64_t{0};
-  // By Point::path_hash(): the series no pattern rule (kNoRule) or no target
-  // rule (kNoTarget) matches.
-  static constexpr uint8_t kNoRule = 1, kNoTarget = 2;
-  absl::flat_hash_map<uint64_t, uint8_t> unmatched_;
+  // By Point::path_hash(): the series no pattern rule matches, and those no
+  // target rule takes. Two sets of 8-byte keys rather than one map to a flag
+  // byte (16-byte slots): with no target rules only the first is read, and
+  // its footprint per loop is what decides the cache misses of the common
+  // case, a series no rule matches (bench/RESULTS.md, 2026-11-27).
+  absl::flat_hash_set<uint64_t> no_rule_;
+  absl::flat_hash_set<uint64_t> no_target_;
 };
 
 }  // namespace gralarm

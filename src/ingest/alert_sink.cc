@@ -1,41 +1,40 @@
 #include "gralarm/alert_sink.h"
 
 namespace gralarm {
+namespace {
+
+void Remember(absl::flat_hash_set<uint64_t>& set, uint64_t hash) {
+  if (set.size() >= AlertSink::kMaxUnmatched) set.clear();
+  set.insert(hash);
+}
+
+}  // namespace
 
 void AlertSink::Accept(const Point& point) {
   if (engine_->generation() != rules_generation_) {
     rules_ = engine_->rules();
     rules_generation_ = rules_->generation();
-    unmatched_.clear();
+    no_rule_.clear();
   }
   if (targets_ != nullptr && targets_->generation() != target_generation_) {
     target_rules_ = targets_->snapshot();
     target_generation_ = target_rules_->rules->generation();
-    unmatched_.clear();
+    no_target_.clear();
   }
+  const bool rules = !rules_->rules().empty();
   const bool targets = target_rules_ && target_rules_->rules->has_targets();
-  if (rules_->rules().empty() && !targets) return;
+  if (!rules && !targets) return;
   const uint64_t hash = point.path_hash();
-  uint8_t known = 0;  // kNoRule | kNoTarget
-  if (auto it = unmatched_.find(hash); it != unmatched_.end()) {
-    known = it->second;
-  }
-  const uint8_t none = (rules_->rules().empty() ? kNoRule : 0) |
-                       (targets ? 0 : kNoTarget);
-  if ((known | none) == (kNoRule | kNoTarget)) return;
+  const bool offer_rules = rules && !no_rule_.contains(hash);
+  const bool offer_targets = targets && !no_target_.contains(hash);
   const ParsedLine& p = point.parsed;
-  uint8_t learned = 0;
-  if (!((known | none) & kNoRule) &&
+  if (offer_rules &&
       !engine_->Offer(*rules_, p.path, p.name, p.timestamp, p.value, hash)) {
-    learned |= kNoRule;
+    Remember(no_rule_, hash);
   }
-  if (!((known | none) & kNoTarget) &&
+  if (offer_targets &&
       !targets_->Offer(*target_rules_, p.name, p.timestamp, p.value)) {
-    learned |= kNoTarget;
-  }
-  if (learned != 0) {
-    if (unmatched_.size() >= kMaxUnmatched) unmatched_.clear();
-    unmatched_[hash] |= learned;
+    Remember(no_target_, hash);
   }
 }
 
