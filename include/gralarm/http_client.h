@@ -15,7 +15,8 @@
 
 namespace gralarm {
 
-struct HttpRequest {
+// (HttpRequest and HttpResponse, in http_server.h, are the API server's.)
+struct HttpClientRequest {
   // http:// or https:// only (any other scheme is refused).
   std::string url;
   // Extra request headers as {name, value}, e.g. {"Authorization",
@@ -28,7 +29,7 @@ struct HttpRequest {
   size_t max_body_bytes = 64u << 20;
 };
 
-struct HttpResponse {
+struct HttpClientResponse {
   long status = 0;           // the server's HTTP status (any: 404 is no error)
   std::string content_type;  // its Content-Type header; empty when absent
   std::string body;
@@ -41,7 +42,7 @@ struct HttpResponse {
 // - DeadlineExceeded: no complete answer within timeout_ms;
 // - ResourceExhausted: a body past max_body_bytes;
 // - Unavailable: no answer (connection refused, DNS failure, reset...).
-absl::StatusOr<HttpResponse> HttpGet(const HttpRequest& request);
+absl::StatusOr<HttpClientResponse> HttpGet(const HttpClientRequest& request);
 
 // `url` without a "user:password@" part, for logs and errors.
 std::string RedactUrl(std::string_view url);
