@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from harness import CarbonCache, Gralarm, GraphiteWeb, metric, send_tcp, wait_until
+from harness import (CarbonCache, Gralarm, GraphiteWeb, LineSink, metric, send_tcp,
+                     wait_until)
 
 STEP_S = 10
 
@@ -117,7 +118,7 @@ def test_graph_renders_the_points_gralarm_forwarded(stack):
 
 
 def test_graph_without_graphite_url_says_so(tmp_path):
-    g = Gralarm(str(tmp_path), []).start()
+    g = Gralarm(str(tmp_path), [LineSink().address]).start()
     status, body = graph(g, "gw.a.load")
     assert status == 400, body
     assert "[graphite] url is not set" in body["error"]["message"]
