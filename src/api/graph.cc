@@ -54,8 +54,13 @@ HttpResponse GraphResponse(const GraphiteOptions& graphite,
   }
   auto body = GraphiteWebClient(graphite).Render(target->second, from, until);
   if (!body.ok()) {
-    return JsonError(502, "bad_gateway",
-                     ValidUtf8(std::string(body.status().message())));
+    const std::string message = ValidUtf8(std::string(body.status().message()));
+    // graphite-web refused the target (an unknown function...): the
+    // caller's to fix. Anything else is graphite-web failing.
+    if (body.status().code() == absl::StatusCode::kInvalidArgument) {
+      return BadGraphParam("target", message);
+    }
+    return JsonError(502, "bad_gateway", message);
   }
   return HttpResponse{200, "application/json", std::move(*body)};
 }

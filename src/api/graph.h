@@ -19,8 +19,9 @@ inline constexpr size_t kMaxGraphTargetBytes = 4096;
 // Answers GET /api/v1/graph?target=<expr>&from=-6h&until=now (from and until
 // default to -6h and now): graphite-web's JSON as it came (200), 400 when
 // target is missing or too long, from/until is not a graphite time
-// (IsGraphiteTime) or [graphite] url is empty, 502 when graphite-web does not
-// answer, answers an error or something that is not its render JSON. Blocks
+// (IsGraphiteTime), [graphite] url is empty or graphite-web refuses the target
+// (its HTTP 400, quoted), 502 when graphite-web does not answer, answers
+// another error or something that is not its render JSON. Blocks
 // the calling thread for up to graphite.timeout_ms.
 HttpResponse GraphResponse(const GraphiteOptions& graphite,
                            const std::map<std::string, std::string>& query);

@@ -105,12 +105,14 @@ TEST(GraphiteWeb, ErrorsSayWhatWentWrong) {
             "Invalid function \"nope\"\nTraceback (most recent call last):"});
   auto r = client.Render("nope(a)", "-1h", "now");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  // 400: graphite-web refuses the target.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(
       r.status().message(),
       "graphite-web /render answered HTTP 400: Invalid function \"nope\"");
   g.Answer({500, "text/html", "<h1>Server Error (500)</h1>"});
   auto f = client.Find("a.*");
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(f.status().message(),
             "graphite-web /metrics/find answered HTTP 500: "
             "<h1>Server Error (500)</h1>");
@@ -225,6 +227,17 @@ TEST(GraphEndpoint, ProxiesRenderAndSaysWhatIsWrong) {
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(error(r)["message"].get<std::string>(),
               HasSubstr("longer than 4096 bytes"));
+
+  // graphite-web refusing the target is the caller's error, quoted.
+  g.Answer({400, "text/plain",
+            "Invalid parameters (Received request for unknown function: "
+            "nope)"});
+  r = GraphResponse(options, Query({{"target", "nope(a)"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error(r)["field"], "target");
+  EXPECT_EQ(error(r)["message"],
+            "target: graphite-web /render answered HTTP 400: Invalid "
+            "parameters (Received request for unknown function: nope)");
 
   g.Answer({500, "text/html", "<h1>Server Error (500)</h1>"});
   r = GraphResponse(options, Query({{"target", "a"}}));
