@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/graph.h"
 #include "testing/http_get_server.h"
@@ -251,6 +254,31 @@ TEST(GraphEndpoint, ProxiesRenderAndSaysWhatIsWrong) {
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(error(r)["message"].get<std::string>(),
               HasSubstr("[graphite] url is not set"));
+}
+
+TEST(GraphEndpoint, AtMostAFewRequestsWaitForGraphiteWeb) {
+  FakeGraphite g;
+  g.Answer({200, "application/json", "[]", 5000});  // hangs
+  GraphiteOptions options;
+  options.url = g.url();
+  options.timeout_ms = 1500;
+  std::atomic<int> timed_out{0};
+  std::vector<std::thread> waiting;
+  for (int i = 0; i < kMaxGraphsInFlight; ++i) {
+    waiting.emplace_back([&] {
+      if (GraphResponse(options, Query({{"target", "a"}})).status == 502) {
+        ++timed_out;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const HttpResponse r = GraphResponse(options, Query({{"target", "a"}}));
+  EXPECT_EQ(r.status, 503) << r.body;
+  for (std::thread& t : waiting) t.join();
+  EXPECT_EQ(timed_out.load(), kMaxGraphsInFlight);
+  // The places are given back.
+  g.Answer({200, "application/json", "[]"});
+  EXPECT_EQ(GraphResponse(options, Query({{"target", "a"}})).status, 200);
 }
 
 }  // namespace
