@@ -114,6 +114,16 @@ struct EvaluationOptions {
   int64_t state_flush_ms = 1000;
 };
 
+// [graphite]: graphite-web, for charts (/api/v1/graph), metric lookup and the
+// graphite_events channel's default url.
+struct GraphiteOptions {
+  // graphite-web's base URL (http:// or https://, no trailing slash: the
+  // parser trims it); empty = off.
+  std::string url;
+  // Bounds each request to graphite-web.
+  int64_t timeout_ms = 10000;
+};
+
 // [schedules.NAME]: an alert period. "24x7" always exists.
 struct ScheduleOptions {
   std::string name;
@@ -127,7 +137,8 @@ struct ScheduleOptions {
 // [[notify.channels]]
 struct ChannelOptions {
   std::string name;
-  std::string type;  // alertmanager | webhook | command
+  std::string type;  // alertmanager | webhook | command | graphite_events
+  // graphite_events: filled from [graphite] url when not set.
   std::string url;
   std::vector<std::string> command;
   std::vector<std::string> phones;
@@ -163,6 +174,7 @@ struct Config {
   SelfMetricsOptions self_metrics;
   RulesOptions rules;
   EvaluationOptions evaluation;
+  GraphiteOptions graphite;
   std::vector<ScheduleOptions> schedules;
   std::vector<ChannelOptions> channels;
 

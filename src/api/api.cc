@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "api/graph.h"
 #include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
@@ -397,6 +398,10 @@ HttpResponse Request::Handle() {
     return Is("POST") ? Backup() : MethodNotAllowed();
   if (first == "evaluate" && n == 1)
     return Is("POST") ? Evaluate() : MethodNotAllowed();
+  if (first == "graph" && n == 1) {
+    return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
+                     : MethodNotAllowed();
+  }
   return JsonError(404, "not_found", StrCat("no route ", r_.path));
 }
 
