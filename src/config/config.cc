@@ -313,7 +313,7 @@ void ReadGrafana(const toml::table& t, GrafanaOptions* o, Errors* errors) {
       errors->Add(node->source(), "grafana: set token or token_file, not both");
     } else if (auto read = ReadTokenFile(o->token_file); !read.ok()) {
       std::string message(read.status().message());
-      if (message.starts_with("api.")) message.replace(0, 3, "grafana.");
+      if (message.starts_with("api.")) message.replace(0, 4, "grafana.");
       errors->Add(node->source(), message);
     } else {
       o->token = *std::move(read);

@@ -146,7 +146,10 @@ absl::StatusOr<std::string> ReplaceRefs(
         const std::string ref(1, text[i + 1]);
         if (ref == self) {
           return absl::InvalidArgumentError(
-              StrCat("#", ref, " refers to the query itself"));
+              round == 0 ? StrCat("#", ref, " refers to the query itself")
+                         : StrCat("circular #X references between queries "
+                                  "(back to #",
+                                  ref, ")"));
         }
         if (auto it = refs.find(ref); it != refs.end()) {
           out += it->second;

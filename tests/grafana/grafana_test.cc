@@ -317,37 +317,37 @@ Dashboard RefDashboard(const std::string& targets_json) {
 }
 
 TEST(GrafanaRefs, ChainsAreSubstitutedUntilNoneIsLeft) {
-  const Dashboard d = RefDashboard(R"([
+  const Dashboard d = RefDashboard(R"j([
       {"refId": "A", "target": "a.b", "hide": true},
       {"refId": "B", "target": "scale(#A, 2)", "hide": true},
       {"refId": "C", "target": "sumSeries(#B, #A)"},
-      {"refId": "D", "target": "x.#Z.y"}])");
+      {"refId": "D", "target": "x.#Z.y"}])j");
   auto q = Expand(d, 1);
-EXPECT_EQ(q["C"].expanded, "sumSeries(scale(a.b, 2), a.b)");
-EXPECT_TRUE(q["C"].supported);
-EXPECT_EQ(q["B"].problem, "hidden in Grafana (used through #B by C)");
-EXPECT_EQ(q["D"].expanded, "x.#Z.y");  // no query Z: left as written
+  EXPECT_EQ(q["C"].expanded, "sumSeries(scale(a.b, 2), a.b)");
+  EXPECT_TRUE(q["C"].supported);
+  EXPECT_EQ(q["B"].problem, "hidden in Grafana (used through #B by C)");
+  EXPECT_EQ(q["D"].expanded, "x.#Z.y");  // no query Z: left as written
 }
 
 TEST(GrafanaRefs, CyclesAndSelfReferencesAreProblems) {
-  const Dashboard d = RefDashboard(R"([
+  const Dashboard d = RefDashboard(R"j([
       {"refId": "A", "target": "sumSeries(#B)"},
       {"refId": "B", "target": "sumSeries(#A)"},
-      {"refId": "C", "target": "scale(#C, 2)"}])");
+      {"refId": "C", "target": "scale(#C, 2)"}])j");
   auto q = Expand(d, 1);
-EXPECT_FALSE(q["A"].supported);
-EXPECT_THAT(q["A"].problem, HasSubstr("circular"));
-EXPECT_THAT(q["C"].problem, HasSubstr("#C refers to the query itself"));
+  EXPECT_FALSE(q["A"].supported);
+  EXPECT_THAT(q["A"].problem, HasSubstr("circular"));
+  EXPECT_THAT(q["C"].problem, HasSubstr("#C refers to the query itself"));
 }
 
 TEST(GrafanaRefs, EmptyAndNonGraphiteQueries) {
-  const Dashboard d = RefDashboard(R"([
+  const Dashboard d = RefDashboard(R"j([
       {"refId": "A", "target": ""},
       {"refId": "B", "expr": "up"},
       {"refId": "C", "target": "a.b", "datasource": "Loki logs"},
       {"refId": "D", "target": "a.b", "datasource": {"type": "loki", "uid": "x"}},
       {"refId": "E", "target": "a.b", "datasource": "my graphite"},
-      {"refId": "F", "target": "a.b", "datasource": {"uid": "-- Mixed --", "type": "datasource"}}])");
+      {"refId": "F", "target": "a.b", "datasource": {"uid": "-- Mixed --", "type": "datasource"}}])j");
   auto q = Expand(d, 1);
   EXPECT_THAT(q["A"].problem, HasSubstr("empty target"));
   EXPECT_THAT(q["B"].problem, HasSubstr("not a Graphite query"));
@@ -504,7 +504,7 @@ Dashboard VarDashboard(const std::string& list_json) {
 }
 
 TEST(GrafanaVariables, EachType) {
-  const Dashboard d = VarDashboard(R"([
+  const Dashboard d = VarDashboard(R"j([
       {"name": "c", "type": "custom", "query": "a : x, b\\,c ,d",
        "current": {"value": "nope"}},
       {"name": "k", "type": "constant", "query": "prod.eu"},
@@ -518,35 +518,35 @@ TEST(GrafanaVariables, EachType) {
       {"name": "q", "type": "query", "query": "net.*",
        "regex": "/^(?:core|edge)(\\d+)$/", "sort": 4},
       {"name": "tags", "type": "query", "query": "tag_values(dc)"},
-      {"name": "ds", "type": "datasource", "query": "graphite"}])");
+      {"name": "ds", "type": "datasource", "query": "graphite"}])j");
   const auto vars = ResolveVariables(d, {}, FakeFind);
-EXPECT_THAT(Values(Var(vars, "c")), ElementsAre("x", "b,c", "d"));
-EXPECT_EQ(Var(vars, "c").options[0].text, "a");
-// A saved value no longer among the options: the first option.
-EXPECT_THAT(Var(vars, "c").current, ElementsAre("x"));
-EXPECT_THAT(Var(vars, "k").current, ElementsAre("prod.eu"));
-EXPECT_THAT(Values(Var(vars, "i")), ElementsAre("1m", "10m", "1h"));
-EXPECT_THAT(Var(vars, "i").current, ElementsAre("10m"));
-EXPECT_THAT(Var(vars, "ia").problem, HasSubstr("auto interval"));
-EXPECT_THAT(Var(vars, "t").current, ElementsAre("dflt"));
-EXPECT_THAT(Var(vars, "t2").current, ElementsAre("typed"));
-// The regex's group is the value; sort 4 is numerical, descending; the
-// value 1 (core1 and edge1) is listed once.
-EXPECT_THAT(Values(Var(vars, "q")), ElementsAre("2", "1"));
-EXPECT_THAT(Var(vars, "q").current, ElementsAre("2"));
-EXPECT_THAT(Var(vars, "tags").problem, HasSubstr("tag queries"));
-EXPECT_THAT(Var(vars, "ds").problem, HasSubstr("not supported"));
-EXPECT_THAT(Var(vars, "c").problem, IsEmpty());
-EXPECT_EQ(I("a.$k.$i.$t2.$c", vars), "a.prod.eu.10m.typed.x");
+  EXPECT_THAT(Values(Var(vars, "c")), ElementsAre("x", "b,c", "d"));
+  EXPECT_EQ(Var(vars, "c").options[0].text, "a");
+  // A saved value no longer among the options: the first option.
+  EXPECT_THAT(Var(vars, "c").current, ElementsAre("x"));
+  EXPECT_THAT(Var(vars, "k").current, ElementsAre("prod.eu"));
+  EXPECT_THAT(Values(Var(vars, "i")), ElementsAre("1m", "10m", "1h"));
+  EXPECT_THAT(Var(vars, "i").current, ElementsAre("10m"));
+  EXPECT_THAT(Var(vars, "ia").problem, HasSubstr("auto interval"));
+  EXPECT_THAT(Var(vars, "t").current, ElementsAre("dflt"));
+  EXPECT_THAT(Var(vars, "t2").current, ElementsAre("typed"));
+  // The regex's group is the value; sort 4 is numerical, descending; the
+  // value 1 (core1 and edge1) is listed once.
+  EXPECT_THAT(Values(Var(vars, "q")), ElementsAre("2", "1"));
+  EXPECT_THAT(Var(vars, "q").current, ElementsAre("2"));
+  EXPECT_THAT(Var(vars, "tags").problem, HasSubstr("tag queries"));
+  EXPECT_THAT(Var(vars, "ds").problem, HasSubstr("not supported"));
+  EXPECT_THAT(Var(vars, "c").problem, IsEmpty());
+  EXPECT_EQ(I("a.$k.$i.$t2.$c", vars), "a.prod.eu.10m.typed.x");
 }
 
 TEST(GrafanaVariables, QueryVariablesUseOtherVariablesAndFailClearly) {
-  const Dashboard d = VarDashboard(R"([
+  const Dashboard d = VarDashboard(R"j([
       {"name": "sub", "type": "query", "query": "net.$top.if.*",
        "multi": true, "current": {"value": ["eth0"]}},
       {"name": "top", "type": "custom", "query": "edge1,edge2"},
       {"name": "x", "type": "query", "query": "a.$y"},
-      {"name": "y", "type": "query", "query": "b.$x"}])");
+      {"name": "y", "type": "query", "query": "b.$x"}])j");
   const auto vars = ResolveVariables(d, {}, FakeFind);
   EXPECT_THAT(Values(Var(vars, "sub")), ElementsAre("eth1", "eth0"));
   EXPECT_THAT(Var(vars, "sub").current, ElementsAre("eth0"));

@@ -20,14 +20,10 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-constexpr char kRule[] = R"({"name": "r", "target": "sumSeries(a.*)",
-               "thresholds" : {"warning" : 1}, "grafana" : {
-  "uid" : "edge-27",
-          "panel_id" : 21,
-          "ref_id" : "C",
-                     "url" : "http://g:3000/d/edge-27?viewPanel=21"
-}
-})";
+constexpr char kRule[] = R"j({"name": "r", "target": "sumSeries(a.*)",
+    "thresholds": {"warning": 1},
+    "grafana": {"uid": "edge-27", "panel_id": 21, "ref_id": "C",
+                "url": "http://g:3000/d/edge-27?viewPanel=21"}})j";
 
 TEST(GrafanaOrigin, ReadAndWritten) {
   auto spec = ParseRuleJson(kRule);
