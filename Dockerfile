@@ -15,6 +15,7 @@ RUN apt-get update \
       libuv1-dev libabsl-dev librocksdb-dev prometheus-cpp-dev libcivetweb-dev \
       libfmt-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev \
       libhttp-parser-dev libcurl4-openssl-dev libssl-dev \
+      libjs-dygraphs \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt README.md ./

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   tzdata
+  # the web page's charts, compiled into the binary (CMake reads /usr/share/javascript/dygraphs)
+  libjs-dygraphs
   # real peers for tests, demo and benchmarks
   graphite-carbon python3-whisper graphite-web carbon-c-relay prometheus
   python3 python3-pytest curl procps

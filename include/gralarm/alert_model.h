@@ -72,6 +72,9 @@ struct AlertRecord {
   // Its (rule, series) is flapping (the rule's `flap`): changes are recorded
   // but not notified until it is stable again.
   bool flapping = false;
+  // Its rule's Grafana panel url (RuleSpec::grafana), sent as Alertmanager's
+  // generatorURL; empty for other rules.
+  std::string generator_url;
 
   // What it is raised as: its severity, or kNoData while flagged no-data.
   AlertState state() const { return StateOf(severity, nodata); }

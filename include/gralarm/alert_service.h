@@ -31,6 +31,9 @@ namespace gralarm {
 //   FailedPrecondition  read-only (from a rule file), or still in use -> 409
 //   anything else       the store or the rule load failed             -> 500
 // Thread-safe.
+// The index of the spec at fault in an ImportRules error.
+inline constexpr char kImportIndexPayload[] = "gralarm.import_index";
+
 class AlertService {
  public:
   // `config` returns the config in force; `reload_rules` rebuilds the rules in
@@ -51,6 +54,17 @@ class AlertService {
                                                           RuleSpec spec);
   // Removes the API rule `id` (stored invalid rules too); its alerts end.
   absl::Status DeleteRule(std::string_view id);
+
+  // Stores rules imported from Grafana, all or none: each spec must have
+  // `grafana` set and an empty id. A spec whose (uid, panel_id, ref_id) is
+  // that of an API rule replaces that rule (same id); the others are created
+  // (ids as CreateRule makes them). Every spec is validated before anything
+  // is stored; an error names the spec by its index in the status payload
+  // kImportIndexPayload (and FieldOf() gives the field). A rule from a rule
+  // file with the same origin is FailedPrecondition. Returns the rules as now
+  // in force, in the order of `specs`.
+  absl::StatusOr<std::vector<std::shared_ptr<const Rule>>> ImportRules(
+      std::vector<RuleSpec> specs);
 
   // Templates: the same, by name. A replacement must leave every rule that
   // uses the template valid; a template still in use is not deleted.

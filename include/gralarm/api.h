@@ -96,9 +96,12 @@ class Api {
 };
 
 // The operator web page (GET /) with its Content-Security-Policy: scripts and
-// styles only those inline in the page (by their SHA-256), requests only to
-// this origin, no framing.
+// styles only those inline in the page (by their SHA-256) and gralarm's own
+// files under /assets/ ('self'), requests only to this origin, no framing.
 HttpResponse WebPageResponse();
+
+// GET /assets/<name>: a file the page loads (FindWebAsset); 404 otherwise.
+HttpResponse WebAssetResponse(const HttpRequest& request);
 
 // One text cell of a CSV export, in valid UTF-8: a cell starting with '=',
 // '+', '-', '@', tab or CR gets a leading "'" (OWASP's advice against CSV

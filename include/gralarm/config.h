@@ -163,6 +163,19 @@ struct ChannelOptions {
   }
 };
 
+// [grafana]: the Grafana whose dashboards rules are imported from (README
+// "Grafana"). Off when url is empty.
+struct GrafanaOptions {
+  // Base url, e.g. "http://grafana:3000" (a trailing '/' is removed).
+  std::string url;
+  // The service-account token sent as "Authorization: Bearer <token>": token,
+  // or the first line of token_file (read when the config is loaded, so at
+  // start and on every reload; setting both is an error). Never logged.
+  std::string token;
+  std::string token_file;
+  int64_t timeout_ms = 10000;
+};
+
 // The whole parsed configuration. Built once, then shared read-only by every
 // loop.
 struct Config {
@@ -177,6 +190,7 @@ struct Config {
   GraphiteOptions graphite;
   std::vector<ScheduleOptions> schedules;
   std::vector<ChannelOptions> channels;
+  GrafanaOptions grafana;
 
   // The schedule or channel of that name, or null.
   const ScheduleOptions* FindSchedule(std::string_view name) const;

@@ -54,6 +54,18 @@ struct SourcePosition {
   int column = 0;
 };
 
+// Where an imported rule comes from: one query of one Grafana panel (README
+// "Grafana"). Rules made otherwise have none.
+struct GrafanaOrigin {
+  std::string uid;  // the dashboard's uid
+  int64_t panel_id = 0;
+  std::string ref_id;
+  // <grafana url>/d/<uid>?viewPanel=<panel id>: the generatorURL of the
+  // rule's alerts and the page's link. May be empty.
+  std::string url;
+  bool operator==(const GrafanaOrigin&) const = default;
+};
+
 // A rule as written (README "Threshold rules"), before its template is applied.
 struct RuleSpec {
   std::string id;
@@ -67,6 +79,8 @@ struct RuleSpec {
   std::string emit_prefix;            // target only; empty: not emitted
   std::string template_name;
   RuleFields fields;
+  // The JSON field "grafana": set on rules imported from a Grafana panel.
+  std::optional<GrafanaOrigin> grafana;
   RuleSource source = RuleSource::kApi;
   std::string source_file;  // for kFile
   int source_line = 0;      // for kFile: where its table starts

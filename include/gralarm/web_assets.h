@@ -8,6 +8,17 @@ namespace gralarm {
 // The operator web page (src/api/web/index.html), compiled into the binary.
 std::string_view IndexHtml();
 
+// A file the page loads from its own origin (GET /assets/<name>), compiled
+// into the binary from a Debian package at build time.
+struct WebAsset {
+  std::string_view name;          // "dygraph.min.js"
+  std::string_view content_type;  // the Content-Type it is served with
+  std::string_view body;
+};
+
+// The asset called `name` (the path after "/assets/"), or nullptr.
+const WebAsset* FindWebAsset(std::string_view name);
+
 }  // namespace gralarm
 
 #endif  // GRALARM_WEB_ASSETS_H_

@@ -338,6 +338,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.last_value = rs.state.last_value;
   a.last_seen_ms = last_seen;
   a.labels = rs.rule->labels;
+  if (rs.rule->spec.grafana) a.generator_url = rs.rule->spec.grafana->url;
   a.held = rs.held;
   a.silenced = rs.silenced;
   a.notified_ms = rs.notified_ms;

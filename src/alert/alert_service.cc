@@ -4,7 +4,9 @@
 #include <cctype>
 #include <optional>
 #include <random>
+#include <set>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gralarm/glob.h"
@@ -128,6 +130,99 @@ absl::StatusOr<std::shared_ptr<const Rule>> AlertService::PutRuleLocked(
   auto stored = engine_->rules()->Find(spec.id);
   if (stored == nullptr) return absl::InternalError("rule vanished");
   return stored;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const Rule>>>
+AlertService::ImportRules(std::vector<RuleSpec> specs) {
+  absl::MutexLock lock(&mu_);
+  const auto rules = engine_->rules();
+  const auto config = config_();
+  auto at = [](size_t i, absl::Status s) {
+    s.SetPayload(kImportIndexPayload, absl::Cord(std::to_string(i)));
+    return s;
+  };
+  // The id each origin has now (API rules, in force or stored invalid).
+  auto existing = [&](const GrafanaOrigin& o) -> absl::StatusOr<std::string> {
+    auto same = [&](const GrafanaOrigin& x) {
+      return x.uid == o.uid && x.panel_id == o.panel_id && x.ref_id == o.ref_id;
+    };
+    for (const auto& r : rules->rules()) {
+      if (!r->spec.grafana || !same(*r->spec.grafana)) continue;
+      if (r->spec.source == RuleSource::kFile) {
+        return absl::FailedPreconditionError(
+            StrCat("rule \"", r->spec.id, "\" of ", r->spec.source_file,
+                   " was imported from that query: edit the file"));
+      }
+      return r->spec.id;
+    }
+    for (const InvalidRule& r : rules->invalid()) {
+      if (r.shadowed || r.id.empty()) continue;
+      auto spec = ParseRuleJson(r.json);
+      if (spec.ok() && spec->grafana && same(*spec->grafana)) return r.id;
+    }
+    return std::string();
+  };
+  std::set<std::string> taken;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    RuleSpec& spec = specs[i];
+    if (!spec.grafana || !spec.id.empty()) {
+      return at(i, absl::InvalidArgumentError(
+                       "an imported rule has a grafana origin and no id"));
+    }
+    auto id = existing(*spec.grafana);
+    if (!id.ok()) return at(i, id.status());
+    if (id->empty()) {
+      std::string base = IdFromName(spec.name);
+      *id = ValidRuleId(base) && !RuleExists(*rules, base) &&
+                    !taken.contains(base)
+                ? base
+                : RandomId("rule-");
+    }
+    if (!taken.insert(*id).second) {
+      return at(i, absl::InvalidArgumentError(StrCat(
+                       "two imported rules would be rule \"", *id, "\"")));
+    }
+    spec.id = *id;
+    spec.source = RuleSource::kApi;
+    const TemplateSpec* tmpl = spec.template_name.empty()
+                                   ? nullptr
+                                   : rules->FindTemplate(spec.template_name);
+    if (auto resolved = ResolveRule(spec, tmpl, *config); !resolved.ok()) {
+      return at(i, resolved.status());
+    }
+  }
+  // Store all, then put them in force at once; put everything back when
+  // anything fails.
+  std::vector<std::pair<std::string, std::optional<std::string>>> previous;
+  auto undo = [&](const absl::Status& why) {
+    for (const auto& [id, json] : previous) {
+      absl::Status u =
+          json ? store_->PutRuleJson(id, *json) : store_->DeleteRuleJson(id);
+      if (!u.ok()) {
+        spdlog::error("import: rule {} could not be put back after \"{}\": {}",
+                      id, why.message(), u.message());
+      }
+    }
+    return why;
+  };
+  for (const RuleSpec& spec : specs) {
+    auto before = store_->RuleJson(spec.id);
+    if (!before.ok()) return undo(before.status());
+    previous.emplace_back(spec.id, *before);
+    if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
+        !s.ok()) {
+      return undo(s);
+    }
+  }
+  if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) return undo(s);
+  std::vector<std::shared_ptr<const Rule>> out;
+  const auto now = engine_->rules();
+  for (const RuleSpec& spec : specs) {
+    auto r = now->Find(spec.id);
+    if (r == nullptr) return absl::InternalError("imported rule vanished");
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 absl::Status AlertService::DeleteRule(std::string_view id) {

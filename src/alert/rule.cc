@@ -68,7 +68,8 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
     const std::string& key = it.key();
     const json& v = it.value();
     if (key == "id" || key == "name" || key == "pattern" || key == "target" ||
-        key == "step_s" || key == "lateness_s" || key == "emit_prefix") {
+        key == "step_s" || key == "lateness_s" || key == "emit_prefix" ||
+        key == "grafana") {
       if (is_template && key != "name") {
         return FieldError(key, "a template cannot set it");
       }
@@ -274,6 +275,65 @@ absl::Status CheckTargetFields(const json& j, const RuleSpec& spec) {
   return absl::OkStatus();
 }
 
+// The "grafana" object of a rule: {"uid", "panel_id", "ref_id", "url"}; uid,
+// panel_id and ref_id required, url optional (http or https).
+absl::Status ParseGrafanaOrigin(const json& v, GrafanaOrigin* out) {
+  constexpr char kShape[] =
+      "must be {\"uid\": string, \"panel_id\": integer, \"ref_id\": "
+      "string, \"url\": string}";
+  if (!v.is_object()) return FieldError("grafana", kShape);
+  GrafanaOrigin o;
+  auto printable = [](const std::string& s) {
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ') {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const std::string& k = it.key();
+    const json& x = it.value();
+    if (k == "panel_id") {
+      if (!x.is_number_integer() || x.get<int64_t>() < 0) {
+        return FieldError("grafana", "panel_id must be an integer >= 0");
+      }
+      o.panel_id = x.get<int64_t>();
+    } else if (k == "uid" || k == "ref_id" || k == "url") {
+      if (!x.is_string()) {
+        return FieldError("grafana", StrCat(k, " must be a string"));
+      }
+      (k == "uid"      ? o.uid
+       : k == "ref_id" ? o.ref_id
+                       : o.url) = x.get<std::string>();
+    } else {
+      return FieldError("grafana",
+                        StrCat("unknown field \"", k, "\"; ", kShape));
+    }
+  }
+  if (!v.contains("panel_id"))
+    return FieldError("grafana", "panel_id is required");
+  if (o.uid.empty() || o.uid.size() > 128 || !printable(o.uid)) {
+    return FieldError("grafana",
+                      "uid must hold 1 to 128 bytes, no spaces or control "
+                      "characters");
+  }
+  if (o.ref_id.empty() || o.ref_id.size() > 64 || !printable(o.ref_id)) {
+    return FieldError("grafana",
+                      "ref_id must hold 1 to 64 bytes, no spaces or control "
+                      "characters");
+  }
+  if (!o.url.empty() &&
+      ((!o.url.starts_with("http://") && !o.url.starts_with("https://")) ||
+       o.url.size() > 2048 || !printable(o.url))) {
+    return FieldError("grafana",
+                      "url must be an http:// or https:// URL of at most 2048 "
+                      "bytes");
+  }
+  *out = std::move(o);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool ValidMetricPrefix(std::string_view prefix) {
@@ -316,6 +376,14 @@ absl::StatusOr<RuleSpec> ParseRuleJson(std::string_view text) {
   if (!spec.id.empty() && !ValidRuleId(spec.id)) {
     return FieldError("id", "must match [a-z0-9_.-]{1,128}");
   }
+  if (j->contains("grafana")) {
+    GrafanaOrigin origin;
+    if (absl::Status s = ParseGrafanaOrigin((*j)["grafana"], &origin);
+        !s.ok()) {
+      return s;
+    }
+    spec.grafana = std::move(origin);
+  }
   if (absl::Status s = CheckTargetFields(*j, spec); !s.ok()) return s;
   return spec;
 }
@@ -347,6 +415,12 @@ std::string RuleSpecToJson(const RuleSpec& spec) {
   }
   if (!spec.template_name.empty()) j["template"] = spec.template_name;
   FieldsToJson(spec.fields, &j);
+  if (spec.grafana) {
+    j["grafana"] = {{"uid", spec.grafana->uid},
+                    {"panel_id", spec.grafana->panel_id},
+                    {"ref_id", spec.grafana->ref_id},
+                    {"url", spec.grafana->url}};
+  }
   return j.dump();
 }
 

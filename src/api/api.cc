@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "api/graph.h"
+#include "api/grafana_api.h"
 #include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
@@ -401,6 +402,22 @@ HttpResponse Request::Handle() {
   if (first == "graph" && n == 1) {
     return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
                      : MethodNotAllowed();
+  }
+  // Grafana import (README "Grafana").
+  if (first == "grafana" && n == 2 && parts_[1] == "dashboards") {
+    return Is("GET") ? GrafanaSearchResponse(*b_->config(), Param(q_, "q"))
+                     : MethodNotAllowed();
+  }
+  if (first == "grafana" && n == 3 && parts_[1] == "dashboards") {
+    return Is("GET")
+               ? GrafanaDashboardResponse(*b_->config(), parts_[2], r_.query)
+               : MethodNotAllowed();
+  }
+  if (first == "grafana" && n == 2 && parts_[1] == "import") {
+    return Is("POST") ? GrafanaImportResponse(
+                            *b_->config(), b_->alert_service(), r_.body,
+                            [](const gralarm::Rule& r) { return RuleJson(r); })
+                      : MethodNotAllowed();
   }
   return JsonError(404, "not_found", StrCat("no route ", r_.path));
 }

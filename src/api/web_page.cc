@@ -36,10 +36,12 @@ std::string HashesOf(std::string_view page, std::string_view tag) {
   return out;
 }
 
+// Scripts and styles: those inline in the page, by their hash, and the files
+// gralarm itself serves under /assets/ ('self').
 std::string PagePolicy() {
   const std::string_view page = IndexHtml();
   return StrCat("default-src 'none'; script-src", HashesOf(page, "script"),
-                "; style-src", HashesOf(page, "style"),
+                " 'self'; style-src", HashesOf(page, "style"), " 'self'",
                 "; connect-src 'self'; img-src 'self'; form-action 'self'; "
                 "base-uri 'none'; frame-ancestors 'none'");
 }
@@ -51,6 +53,26 @@ HttpResponse WebPageResponse() {
   HttpResponse r{200, "text/html; charset=utf-8", std::string(IndexHtml())};
   r.headers.emplace_back("Content-Security-Policy", *kPolicy);
   return r;
+}
+
+HttpResponse WebAssetResponse(const HttpRequest& request) {
+  constexpr std::string_view kPrefix = "/assets/";
+  if (request.method != "GET" && request.method != "HEAD") {
+    return HttpResponse{
+        405, "application/json",
+        R"({"error":{"code":"method_not_allowed","message":"GET only"}})"};
+  }
+  const std::string_view path = request.path;
+  const WebAsset* asset = path.substr(0, kPrefix.size()) == kPrefix
+                              ? FindWebAsset(path.substr(kPrefix.size()))
+                              : nullptr;
+  if (asset == nullptr) {
+    return HttpResponse{
+        404, "application/json",
+        R"({"error":{"code":"not_found","message":"no such asset"}})"};
+  }
+  return HttpResponse{200, std::string(asset->content_type),
+                      std::string(asset->body)};
 }
 
 }  // namespace gralarm

@@ -336,6 +336,35 @@ void ReadGraphite(const toml::table& t, GraphiteOptions* o, Errors* errors) {
   r.Finish();
 }
 
+void ReadGrafana(const toml::table& t, GrafanaOptions* o, Errors* errors) {
+  TableReader r(t, "grafana", errors);
+  if (const toml::node* node = r.String("url", &o->url);
+      node != nullptr && !o->url.empty()) {
+    while (o->url.ends_with('/')) o->url.pop_back();
+    if ((!o->url.starts_with("http://") && !o->url.starts_with("https://")) ||
+        o->url.find_first_of(" \t\r\n?#") != std::string::npos) {
+      errors->Add(node->source(),
+                  StrCat("grafana.url \"", o->url,
+                         "\" must be an http:// or https:// base url"));
+    }
+  }
+  const toml::node* token = r.String("token", &o->token);
+  if (const toml::node* node = r.String("token_file", &o->token_file);
+      node != nullptr && !o->token_file.empty()) {
+    if (token != nullptr && !o->token.empty()) {
+      errors->Add(node->source(), "grafana: set token or token_file, not both");
+    } else if (auto read = ReadTokenFile(o->token_file); !read.ok()) {
+      std::string message(read.status().message());
+      if (message.starts_with("api.")) message.replace(0, 4, "grafana.");
+      errors->Add(node->source(), message);
+    } else {
+      o->token = *std::move(read);
+    }
+  }
+  r.Int("timeout_ms", &o->timeout_ms, 100, 300000);
+  r.Finish();
+}
+
 void ReadSelfMetrics(const toml::table& t, SelfMetricsOptions* o,
                      Errors* errors) {
   TableReader r(t, "self_metrics", errors);
@@ -689,6 +718,9 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
   }
   if (const toml::table* t = SubTable(top, "api", &errors)) {
     ReadApi(*t, &config->api, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "grafana", &errors)) {
+    ReadGrafana(*t, &config->grafana, &errors);
   }
   if (const toml::table* t = SubTable(top, "self_metrics", &errors)) {
     ReadSelfMetrics(*t, &config->self_metrics, &errors);

@@ -64,6 +64,11 @@ std::string GeneratorUrl(const Config& c) {
   return StrCat("http://", c.api.listen, "/");
 }
 
+// The generatorURL of one alert: its rule's Grafana panel when it has one.
+std::string GeneratorUrl(const AlertRecord& a, const Config& c) {
+  return a.generator_url.empty() ? GeneratorUrl(c) : a.generator_url;
+}
+
 std::string Fingerprint(const json& labels) {
   std::string text;
   for (auto it = labels.begin(); it != labels.end(); ++it) {  // sorted by key
@@ -77,7 +82,7 @@ json AlertmanagerAlert(const AlertRecord& a, const std::string& severity,
   json alert = {{"labels", Labels(a, severity)},
                 {"annotations", Annotations(a, severity, kind)},
                 {"startsAt", Rfc3339Millis(a.since_ms)},
-                {"generatorURL", GeneratorUrl(config)}};
+                {"generatorURL", GeneratorUrl(a, config)}};
   if (ends_ms > 0) alert["endsAt"] = Rfc3339Millis(ends_ms);
   return alert;
 }
@@ -107,7 +112,7 @@ void AppendWebhookAlerts(const OutboxRecord& r, const Config& config,
                 {"startsAt", Rfc3339Millis(r.alert.since_ms)},
                 {"endsAt",
                  ends_ms > 0 ? Rfc3339Millis(ends_ms) : "0001-01-01T00:00:00Z"},
-                {"generatorURL", GeneratorUrl(config)},
+                {"generatorURL", GeneratorUrl(r.alert, config)},
                 {"fingerprint", Fingerprint(l)}};
   };
   alerts->push_back(alert(r.status, severity, r.ends_ms, kind));

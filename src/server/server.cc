@@ -295,6 +295,7 @@ absl::Status Server::Start() {
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
        {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
+       {"/assets/", [](const HttpRequest& r) { return WebAssetResponse(r); }},
        {"/", [](const HttpRequest&) { return WebPageResponse(); }}});
   if (!http.ok()) {
     CloseListenSockets(&*sockets);

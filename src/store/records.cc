@@ -73,7 +73,7 @@ bool GetLabels(Reader* r, std::map<std::string, std::string>* m) {
 
 // Flags bytes: a set bit not defined for the record makes it corrupt.
 constexpr uint8_t kAlertNodata = 1, kAlertSilenced = 2, kAlertHeld = 4,
-                  kAlertFlapping = 8;
+                  kAlertFlapping = 8, kAlertGeneratorUrl = 16;
 constexpr uint8_t kHistoryNodata = 1;
 constexpr uint8_t kOutboxReminder = 1;  // outbox flags
 
@@ -81,7 +81,8 @@ constexpr uint8_t kOutboxReminder = 1;  // outbox flags
 void PutAlertBody(std::string* out, const AlertRecord& a) {
   coding::PutFixed8(
       out, (a.nodata ? kAlertNodata : 0) | (a.silenced ? kAlertSilenced : 0) |
-               (a.held ? kAlertHeld : 0) | (a.flapping ? kAlertFlapping : 0));
+               (a.held ? kAlertHeld : 0) | (a.flapping ? kAlertFlapping : 0) |
+               (a.generator_url.empty() ? 0 : kAlertGeneratorUrl));
   PutLevel(out, a.severity);
   PutLevel(out, a.peak);
   coding::PutDouble(out, a.value);
@@ -93,12 +94,14 @@ void PutAlertBody(std::string* out, const AlertRecord& a) {
   coding::PutLengthPrefixed(out, a.rule_name);
   coding::PutLengthPrefixed(out, a.series);
   PutLabels(out, a.labels);
+  if (!a.generator_url.empty()) coding::PutLengthPrefixed(out, a.generator_url);
 }
 
 bool GetAlertBody(Reader* r, AlertRecord* a) {
   uint8_t flags;
-  if (!r->GetFixed8(&flags) || (flags & ~(kAlertNodata | kAlertSilenced |
-                                          kAlertHeld | kAlertFlapping)) != 0) {
+  if (!r->GetFixed8(&flags) ||
+      (flags & ~(kAlertNodata | kAlertSilenced | kAlertHeld | kAlertFlapping |
+                 kAlertGeneratorUrl)) != 0) {
     return false;
   }
   a->nodata = flags & kAlertNodata;
@@ -110,7 +113,9 @@ bool GetAlertBody(Reader* r, AlertRecord* a) {
          r->GetDouble(&a->last_value) && r->GetInt64(&a->last_seen_ms) &&
          r->GetInt64(&a->notified_ms) && r->GetString(&a->rule_id) &&
          r->GetString(&a->rule_name) && r->GetString(&a->series) &&
-         GetLabels(r, &a->labels);
+         GetLabels(r, &a->labels) &&
+         ((flags & kAlertGeneratorUrl) == 0 ||
+          (r->GetString(&a->generator_url) && !a->generator_url.empty()));
 }
 
 // Reads a version-1 value with `body`, which must consume all of it.

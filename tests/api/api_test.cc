@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "gralarm/http_server.h"
+#include "gralarm/web_assets.h"
 
 namespace gralarm {
 namespace {
@@ -112,6 +113,43 @@ TEST(WebPageResponse, PolicyAllowsOnlyThePagesOwnScriptAndStyle) {
   EXPECT_THAT(csp, ::testing::HasSubstr("; style-src 'sha256-"));
   EXPECT_THAT(csp, ::testing::HasSubstr("frame-ancestors 'none'"));
   EXPECT_THAT(csp, ::testing::Not(::testing::HasSubstr("unsafe")));
+}
+
+TEST(WebPageResponse, PolicyAllowsTheChartLibraryFromThisOriginOnly) {
+  const std::string csp = WebPageResponse().headers[0].second;
+  EXPECT_THAT(csp,
+              ::testing::ContainsRegex("script-src ('sha256-[^']+' )+'self';"));
+  EXPECT_THAT(csp,
+              ::testing::ContainsRegex("style-src ('sha256-[^']+' )+'self';"));
+  EXPECT_THAT(csp, ::testing::Not(::testing::HasSubstr("http")));
+  EXPECT_THAT(std::string(IndexHtml()),
+              ::testing::HasSubstr(R"(<script src="/assets/dygraph.min.js">)"));
+}
+
+TEST(WebAssetResponse, ServesDebiansDygraphsCompiledIn) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/assets/dygraph.min.js";
+  HttpResponse js = WebAssetResponse(r);
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  EXPECT_THAT(js.body, ::testing::StartsWith("/*! @license"));
+  EXPECT_THAT(js.body, ::testing::HasSubstr("Dygraph"));
+  EXPECT_GT(js.body.size(), 100000u);
+  r.path = "/assets/dygraph.min.css";
+  HttpResponse css = WebAssetResponse(r);
+  EXPECT_EQ(css.status, 200);
+  EXPECT_EQ(css.content_type, "text/css; charset=utf-8");
+  EXPECT_THAT(css.body, ::testing::HasSubstr(".dygraph-legend"));
+  for (const char* path :
+       {"/assets/", "/assets/dygraph.js", "/assets/../etc/passwd",
+        "/assets/dygraph.min.js/x", "/dygraph.min.js"}) {
+    r.path = path;
+    EXPECT_EQ(WebAssetResponse(r).status, 404) << path;
+  }
+  r.path = "/assets/dygraph.min.js";
+  r.method = "POST";
+  EXPECT_EQ(WebAssetResponse(r).status, 405);
 }
 
 }  // namespace
