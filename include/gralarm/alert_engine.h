@@ -130,6 +130,10 @@ class AlertEngine {
   std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
 
  private:
+  struct ForecastState {
+    ForecastWindow window;
+    double raise_forecast = 0;
+  };
   struct RuleState {
     std::shared_ptr<const Rule> rule;
     SeriesState state;
@@ -147,6 +151,9 @@ class AlertEngine {
     int64_t notified_ms = 0;  // a firing notification was last queued then
     // Only for rules with `flap`; shared by copies of the state.
     std::shared_ptr<FlapTracker> flap;
+    // Only for rules with `forecast`: the window, and the forecast that
+    // raised the alert. Shared by copies of the state.
+    std::shared_ptr<ForecastState> forecast;
     bool flapping() const { return flap && flap->flapping(); }
     AlertState alert_state() const { return StateOf(state.level, nodata); }
   };
@@ -240,6 +247,8 @@ class AlertEngine {
   AlertRecord ToRecord(const RuleState& rs, std::string_view path,
                        int64_t last_seen) const;
   static std::string EncodeState(const RuleState& rs);
+  // A forecast rule's last forecast (for its events); none for other rules.
+  static std::optional<double> LastForecast(const RuleState& rs);
   static bool DecodeState(std::string_view bytes, RuleState* rs);
   void CountActive(AlertState state, int delta);
   std::shared_ptr<const Config> config() const;

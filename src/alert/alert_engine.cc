@@ -6,6 +6,10 @@
 #include "gralarm/strings.h"
 
 namespace gralarm {
+std::optional<double> AlertEngine::LastForecast(const RuleState& rs) {
+  return rs.forecast ? rs.forecast->window.last_forecast : std::nullopt;
+}
+
 AlertEngine::AlertEngine(Store* store, const Clock* clock,
                          std::shared_ptr<const Config> config)
     : store_(store),
@@ -77,9 +81,15 @@ void AlertEngine::NotifyNow(RuleState& rs, std::string_view path,
                             const SeriesEntry& entry, std::string_view why,
                             int64_t now) {
   TransitionWrite w;
-  w.event = EventRecord{
-      0,     rs.rule->spec.id,    std::string(path), std::string(why),
-      "due", rs.state.last_value, rs.state.last_ts,  now};
+  w.event = EventRecord{0,
+                        rs.rule->spec.id,
+                        std::string(path),
+                        std::string(why),
+                        "due",
+                        rs.state.last_value,
+                        rs.state.last_ts,
+                        now,
+                        LastForecast(rs)};
   w.notify =
       Notifications(rs, path, /*resolved=*/false, rs.state.last_value, now);
   const bool notified = !w.notify.empty();
@@ -249,7 +259,14 @@ void AlertEngine::OfferState(RuleState& rs, std::string_view path, uint32_t ts,
     Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
   }
   const AlertState before = rs.alert_state();
-  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
+  ForecastWindow* window = nullptr;
+  if (rs.rule->params.forecast.on()) {
+    if (!rs.forecast) rs.forecast = std::make_shared<ForecastState>();
+    window = &rs.forecast->window;
+  } else if (rs.forecast) {
+    rs.forecast.reset();  // the rule no longer forecasts
+  }
+  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value, window);
   rs.dirty = true;
   if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
 }
@@ -330,6 +347,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.peak = rs.peak;
   a.nodata = rs.nodata;
   a.value = rs.raise_value;
+  if (rs.forecast) a.forecast = rs.forecast->raise_forecast;
   a.since_ms = rs.since_ms;
   a.last_value = rs.state.last_value;
   a.last_seen_ms = last_seen;
@@ -365,7 +383,8 @@ AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
                               std::string(AlertStateName(to)),
                               value,
                               ts,
-                              now};
+                              now,
+                              LastForecast(rs)};
   // Re-count the alert under its new state.
   if (was_active) CountActive(from, -1);
   if (!was_active && now_active) {
@@ -373,6 +392,10 @@ AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
     rs.since_ms = now;
     rs.peak = Level::kOk;
     rs.raise_value = value;
+    if (rs.forecast) {
+      rs.forecast->raise_forecast =
+          rs.forecast->window.last_forecast.value_or(value);
+    }
     rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
   }
   const bool silenced_before = rs.silenced;
@@ -596,13 +619,22 @@ void AlertEngine::FlapEnded(RuleState& rs, std::string_view path, int64_t now,
 }
 
 std::string AlertEngine::EncodeState(const RuleState& rs) {
-  return EncodeSeriesState(rs.state, rs.nodata);
+  return EncodeSeriesState(rs.state, rs.nodata,
+                           rs.forecast ? &rs.forecast->window : nullptr);
 }
 
 bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
   bool legacy = false;
-  if (!DecodeSeriesState(bytes, &rs->state, &rs->nodata, &legacy).ok())
+  // A forecast rule's window is restored with its state (none in a state of
+  // an earlier version: the forecast then waits for the minimum span again).
+  if (rs->rule->params.forecast.on() && !rs->forecast) {
+    rs->forecast = std::make_shared<ForecastState>();
+  }
+  if (!DecodeSeriesState(bytes, &rs->state, &rs->nodata, &legacy,
+                         rs->forecast ? &rs->forecast->window : nullptr)
+           .ok()) {
     return false;
+  }
   // A state of an earlier encoding is written in the current one at the next
   // flush.
   if (legacy) rs->dirty = true;
@@ -683,6 +715,10 @@ absl::Status AlertEngine::Restore() {
             rs.since_ms = a->second.since_ms;
             rs.peak = a->second.peak;
             rs.raise_value = a->second.value;
+            if (rs.forecast) {
+              rs.forecast->raise_forecast =
+                  a->second.forecast.value_or(a->second.value);
+            }
             rs.held = a->second.held;
             rs.silenced = a->second.silenced;
             rs.notified_ms = a->second.notified_ms;
@@ -719,7 +755,8 @@ absl::Status AlertEngine::Restore() {
                           std::string(AlertStateName(AlertState::kOk)),
                           a.last_value,
                           0,
-                          now};
+                          now,
+                          std::nullopt};
     w.delete_alert = true;
     w.history = HistoryRecord{a.rule_id,    a.rule_name, a.series,   a.peak,
                               a.severity,   a.nodata,    a.since_ms, now,

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/cord.h"
+#include "alert/rule_forecast.h"
 #include "expr/catalog.h"
 #include "expr/parser.h"
 #include "expr/program.h"
@@ -176,6 +177,9 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
       } else {
         f->flap = flap;
       }
+    } else if (key == "forecast") {
+      if (absl::Status s = ParseForecastField(v, &f->forecast); !s.ok())
+        return s;
     } else {
       return FieldError(key, "unknown field");
     }
@@ -212,6 +216,7 @@ void FieldsToJson(const RuleFields& f, json* j) {
     (*j)["flap"] = {{"window_s", f.flap->window_s},
                     {"changes", f.flap->changes}};
   }
+  if (f.forecast) (*j)["forecast"] = ForecastToJson(*f.forecast);
 }
 
 absl::StatusOr<json> ParseObject(std::string_view text) {
@@ -422,6 +427,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
   rule.labels = pick(r.labels, t.labels, std::map<std::string, std::string>{});
   rule.enabled = pick(r.enabled, t.enabled, true);
   rule.flap = pick(r.flap, t.flap, FlapOptions{});
+  p.forecast = pick(r.forecast, t.forecast, ForecastOptions{});
 
   std::optional<double> previous;
   bool any = false;
@@ -467,6 +473,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
       return FieldError("channels", StrCat("unknown channel \"", c, "\""));
     }
   }
+  if (absl::Status s = ResolveForecast(&rule); !s.ok()) return s;
   if (rule.spec.name.empty()) rule.spec.name = rule.spec.id;
   return rule;
 }
