@@ -126,6 +126,8 @@ class AlertEngine {
     bool nodata = false;
     int64_t last_arrival_ms = 0;
     bool flapping = false;
+    // A forecast rule's last forecast (none before the minimum span).
+    std::optional<double> forecast;
   };
   std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
 

@@ -794,7 +794,7 @@ std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
                        const RuleState& rs) {
     if (rs.rule->spec.id != rule_id) return;
     out.push_back({std::string(path), rs.state, rs.nodata,
-                   entry.last_arrival_ms, rs.flapping()});
+                   entry.last_arrival_ms, rs.flapping(), LastForecast(rs)});
   });
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.series < b.series; });

@@ -104,6 +104,11 @@ TEST_F(ForecastEngineTest, RaisesBeforeThePlainRuleAndSaysItIsAForecast) {
   EXPECT_EQ((*events)[0].value, Value(300));
   EXPECT_NEAR(*(*events)[0].forecast, 95, 1e-9);
   EXPECT_FALSE((*events)[1].forecast);
+  // The series view shows the last forecast (at t = 1800: 1200 s ahead).
+  const auto view = engine_->SeriesOf("trend");
+  ASSERT_EQ(view.size(), 1u);
+  EXPECT_NEAR(*view[0].forecast, Value(3000), 1e-9);
+  EXPECT_FALSE(engine_->SeriesOf("plain")[0].forecast);
 }
 
 TEST_F(ForecastEngineTest, TheWindowSurvivesARestart) {

@@ -58,6 +58,12 @@ def api_alerts(g):
         return json.loads(r.read())["items"]
 
 
+def rule_series(g, rule):
+    with urllib.request.urlopen(
+            f"http://127.0.0.1:{g.api_port}/api/v1/rules/{rule}/series", timeout=5) as r:
+        return json.loads(r.read())["items"]
+
+
 def send_points(g, series, t0, timestamps):
     send_tcp(g.port, "".join(f"{series} {value(t0, ts)!r} {ts}\n"
                              for ts in timestamps).encode())
@@ -72,6 +78,13 @@ def test_forecast_pages_before_the_threshold_rule(tmp_path):
     t0 = int(time.time()) - 7200
     send_points(g, "core.link1.util", t0, range(t0, t0 + 1801, STEP))
     wait_until(lambda: len(api_alerts(g)) == 2, 20, what="both alerts")
+    # The live forecast of each series of the rule: at the last point, t0 + 1800.
+    wait_until(lambda: rule_series(g, "link-trend")[0]["last_ts"] == t0 + 1800, 10,
+               what="the last point evaluated")
+    series = rule_series(g, "link-trend")
+    assert [s["series"] for s in series] == ["core.link1.util"]
+    assert abs(series[0]["forecast"] - value(t0, t0 + 3000)) < 1e-9
+    assert series[0]["last_value"] == value(t0, t0 + 1800)
     g.stop()
     alerts, events = store_dump(g)
     trend, plain = raised_at(events, "link-trend"), raised_at(events, "link-plain")
