@@ -132,10 +132,6 @@ class AlertEngine {
   std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
 
  private:
-  struct ForecastState {
-    ForecastWindow window;
-    double raise_forecast = 0;
-  };
   struct RuleState {
     std::shared_ptr<const Rule> rule;
     SeriesState state;
@@ -153,9 +149,9 @@ class AlertEngine {
     int64_t notified_ms = 0;  // a firing notification was last queued then
     // Only for rules with `flap`; shared by copies of the state.
     std::shared_ptr<FlapTracker> flap;
-    // Only for rules with `forecast`: the window, and the forecast that
-    // raised the alert. Shared by copies of the state.
-    std::shared_ptr<ForecastState> forecast;
+    // Only for rules with `forecast` (empty otherwise): the window, and the
+    // forecast that raised the alert.
+    ForecastWindow forecast;
     bool flapping() const { return flap && flap->flapping(); }
     AlertState alert_state() const { return StateOf(state.level, nodata); }
   };

@@ -7,7 +7,7 @@
 
 namespace gralarm {
 std::optional<double> AlertEngine::LastForecast(const RuleState& rs) {
-  return rs.forecast ? rs.forecast->window.last_forecast : std::nullopt;
+  return rs.forecast.last_forecast();
 }
 
 AlertEngine::AlertEngine(Store* store, const Clock* clock,
@@ -259,14 +259,10 @@ void AlertEngine::OfferState(RuleState& rs, std::string_view path, uint32_t ts,
     Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
   }
   const AlertState before = rs.alert_state();
-  ForecastWindow* window = nullptr;
-  if (rs.rule->params.forecast.on()) {
-    if (!rs.forecast) rs.forecast = std::make_shared<ForecastState>();
-    window = &rs.forecast->window;
-  } else if (rs.forecast) {
-    rs.forecast.reset();  // the rule no longer forecasts
+  if (!rs.rule->params.forecast.on() && rs.forecast.size() > 0) {
+    rs.forecast.Clear();  // the rule no longer forecasts
   }
-  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value, window);
+  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value, &rs.forecast);
   rs.dirty = true;
   if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
 }
@@ -347,7 +343,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.peak = rs.peak;
   a.nodata = rs.nodata;
   a.value = rs.raise_value;
-  if (rs.forecast) a.forecast = rs.forecast->raise_forecast;
+  if (rs.rule->params.forecast.on()) a.forecast = rs.forecast.raise_forecast();
   a.since_ms = rs.since_ms;
   a.last_value = rs.state.last_value;
   a.last_seen_ms = last_seen;
@@ -392,9 +388,9 @@ AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
     rs.since_ms = now;
     rs.peak = Level::kOk;
     rs.raise_value = value;
-    if (rs.forecast) {
-      rs.forecast->raise_forecast =
-          rs.forecast->window.last_forecast.value_or(value);
+    if (rs.rule->params.forecast.on()) {
+      rs.forecast.set_raise_forecast(
+          rs.forecast.last_forecast().value_or(value));
     }
     rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
   }
@@ -619,19 +615,18 @@ void AlertEngine::FlapEnded(RuleState& rs, std::string_view path, int64_t now,
 }
 
 std::string AlertEngine::EncodeState(const RuleState& rs) {
-  return EncodeSeriesState(rs.state, rs.nodata,
-                           rs.forecast ? &rs.forecast->window : nullptr);
+  return EncodeSeriesState(
+      rs.state, rs.nodata,
+      rs.rule->params.forecast.on() ? &rs.forecast : nullptr);
 }
 
 bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
   bool legacy = false;
   // A forecast rule's window is restored with its state (none in a state of
   // an earlier version: the forecast then waits for the minimum span again).
-  if (rs->rule->params.forecast.on() && !rs->forecast) {
-    rs->forecast = std::make_shared<ForecastState>();
-  }
-  if (!DecodeSeriesState(bytes, &rs->state, &rs->nodata, &legacy,
-                         rs->forecast ? &rs->forecast->window : nullptr)
+  if (!DecodeSeriesState(
+           bytes, &rs->state, &rs->nodata, &legacy,
+           rs->rule->params.forecast.on() ? &rs->forecast : nullptr)
            .ok()) {
     return false;
   }
@@ -715,9 +710,9 @@ absl::Status AlertEngine::Restore() {
             rs.since_ms = a->second.since_ms;
             rs.peak = a->second.peak;
             rs.raise_value = a->second.value;
-            if (rs.forecast) {
-              rs.forecast->raise_forecast =
-                  a->second.forecast.value_or(a->second.value);
+            if (rs.rule->params.forecast.on()) {
+              rs.forecast.set_raise_forecast(
+                  a->second.forecast.value_or(a->second.value));
             }
             rs.held = a->second.held;
             rs.silenced = a->second.silenced;

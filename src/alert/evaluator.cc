@@ -90,7 +90,7 @@ std::optional<Transition> Offer(const EvalParams& p, SeriesState* s,
     window->Add(ts, v, p.forecast.window_s);
     const std::optional<double> f =
         window->Predict(p.forecast.window_s, p.forecast.horizon_s);
-    window->last_forecast = f;
+    window->set_last_forecast(f);
     if (!f) return std::nullopt;  // not evaluated yet
     v = *f;
   }

@@ -97,7 +97,7 @@ absl::Status DecodeV2(std::string_view in, SeriesState* state, bool* nodata,
   if (r.remaining() != 0) return Corrupt("trailing bytes");
   ForecastWindow window;
   if (!window.Restore(points)) return Corrupt("forecast points out of order");
-  if (flags & kHasLastForecast) window.last_forecast = last_forecast;
+  if (flags & kHasLastForecast) window.set_last_forecast(last_forecast);
   if (!ToLevel(level, &s.level) || !ToLevel(up_min, &s.up_min) ||
       !ToLevel(down_max, &s.down_max)) {
     return Corrupt("level out of range");
@@ -122,8 +122,8 @@ std::string EncodeSeriesState(const SeriesState& s, bool nodata,
       &out,
       (nodata ? kNodata : 0) | (s.has_last_ts ? kHasLastTs : 0) |
           (s.has_prev ? kHasPrev : 0) | (forecast != nullptr ? kForecast : 0) |
-          (forecast != nullptr && forecast->last_forecast ? kHasLastForecast
-                                                          : 0));
+          (forecast != nullptr && forecast->last_forecast() ? kHasLastForecast
+                                                            : 0));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.level));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.up_min));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.down_max));
@@ -134,7 +134,7 @@ std::string EncodeSeriesState(const SeriesState& s, bool nodata,
   coding::PutDouble(&out, s.prev_value);
   coding::PutDouble(&out, s.last_value);
   if (forecast != nullptr) {
-    coding::PutDouble(&out, forecast->last_forecast.value_or(0));
+    coding::PutDouble(&out, forecast->last_forecast().value_or(0));
     const std::vector<ForecastWindow::Point> points = forecast->Points();
     coding::PutVarint32(&out, static_cast<uint32_t>(points.size()));
     for (const ForecastWindow::Point& p : points) {

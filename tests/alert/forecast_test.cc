@@ -155,6 +155,29 @@ TEST(ForecastWindowTest, RestoresPoints) {
   EXPECT_EQ(r.size(), 0u);
 }
 
+TEST(ForecastWindowTest, CopiesAreDeepAndMovesEmptyTheSource) {
+  ForecastWindow w;
+  for (uint32_t t = 0; t <= 300; t += 30) w.Add(t, t * 0.5, 600);
+  w.set_last_forecast(7);
+  w.set_raise_forecast(9);
+  ForecastWindow copy = w;
+  w.Add(330, 1000, 600);  // changes w only
+  EXPECT_EQ(copy.size(), 11u);
+  ExpectClose(*copy.Predict(600, 100), 400 * 0.5);
+  EXPECT_EQ(copy.last_forecast(), 7);
+  EXPECT_EQ(copy.raise_forecast(), 9);
+  ForecastWindow moved = std::move(copy);
+  EXPECT_EQ(moved.size(), 11u);
+  EXPECT_EQ(copy.size(), 0u);  // NOLINT(bugprone-use-after-move)
+  EXPECT_FALSE(copy.last_forecast());
+  copy = moved;
+  EXPECT_EQ(copy.Points().back().ts, 300u);
+  moved.Clear();
+  EXPECT_EQ(moved.size(), 0u);
+  EXPECT_FALSE(moved.Predict(600, 100));
+  EXPECT_EQ(moved.raise_forecast(), 0);
+}
+
 TEST(ForecastEvaluatorTest, ComparesTheForecast) {
   EvalParams p;
   p.thresholds[static_cast<int>(Level::kCritical)] = 99.99;
@@ -171,7 +194,7 @@ TEST(ForecastEvaluatorTest, ComparesTheForecast) {
   EXPECT_EQ(*raised, 600u);
   EXPECT_EQ(s.level, Level::kCritical);
   EXPECT_EQ(s.last_value, 10 + 0.05 * 600);  // the actual value
-  ExpectClose(*w.last_forecast, 100);
+  ExpectClose(*w.last_forecast(), 100);
 }
 
 TEST(ForecastEvaluatorTest, TwoNoisyPointsDoNotPage) {
@@ -184,7 +207,7 @@ TEST(ForecastEvaluatorTest, TwoNoisyPointsDoNotPage) {
   EXPECT_FALSE(Offer(p, &s, 1300, 90, &w));  // a steep line: not evaluated
   EXPECT_EQ(s.level, Level::kOk);
   EXPECT_EQ(s.up_count, 0);
-  EXPECT_FALSE(w.last_forecast);
+  EXPECT_FALSE(w.last_forecast());
 }
 
 TEST(ForecastEvaluatorTest, ForecastsTheTransformedValue) {
@@ -205,7 +228,7 @@ TEST(ForecastEvaluatorTest, ForecastsTheTransformedValue) {
   // 600 s ahead it reaches 10 at t = 400, so at the step of t = 420.
   ASSERT_TRUE(raised);
   EXPECT_EQ(*raised, 420u);
-  ExpectClose(*w.last_forecast, 0.01 * (420 + 600));
+  ExpectClose(*w.last_forecast(), 0.01 * (420 + 600));
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ ForecastWindow SampleWindow() {
   ForecastWindow w;
   w.Add(0x6955b900, 1.5, 3600);
   w.Add(0x6955b93c, -2, 3600);
-  w.last_forecast = 4;
+  w.set_last_forecast(4);
   return w;
 }
 
@@ -128,7 +128,7 @@ TEST(SeriesStateCodecTest, Version3KeepsTheForecastWindow) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got.Points()[1].ts, 0x6955b93cu);
   EXPECT_EQ(got.Points()[1].value, -2);
-  EXPECT_EQ(got.last_forecast, 4);
+  EXPECT_EQ(got.last_forecast(), 4);
   // Every truncation and a trailing byte are refused.
   for (size_t n = kSeriesStateSize; n < v.size(); ++n) {
     EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(
@@ -142,11 +142,11 @@ TEST(SeriesStateCodecTest, Version3KeepsTheForecastWindow) {
   EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(bad, &s, &nodata)));
   // No last forecast: the flag is clear and the value reads as none.
   ForecastWindow none = SampleWindow();
-  none.last_forecast.reset();
+  none.set_last_forecast(std::nullopt);
   ASSERT_TRUE(DecodeSeriesState(EncodeSeriesState(Sample(), false, &none), &s,
                                 &nodata, nullptr, &got)
                   .ok());
-  EXPECT_FALSE(got.last_forecast);
+  EXPECT_FALSE(got.last_forecast());
   EXPECT_EQ(got.size(), 2u);
 }
 
