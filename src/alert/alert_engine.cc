@@ -7,6 +7,7 @@
 
 namespace gralarm {
 std::optional<double> AlertEngine::LastForecast(const RuleState& rs) {
+  if (!rs.rule->params.forecast.on()) return std::nullopt;
   return rs.forecast.last_forecast();
 }
 

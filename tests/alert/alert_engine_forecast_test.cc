@@ -16,7 +16,8 @@ namespace {
 constexpr int64_t kStart = 1767225600000;
 
 std::shared_ptr<const RuleSet> Rules(const Config& config,
-                                     std::vector<std::string> jsons) {
+                                     std::vector<std::string> jsons,
+                                     uint64_t generation = 1) {
   std::vector<std::shared_ptr<const Rule>> rules;
   for (const std::string& j : jsons) {
     auto spec = ParseRuleJson(j);
@@ -25,7 +26,7 @@ std::shared_ptr<const RuleSet> Rules(const Config& config,
     EXPECT_TRUE(rule.ok()) << rule.status();
     rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
   }
-  return RuleSet::Build(rules, 1);
+  return RuleSet::Build(rules, generation);
 }
 
 // Both rules watch link.util; "trend" compares the value predicted 1200 s
@@ -128,6 +129,30 @@ TEST_F(ForecastEngineTest, TheWindowSurvivesARestart) {
   ASSERT_TRUE(engine_->Restore().ok());
   ASSERT_TRUE(Active("trend"));
   EXPECT_NEAR(*Active("trend")->forecast, 95, 1e-9);
+}
+
+TEST_F(ForecastEngineTest, ARuleThatDropsItsForecastComparesValuesAgain) {
+  for (uint32_t t = 0; t <= 300; t += 30) Point(t);
+  ASSERT_TRUE(Active("trend"));  // the forecast crossed at 300
+  // The same rule without forecast: its state stays, the window goes, and
+  // the next value (36.5) clears it.
+  engine_->SetRules(Rules(*config_, {R"({"id": "trend", "pattern": "link.util",
+                               "thresholds": {"critical": 95}})"},
+                          2));
+  Point(330);
+  EXPECT_FALSE(Active("trend"));
+  EXPECT_FALSE(engine_->SeriesOf("trend")[0].forecast);
+  auto events = store_->Events();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(events->back().to, "ok");
+  EXPECT_FALSE(events->back().forecast);
+  ASSERT_TRUE(engine_->Flush().ok());
+  Open();  // with the forecast rule again, as at the start
+  ASSERT_TRUE(engine_->Restore().ok());
+  Point(360);  // its window starts empty: no forecast from one point
+  EXPECT_FALSE(Active("trend"));
+  EXPECT_FALSE(engine_->SeriesOf("trend")[0].forecast);
 }
 
 TEST_F(ForecastEngineTest, AStateWithoutAWindowWaitsForTheMinimumSpan) {
