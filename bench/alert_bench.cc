@@ -9,6 +9,7 @@
 
 #include "gralarm/alert_engine.h"
 #include "gralarm/clock.h"
+#include "gralarm/forecast.h"
 #include "gralarm/rule.h"
 #include "gralarm/rule_set.h"
 
@@ -25,8 +26,10 @@ std::string SeriesName(int k) {
          ".util";
 }
 
-// `count` rules, 70% exact series names and 30% globs of four shapes.
-std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count) {
+// `count` rules, 70% exact series names and 30% globs of four shapes; with
+// `forecast`, every rule has forecast = {600, 1200}.
+std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count,
+                                         bool forecast = false) {
   std::mt19937 rng(42);
   std::vector<std::shared_ptr<const Rule>> rules;
   for (int n = 0; n < count; ++n) {
@@ -58,6 +61,7 @@ std::shared_ptr<const RuleSet> MakeRules(const Config& config, int count) {
     spec.fields.thresholds =
         std::array<std::optional<double>, 4>{std::nullopt, 70.0, 85.0, 95.0};
     spec.fields.checks_alert = 3;
+    if (forecast) spec.fields.forecast = ForecastOptions{600, 1200};
     auto rule = ResolveRule(spec, nullptr, config);
     if (!rule.ok()) abort();
     rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
@@ -114,6 +118,70 @@ void BM_MatchAndEvaluate(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_MatchAndEvaluate)->Arg(10000)->Arg(100000);
+
+// The same rules without (range(1) = 0) and with (1) a forecast of 600 s: a
+// series' point every 60 s (ts advances 60 a round of all series), after 10
+// warm-up rounds, so every forecast window holds 10 points and predicts.
+void BM_MatchAndEvaluateForecast(benchmark::State& state) {
+  const std::string dir =
+      "/tmp/gralarm-alert-bench-fc-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  auto config = std::make_shared<Config>();
+  auto store = Store::Open(dir);
+  if (!store.ok()) {
+    state.SkipWithError("store");
+    return;
+  }
+  RealClock clock;
+  AlertEngine engine(store->get(), &clock, config);
+  engine.SetRules(MakeRules(*config, static_cast<int>(state.range(0)),
+                            state.range(1) != 0));
+  auto rules = engine.rules();
+  std::vector<std::string> names;
+  for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
+  uint32_t ts = 1700000000;
+  for (int round = 0; round < 10; ++round, ts += 60) {
+    for (const std::string& n : names) engine.Offer(*rules, n, n, ts, 1.0);
+  }
+  size_t i = 0;
+  uint32_t round = 0;
+  for (auto _ : state) {
+    const std::string& n = names[i % names.size()];
+    if (++i % names.size() == 0) {
+      ts += 60;
+      ++round;
+    }
+    // Not a constant, and far from the thresholds: no transitions.
+    engine.Offer(*rules, n, n, ts, 1.0 + 0.25 * (round % 4));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["rule_series"] =
+      static_cast<double>(engine.Counters().rule_series);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_MatchAndEvaluateForecast)
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Args({100000, 0})
+    ->Args({100000, 1});
+
+// One forecast window alone (cache-hot): the arithmetic of a point of a
+// forecast rule, without the engine. A point every 60 s, a 3600 s window (60
+// points), a 7200 s horizon.
+void BM_ForecastWindow(benchmark::State& state) {
+  ForecastWindow w;
+  uint32_t ts = 1700000000;
+  double v = 0, sum = 0;
+  for (auto _ : state) {
+    ts += 60;
+    v = v < 100 ? v + 0.25 : 0;
+    w.Add(ts, v, 3600);
+    sum += w.Predict(3600, 7200).value_or(0);
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ForecastWindow);
 
 }  // namespace
 }  // namespace gralarm

@@ -51,5 +51,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
   }
+  // With a forecast window (a forecast rule's state).
+  ForecastWindow window;
+  if (DecodeSeriesState(bytes, &state, &nodata, nullptr, &window).ok()) {
+    const std::string once = EncodeSeriesState(state, nodata, &window);
+    SeriesState s2;
+    bool n2 = false, legacy = true;
+    ForecastWindow w2;
+    if (!DecodeSeriesState(once, &s2, &n2, &legacy, &w2).ok() || legacy ||
+        EncodeSeriesState(s2, n2, &w2) != once) {
+      std::abort();
+    }
+  }
   return 0;
 }

@@ -126,6 +126,8 @@ class AlertEngine {
     bool nodata = false;
     int64_t last_arrival_ms = 0;
     bool flapping = false;
+    // A forecast rule's last forecast (none before the minimum span).
+    std::optional<double> forecast;
   };
   std::vector<SeriesView> SeriesOf(std::string_view rule_id) const;
 
@@ -147,6 +149,9 @@ class AlertEngine {
     int64_t notified_ms = 0;  // a firing notification was last queued then
     // Only for rules with `flap`; shared by copies of the state.
     std::shared_ptr<FlapTracker> flap;
+    // Only for rules with `forecast` (empty otherwise): the window, and the
+    // forecast that raised the alert.
+    ForecastWindow forecast;
     bool flapping() const { return flap && flap->flapping(); }
     AlertState alert_state() const { return StateOf(state.level, nodata); }
   };
@@ -240,6 +245,8 @@ class AlertEngine {
   AlertRecord ToRecord(const RuleState& rs, std::string_view path,
                        int64_t last_seen) const;
   static std::string EncodeState(const RuleState& rs);
+  // A forecast rule's last forecast (for its events); none for other rules.
+  static std::optional<double> LastForecast(const RuleState& rs);
   static bool DecodeState(std::string_view bytes, RuleState* rs);
   void CountActive(AlertState state, int delta);
   std::shared_ptr<const Config> config() const;

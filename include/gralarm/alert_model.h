@@ -59,6 +59,9 @@ struct AlertRecord {
   Level peak = Level::kOk;
   bool nodata = false;
   double value = 0;  // the value that raised it
+  // A forecast rule's alert: the forecast that raised it (`value` is then the
+  // actual value of that point).
+  std::optional<double> forecast;
   int64_t since_ms = 0;
   double last_value = 0;  // at the last transition
   int64_t last_seen_ms = 0;
@@ -111,6 +114,9 @@ struct EventRecord {
   double value = 0;
   uint32_t ts = 0;
   int64_t at_ms = 0;
+  // A forecast rule's: the forecast of that point (the value its thresholds
+  // were compared with), when one was made.
+  std::optional<double> forecast;
 };
 
 // Alerts matching a silence are tracked as usual but not notified (README

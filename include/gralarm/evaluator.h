@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "gralarm/forecast.h"
+
 namespace gralarm {
 
 // Alert levels, ordered (README "Threshold rules").
@@ -27,6 +29,8 @@ struct EvalParams {
   int checks_ok = 1;
   double ok_margin_pct = 0;
   Transform transform = Transform::kNone;
+  // On: the compared value is the forecast of the (transformed) values.
+  ForecastOptions forecast;
 };
 
 // Highest level whose threshold the value reaches (>= above, <= below).
@@ -58,8 +62,14 @@ struct Transition {
 // Feeds one point, exactly as spec/alert_model.py's Series.offer: a point not
 // after the last evaluated timestamp, or NaN/Inf, is skipped; rate/delta skip
 // the first point and counter decreases. Returns the transition, if any.
+//
+// With p.forecast on, `window` (required then) receives the (transformed)
+// value, and the thresholds are compared with its Predict() instead, stored
+// in window->last_forecast; while it makes no forecast (too few points, too
+// short a span) the point changes no level nor count.
 std::optional<Transition> Offer(const EvalParams& p, SeriesState* s,
-                                uint32_t ts, double v);
+                                uint32_t ts, double v,
+                                ForecastWindow* window = nullptr);
 
 }  // namespace gralarm
 

@@ -43,6 +43,8 @@ struct RuleFields {
   std::optional<std::map<std::string, std::string>> labels;
   std::optional<bool> enabled;
   std::optional<FlapOptions> flap;
+  // README "Forecast rules".
+  std::optional<ForecastOptions> forecast;
 };
 
 // Where a rule or template was defined.

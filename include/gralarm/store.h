@@ -38,16 +38,22 @@ struct TransitionWrite {
 };
 
 // The value of a (rule, series) state in the store (docs/STORAGE.md,
-// "series_state"): kSeriesStateSize bytes, version kSeriesStateVersion.
-inline constexpr uint8_t kSeriesStateVersion = 2;
+// "series_state"): version kSeriesStateVersion, kSeriesStateSize bytes
+// without a forecast window; with one (a forecast rule's), its last forecast
+// and points follow.
+inline constexpr uint8_t kSeriesStateVersion = 3;
 inline constexpr size_t kSeriesStateSize = 33;
-std::string EncodeSeriesState(const SeriesState& state, bool nodata);
-// Reads the current version and version 1 (the first release's layout); sets
-// `*legacy` (when given) to whether the value is of an earlier version, which
-// the caller should write again in the current one. Anything else, truncated
-// input included, is a DataLossError.
+std::string EncodeSeriesState(const SeriesState& state, bool nodata,
+                              const ForecastWindow* forecast = nullptr);
+// Reads the current version and versions 2 and 1 (the first release's
+// layout); sets `*legacy` (when given) to whether the value is of an earlier
+// version, which the caller should write again in the current one. A
+// forecast window in the value is restored into `*forecast` when given (and
+// ignored otherwise); `*forecast` is emptied when the value has none.
+// Anything else, truncated input included, is a DataLossError.
 absl::Status DecodeSeriesState(std::string_view in, SeriesState* state,
-                               bool* nodata, bool* legacy = nullptr);
+                               bool* nodata, bool* legacy = nullptr,
+                               ForecastWindow* forecast = nullptr);
 
 // The one RocksDB database of gralarm (store.path), with a column family per
 // kind of record; docs/STORAGE.md describes every key and value. Writes go

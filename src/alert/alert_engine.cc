@@ -6,6 +6,11 @@
 #include "gralarm/strings.h"
 
 namespace gralarm {
+std::optional<double> AlertEngine::LastForecast(const RuleState& rs) {
+  if (!rs.rule->params.forecast.on()) return std::nullopt;
+  return rs.forecast.last_forecast();
+}
+
 AlertEngine::AlertEngine(Store* store, const Clock* clock,
                          std::shared_ptr<const Config> config)
     : store_(store),
@@ -77,9 +82,15 @@ void AlertEngine::NotifyNow(RuleState& rs, std::string_view path,
                             const SeriesEntry& entry, std::string_view why,
                             int64_t now) {
   TransitionWrite w;
-  w.event = EventRecord{
-      0,     rs.rule->spec.id,    std::string(path), std::string(why),
-      "due", rs.state.last_value, rs.state.last_ts,  now};
+  w.event = EventRecord{0,
+                        rs.rule->spec.id,
+                        std::string(path),
+                        std::string(why),
+                        "due",
+                        rs.state.last_value,
+                        rs.state.last_ts,
+                        now,
+                        LastForecast(rs)};
   w.notify =
       Notifications(rs, path, /*resolved=*/false, rs.state.last_value, now);
   const bool notified = !w.notify.empty();
@@ -253,7 +264,10 @@ void AlertEngine::OfferState(RuleState& rs, std::string_view path, uint32_t ts,
     Apply(rs, path, AlertState::kNoData, rs.alert_state(), value, ts);
   }
   const AlertState before = rs.alert_state();
-  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value);
+  if (!rs.rule->params.forecast.on() && rs.forecast.size() > 0) {
+    rs.forecast.Clear();  // the rule no longer forecasts
+  }
+  auto t = gralarm::Offer(rs.rule->params, &rs.state, ts, value, &rs.forecast);
   rs.dirty = true;
   if (t) Apply(rs, path, before, rs.alert_state(), rs.state.last_value, ts);
 }
@@ -334,6 +348,7 @@ AlertRecord AlertEngine::ToRecord(const RuleState& rs, std::string_view path,
   a.peak = rs.peak;
   a.nodata = rs.nodata;
   a.value = rs.raise_value;
+  if (rs.rule->params.forecast.on()) a.forecast = rs.forecast.raise_forecast();
   a.since_ms = rs.since_ms;
   a.last_value = rs.state.last_value;
   a.last_seen_ms = last_seen;
@@ -370,7 +385,8 @@ AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
                               std::string(AlertStateName(to)),
                               value,
                               ts,
-                              now};
+                              now,
+                              LastForecast(rs)};
   // Re-count the alert under its new state.
   if (was_active) CountActive(from, -1);
   if (!was_active && now_active) {
@@ -378,6 +394,10 @@ AlertEngine::Change AlertEngine::ChangeLife(RuleState& rs,
     rs.since_ms = now;
     rs.peak = Level::kOk;
     rs.raise_value = value;
+    if (rs.rule->params.forecast.on()) {
+      rs.forecast.set_raise_forecast(
+          rs.forecast.last_forecast().value_or(value));
+    }
     rs.held = !ScheduleOpen(*config(), rs.rule->schedule, now);
   }
   const bool silenced_before = rs.silenced;
@@ -601,13 +621,21 @@ void AlertEngine::FlapEnded(RuleState& rs, std::string_view path, int64_t now,
 }
 
 std::string AlertEngine::EncodeState(const RuleState& rs) {
-  return EncodeSeriesState(rs.state, rs.nodata);
+  return EncodeSeriesState(
+      rs.state, rs.nodata,
+      rs.rule->params.forecast.on() ? &rs.forecast : nullptr);
 }
 
 bool AlertEngine::DecodeState(std::string_view bytes, RuleState* rs) {
   bool legacy = false;
-  if (!DecodeSeriesState(bytes, &rs->state, &rs->nodata, &legacy).ok())
+  // A forecast rule's window is restored with its state (none in a state of
+  // an earlier version: the forecast then waits for the minimum span again).
+  if (!DecodeSeriesState(
+           bytes, &rs->state, &rs->nodata, &legacy,
+           rs->rule->params.forecast.on() ? &rs->forecast : nullptr)
+           .ok()) {
     return false;
+  }
   // A state of an earlier encoding is written in the current one at the next
   // flush.
   if (legacy) rs->dirty = true;
@@ -688,6 +716,10 @@ absl::Status AlertEngine::Restore() {
             rs.since_ms = a->second.since_ms;
             rs.peak = a->second.peak;
             rs.raise_value = a->second.value;
+            if (rs.rule->params.forecast.on()) {
+              rs.forecast.set_raise_forecast(
+                  a->second.forecast.value_or(a->second.value));
+            }
             rs.held = a->second.held;
             rs.silenced = a->second.silenced;
             rs.notified_ms = a->second.notified_ms;
@@ -724,7 +756,8 @@ absl::Status AlertEngine::Restore() {
                           std::string(AlertStateName(AlertState::kOk)),
                           a.last_value,
                           0,
-                          now};
+                          now,
+                          std::nullopt};
     w.delete_alert = true;
     w.history = HistoryRecord{a.rule_id,    a.rule_name, a.series,   a.peak,
                               a.severity,   a.nodata,    a.since_ms, now,
@@ -762,7 +795,7 @@ std::vector<AlertEngine::SeriesView> AlertEngine::SeriesOf(
                        const RuleState& rs) {
     if (rs.rule->spec.id != rule_id) return;
     out.push_back({std::string(path), rs.state, rs.nodata,
-                   entry.last_arrival_ms, rs.flapping()});
+                   entry.last_arrival_ms, rs.flapping(), LastForecast(rs)});
   });
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.series < b.series; });

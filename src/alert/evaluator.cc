@@ -66,7 +66,7 @@ std::optional<Transition> Move(SeriesState* s, Level to) {
 }  // namespace
 
 std::optional<Transition> Offer(const EvalParams& p, SeriesState* s,
-                                uint32_t ts, double v) {
+                                uint32_t ts, double v, ForecastWindow* window) {
   if (s->has_last_ts && ts <= s->last_ts)
     return std::nullopt;  // forwarded, not evaluated
   if (!std::isfinite(v)) return std::nullopt;
@@ -86,6 +86,14 @@ std::optional<Transition> Offer(const EvalParams& p, SeriesState* s,
             : (v - prev_value) / static_cast<double>(ts - prev_ts);
   }
   s->last_value = v;
+  if (p.forecast.on() && window != nullptr) {
+    window->Add(ts, v, p.forecast.window_s);
+    const std::optional<double> f =
+        window->Predict(p.forecast.window_s, p.forecast.horizon_s);
+    window->set_last_forecast(f);
+    if (!f) return std::nullopt;  // not evaluated yet
+    v = *f;
+  }
   const Level b = BreachLevel(p, v);
   const Level h = HoldLevel(p, v);
   if (b > s->level) {

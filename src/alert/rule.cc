@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/cord.h"
+#include "alert/rule_forecast.h"
 #include "expr/catalog.h"
 #include "expr/parser.h"
 #include "expr/program.h"
@@ -177,6 +178,9 @@ absl::Status ParseFields(const json& j, bool is_template, RuleFields* f,
       } else {
         f->flap = flap;
       }
+    } else if (key == "forecast") {
+      if (absl::Status s = ParseForecastField(v, &f->forecast); !s.ok())
+        return s;
     } else {
       return FieldError(key, "unknown field");
     }
@@ -213,6 +217,7 @@ void FieldsToJson(const RuleFields& f, json* j) {
     (*j)["flap"] = {{"window_s", f.flap->window_s},
                     {"changes", f.flap->changes}};
   }
+  if (f.forecast) (*j)["forecast"] = ForecastToJson(*f.forecast);
 }
 
 absl::StatusOr<json> ParseObject(std::string_view text) {
@@ -496,6 +501,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
   rule.labels = pick(r.labels, t.labels, std::map<std::string, std::string>{});
   rule.enabled = pick(r.enabled, t.enabled, true);
   rule.flap = pick(r.flap, t.flap, FlapOptions{});
+  p.forecast = pick(r.forecast, t.forecast, ForecastOptions{});
 
   std::optional<double> previous;
   bool any = false;
@@ -541,6 +547,7 @@ absl::StatusOr<Rule> ResolveRule(const RuleSpec& spec, const TemplateSpec* tmpl,
       return FieldError("channels", StrCat("unknown channel \"", c, "\""));
     }
   }
+  if (absl::Status s = ResolveForecast(&rule); !s.ok()) return s;
   if (rule.spec.name.empty()) rule.spec.name = rule.spec.id;
   return rule;
 }

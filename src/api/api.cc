@@ -527,6 +527,7 @@ HttpResponse Request::RuleSeries(const std::string& id) {
                          {"checks_up", v.state.up_count},
                          {"checks_down", v.state.down_count},
                          {"flapping", v.flapping}});
+    if (v.forecast) items.back()["forecast"] = *v.forecast;  // README
   }
   return Page(std::move(items), next);
 }

@@ -118,6 +118,26 @@ bool GetAlertBody(Reader* r, AlertRecord* a) {
           (r->GetString(&a->generator_url) && !a->generator_url.empty()));
 }
 
+// The forecast that versions 2 of alerts and events add after the fields of
+// version 1: a flags byte (bit 0: set), then the double when set.
+constexpr uint8_t kForecastSet = 1;
+
+void PutForecast(std::string* out, const std::optional<double>& f) {
+  coding::PutFixed8(out, f ? kForecastSet : 0);
+  if (f) coding::PutDouble(out, *f);
+}
+
+bool GetForecast(Reader* r, std::optional<double>* f) {
+  uint8_t flags;
+  if (!r->GetFixed8(&flags) || (flags & ~kForecastSet) != 0) return false;
+  f->reset();
+  if (!(flags & kForecastSet)) return true;
+  double v;
+  if (!r->GetDouble(&v)) return false;
+  *f = v;
+  return true;
+}
+
 // Reads a version-1 value with `body`, which must consume all of it.
 template <typename T, typename Body>
 absl::Status DecodeV1(std::string_view what, std::string_view in, T* out,
@@ -260,12 +280,18 @@ absl::Status Decode(std::string_view what, std::string_view in, T* out,
 
 std::string EncodeAlert(const AlertRecord& a) {
   std::string out;
-  coding::PutFixed8(&out, kRecordVersion);
+  coding::PutFixed8(&out, kAlertVersion);
   PutAlertBody(&out, a);
+  PutForecast(&out, a.forecast);
   return out;
 }
 
 absl::Status DecodeAlert(std::string_view in, AlertRecord* a) {
+  if (!in.empty() && static_cast<uint8_t>(in[0]) == kAlertVersion) {
+    return DecodeV1("alert", in, a, [](Reader* r, AlertRecord* a) {
+      return GetAlertBody(r, a) && GetForecast(r, &a->forecast);
+    });
+  }
   return Decode("alert", in, a, GetAlertBody, AlertFromJson);
 }
 
@@ -301,7 +327,7 @@ absl::Status DecodeHistory(std::string_view in, HistoryRecord* h) {
 
 std::string EncodeEvent(const EventRecord& e) {
   std::string out;
-  coding::PutFixed8(&out, kRecordVersion);
+  coding::PutFixed8(&out, kEventVersion);
   coding::PutFixed64(&out, e.seq);
   coding::PutFixed32(&out, e.ts);
   coding::PutInt64(&out, e.at_ms);
@@ -310,6 +336,7 @@ std::string EncodeEvent(const EventRecord& e) {
   coding::PutLengthPrefixed(&out, e.series);
   coding::PutLengthPrefixed(&out, e.from);
   coding::PutLengthPrefixed(&out, e.to);
+  PutForecast(&out, e.forecast);
   return out;
 }
 
@@ -320,6 +347,11 @@ absl::Status DecodeEvent(std::string_view in, EventRecord* e) {
            r->GetString(&e->rule_id) && r->GetString(&e->series) &&
            r->GetString(&e->from) && r->GetString(&e->to);
   };
+  if (!in.empty() && static_cast<uint8_t>(in[0]) == kEventVersion) {
+    return DecodeV1("event", in, e, [&body](Reader* r, EventRecord* e) {
+      return body(r, e) && GetForecast(r, &e->forecast);
+    });
+  }
   return Decode("event", in, e, body, EventFromJson);
 }
 

@@ -1,5 +1,6 @@
 // The series_state value (docs/STORAGE.md "series_state").
 #include <cstring>
+#include <vector>
 
 #include "gralarm/store.h"
 #include "store/coding.h"
@@ -20,6 +21,11 @@ constexpr size_t kV1Level = 2, kV1UpMin = 3, kV1DownMax = 4, kV1HasLastTs = 5,
 
 // Version 2 flags.
 constexpr uint8_t kNodata = 1, kHasLastTs = 2, kHasPrev = 4;
+// Version 2: version 3 without the forecast window. Read only.
+constexpr uint8_t kSeriesStateV2 = 2;
+// Version 3 flags: a forecast window follows the fixed part; its last
+// forecast is set.
+constexpr uint8_t kForecast = 8, kHasLastForecast = 16;
 
 bool ToLevel(uint8_t v, Level* l) {
   if (v >= kNumLevels) return false;
@@ -56,7 +62,10 @@ absl::Status DecodeV1(std::string_view in, SeriesState* state, bool* nodata) {
   return absl::OkStatus();
 }
 
-absl::Status DecodeV2(std::string_view in, SeriesState* state, bool* nodata) {
+// Versions 2 and 3 (a forecast window after the same fixed part).
+absl::Status DecodeV2(std::string_view in, SeriesState* state, bool* nodata,
+                      ForecastWindow* forecast) {
+  const bool v3 = static_cast<uint8_t>(in[0]) == kSeriesStateVersion;
   coding::Reader r(in.substr(1));
   SeriesState s;
   uint8_t flags, level, up_min, down_max;
@@ -67,9 +76,28 @@ absl::Status DecodeV2(std::string_view in, SeriesState* state, bool* nodata) {
       !r.GetDouble(&s.last_value)) {
     return Corrupt("truncated");
   }
+  const uint8_t known =
+      kNodata | kHasLastTs | kHasPrev | (v3 ? kForecast | kHasLastForecast : 0);
+  if ((flags & ~known) != 0) return Corrupt("unknown flags");
+  if ((flags & kHasLastForecast) && !(flags & kForecast))
+    return Corrupt("a last forecast without a forecast window");
+  std::vector<ForecastWindow::Point> points;
+  double last_forecast = 0;
+  if (flags & kForecast) {
+    uint32_t n;
+    if (!r.GetDouble(&last_forecast) || !r.GetVarint32(&n))
+      return Corrupt("truncated");
+    if (n > kForecastMaxPoints) return Corrupt("too many forecast points");
+    points.resize(n);
+    for (ForecastWindow::Point& p : points) {
+      if (!r.GetFixed32(&p.ts) || !r.GetDouble(&p.value))
+        return Corrupt("truncated");
+    }
+  }
   if (r.remaining() != 0) return Corrupt("trailing bytes");
-  if ((flags & ~(kNodata | kHasLastTs | kHasPrev)) != 0)
-    return Corrupt("unknown flags");
+  ForecastWindow window;
+  if (!window.Restore(points)) return Corrupt("forecast points out of order");
+  if (flags & kHasLastForecast) window.set_last_forecast(last_forecast);
   if (!ToLevel(level, &s.level) || !ToLevel(up_min, &s.up_min) ||
       !ToLevel(down_max, &s.down_max)) {
     return Corrupt("level out of range");
@@ -78,18 +106,24 @@ absl::Status DecodeV2(std::string_view in, SeriesState* state, bool* nodata) {
   s.has_prev = flags & kHasPrev;
   *nodata = flags & kNodata;
   *state = s;
+  if (forecast != nullptr) *forecast = std::move(window);
   return absl::OkStatus();
 }
 
 }  // namespace
 
-std::string EncodeSeriesState(const SeriesState& s, bool nodata) {
+std::string EncodeSeriesState(const SeriesState& s, bool nodata,
+                              const ForecastWindow* forecast) {
   std::string out;
-  out.reserve(kSeriesStateSize);
+  out.reserve(kSeriesStateSize +
+              (forecast != nullptr ? 13 + 12 * forecast->size() : 0));
   coding::PutFixed8(&out, kSeriesStateVersion);
-  coding::PutFixed8(&out, (nodata ? kNodata : 0) |
-                              (s.has_last_ts ? kHasLastTs : 0) |
-                              (s.has_prev ? kHasPrev : 0));
+  coding::PutFixed8(
+      &out,
+      (nodata ? kNodata : 0) | (s.has_last_ts ? kHasLastTs : 0) |
+          (s.has_prev ? kHasPrev : 0) | (forecast != nullptr ? kForecast : 0) |
+          (forecast != nullptr && forecast->last_forecast() ? kHasLastForecast
+                                                            : 0));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.level));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.up_min));
   coding::PutFixed8(&out, static_cast<uint8_t>(s.down_max));
@@ -99,18 +133,29 @@ std::string EncodeSeriesState(const SeriesState& s, bool nodata) {
   coding::PutFixed32(&out, s.prev_ts);
   coding::PutDouble(&out, s.prev_value);
   coding::PutDouble(&out, s.last_value);
+  if (forecast != nullptr) {
+    coding::PutDouble(&out, forecast->last_forecast().value_or(0));
+    const std::vector<ForecastWindow::Point> points = forecast->Points();
+    coding::PutVarint32(&out, static_cast<uint32_t>(points.size()));
+    for (const ForecastWindow::Point& p : points) {
+      coding::PutFixed32(&out, p.ts);
+      coding::PutDouble(&out, p.value);
+    }
+  }
   return out;
 }
 
 absl::Status DecodeSeriesState(std::string_view in, SeriesState* state,
-                               bool* nodata, bool* legacy) {
+                               bool* nodata, bool* legacy,
+                               ForecastWindow* forecast) {
   if (in.empty()) return Corrupt("empty");
   const uint8_t version = static_cast<uint8_t>(in[0]);
   absl::Status s;
-  if (version == kSeriesStateVersion) {
-    s = DecodeV2(in, state, nodata);
+  if (version == kSeriesStateVersion || version == kSeriesStateV2) {
+    s = DecodeV2(in, state, nodata, forecast);
   } else if (version == kSeriesStateV1) {
     s = DecodeV1(in, state, nodata);
+    if (s.ok() && forecast != nullptr) *forecast = ForecastWindow();
   } else {
     return Corrupt(std::string("unknown version ") +
                    std::to_string(static_cast<int>(version)));

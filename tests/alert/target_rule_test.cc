@@ -498,3 +498,38 @@ timezone = "UTC"
 
 }  // namespace
 }  // namespace gralarm
+
+namespace gralarm {
+namespace {
+
+// A forecast on a target rule: over the output series, through the same
+// state machine (README "Forecast rules").
+TEST_F(TargetEngineTest, AForecastWorksOnTheOutputSeries) {
+  SetRules({R"j({"id": "trend", "target": "sumSeries(a.*.x)", "step_s": 60,
+                 "lateness_s": 0, "thresholds": {"major": 99.9},
+                 "forecast": {"window_s": 240, "horizon_s": 300}})j",
+            R"j({"id": "plain", "target": "sumSeries(a.*.x)", "step_s": 60,
+                 "lateness_s": 0, "thresholds": {"major": 99.9}})j"});
+  // The output at step s is s / 6: it reaches 99.9 at step 600, its forecast
+  // (300 s ahead) at step 300.
+  std::map<std::string, int64_t> raised;
+  for (int64_t t = 0; t <= 720; t += 60) {
+    Point("a.1.x", t, static_cast<double>(t) / 6);
+    for (const AlertRecord& a : engine_->ActiveAlerts()) {
+      // Step t - 60 completed at watermark t.
+      raised.try_emplace(a.rule_id, t - 60);
+    }
+  }
+  EXPECT_EQ(raised["trend"], 300);
+  EXPECT_EQ(raised["plain"], 600);
+  for (const AlertRecord& a : engine_->ActiveAlerts()) {
+    if (a.rule_id != "trend") continue;
+    EXPECT_EQ(a.labels.at("kind"), "forecast");
+    EXPECT_EQ(a.value, 50);  // the output at step 300
+    ASSERT_TRUE(a.forecast);
+    EXPECT_NEAR(*a.forecast, 100, 1e-9);
+  }
+}
+
+}  // namespace
+}  // namespace gralarm

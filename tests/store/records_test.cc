@@ -43,6 +43,7 @@ void ExpectSame(const AlertRecord& a, const AlertRecord& b) {
   EXPECT_EQ(a.silenced, b.silenced);
   EXPECT_EQ(a.held, b.held);
   EXPECT_EQ(a.notified_ms, b.notified_ms);
+  EXPECT_EQ(a.forecast, b.forecast);
 }
 
 // Every proper prefix of `encoded`, and `encoded` with a byte more, is refused
@@ -89,7 +90,8 @@ TEST(AlertCodecTest, RoundTripsWithAVersionByte) {
   const AlertRecord a = SampleAlert();
   const std::string encoded = EncodeAlert(a);
   ASSERT_FALSE(encoded.empty());
-  EXPECT_EQ(encoded[0], kRecordVersion);
+  EXPECT_EQ(encoded[0], kAlertVersion);
+  EXPECT_EQ(encoded.back(), 0);  // no forecast
   EXPECT_EQ(encoded[1], 1 | 2);  // flags: nodata, silenced
   EXPECT_EQ(encoded[2], 2);      // severity: major
   EXPECT_EQ(encoded[3], 3);      // peak: critical
@@ -108,6 +110,26 @@ TEST(AlertCodecTest, KeepsTheFlappingFlag) {
   EXPECT_TRUE(b.flapping);
   ASSERT_TRUE(DecodeAlert(EncodeAlert(SampleAlert()), &b).ok());
   EXPECT_FALSE(b.flapping);
+}
+
+TEST(AlertCodecTest, KeepsTheForecastAndReadsVersion1) {
+  AlertRecord a = SampleAlert();
+  a.forecast = -1e-300;
+  const std::string encoded = EncodeAlert(a);
+  AlertRecord b;
+  ASSERT_TRUE(DecodeAlert(encoded, &b).ok());
+  ExpectSame(a, b);
+  ExpectRefusesDamaged(encoded, DecodeAlert);
+  std::string damaged = encoded;
+  damaged[damaged.size() - 9] = 2;  // forecast flags: bit 0 only
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(damaged, &b)));
+  // Version 1: the same fields without the forecast.
+  std::string v1 = EncodeAlert(SampleAlert());
+  v1.pop_back();
+  v1[0] = 1;
+  ASSERT_TRUE(DecodeAlert(v1, &b).ok());
+  ExpectSame(SampleAlert(), b);
+  ExpectRefusesDamaged(v1, DecodeAlert);
 }
 
 TEST(AlertCodecTest, ReadsTheCborAndJsonOfEarlierReleases) {
@@ -214,14 +236,20 @@ TEST(EventCodecTest, RoundTripsAndReadsEarlierReleases) {
   e.ts = 4000000000u;
   e.at_ms = 1767225608000;
   const std::string encoded = EncodeEvent(e);
-  EXPECT_EQ(encoded[0], kRecordVersion);
+  EXPECT_EQ(encoded[0], kEventVersion);
+  // Version 1: the same fields without the forecast.
+  std::string v1 = encoded;
+  v1.pop_back();
+  v1[0] = 1;
+  ExpectRefusesDamaged(v1, DecodeEvent);
   const json old = {{"seq", e.seq},       {"rule_id", e.rule_id},
                     {"series", e.series}, {"from", e.from},
                     {"to", e.to},         {"value", e.value},
                     {"ts", e.ts},         {"at_ms", e.at_ms}};
-  for (const std::string& value : {encoded, Cbor(old), old.dump()}) {
+  for (const std::string& value : {encoded, v1, Cbor(old), old.dump()}) {
     EventRecord b;
     ASSERT_TRUE(DecodeEvent(value, &b).ok());
+    EXPECT_FALSE(b.forecast);
     EXPECT_EQ(b.seq, e.seq);
     EXPECT_EQ(b.rule_id, e.rule_id);
     EXPECT_EQ(b.series, e.series);
@@ -232,6 +260,13 @@ TEST(EventCodecTest, RoundTripsAndReadsEarlierReleases) {
     EXPECT_EQ(b.at_ms, e.at_ms);
   }
   ExpectRefusesDamaged(encoded, DecodeEvent);
+  e.forecast = 97.25;
+  const std::string with_forecast = EncodeEvent(e);
+  EventRecord b;
+  ASSERT_TRUE(DecodeEvent(with_forecast, &b).ok());
+  EXPECT_EQ(b.forecast, 97.25);
+  EXPECT_EQ(b.value, e.value);
+  ExpectRefusesDamaged(with_forecast, DecodeEvent);
 }
 
 TEST(SilenceCodecTest, RoundTripsAndReadsEarlierReleases) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "gralarm/forecast.h"
 #include "gralarm/store.h"
 
 namespace gralarm {
@@ -55,14 +56,14 @@ void ExpectSame(const SeriesState& a, const SeriesState& b) {
   EXPECT_EQ(a.last_value, b.last_value);
 }
 
-TEST(SeriesStateCodecTest, Version2IsDocumentedLayout) {
+TEST(SeriesStateCodecTest, Version3IsDocumentedLayout) {
   const std::string v = EncodeSeriesState(Sample(), /*nodata=*/true);
   ASSERT_EQ(v.size(), kSeriesStateSize);
   // version, flags (nodata|has_last_ts|has_prev), level, up_min, down_max,
   // up_count, down_count, last_ts, prev_ts, prev_value, last_value: all
   // little-endian (docs/STORAGE.md).
   EXPECT_EQ(Hex(v),
-            "02"
+            "03"
             "07"
             "02"
             "03"
@@ -79,6 +80,74 @@ TEST(SeriesStateCodecTest, Version2IsDocumentedLayout) {
   ExpectSame(s, Sample());
   EXPECT_TRUE(nodata);
   EXPECT_FALSE(legacy);
+}
+
+TEST(SeriesStateCodecTest, Version2IsReadAsLegacy) {
+  std::string v2 = EncodeSeriesState(Sample(), /*nodata=*/true);
+  v2[0] = 2;
+  SeriesState s;
+  bool nodata = false, legacy = false;
+  ForecastWindow window;
+  window.Add(100, 1, 3600);
+  ASSERT_TRUE(DecodeSeriesState(v2, &s, &nodata, &legacy, &window).ok());
+  ExpectSame(s, Sample());
+  EXPECT_TRUE(nodata);
+  EXPECT_TRUE(legacy);
+  EXPECT_EQ(window.size(), 0u);  // none in version 2: emptied
+  v2[1] = 8 | 7;                 // version 2 has no forecast window
+  EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(v2, &s, &nodata)));
+}
+
+ForecastWindow SampleWindow() {
+  ForecastWindow w;
+  w.Add(0x6955b900, 1.5, 3600);
+  w.Add(0x6955b93c, -2, 3600);
+  w.set_last_forecast(4);
+  return w;
+}
+
+TEST(SeriesStateCodecTest, Version3KeepsTheForecastWindow) {
+  const ForecastWindow w = SampleWindow();
+  const std::string v = EncodeSeriesState(Sample(), false, &w);
+  // flags: has_last_ts|has_prev|forecast|has_last_forecast; after the fixed
+  // part: last_forecast, the point count (varint32), then ts, value each.
+  EXPECT_EQ(Hex(v.substr(0, 2)), "031e");
+  EXPECT_EQ(Hex(v.substr(kSeriesStateSize)),
+            "0000000000001040"
+            "02"
+            "00b95569"
+            "000000000000f83f"
+            "3cb95569"
+            "00000000000000c0");
+  SeriesState s;
+  bool nodata = true, legacy = true;
+  ForecastWindow got;
+  ASSERT_TRUE(DecodeSeriesState(v, &s, &nodata, &legacy, &got).ok());
+  ExpectSame(s, Sample());
+  EXPECT_FALSE(legacy);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.Points()[1].ts, 0x6955b93cu);
+  EXPECT_EQ(got.Points()[1].value, -2);
+  EXPECT_EQ(got.last_forecast(), 4);
+  // Every truncation and a trailing byte are refused.
+  for (size_t n = kSeriesStateSize; n < v.size(); ++n) {
+    EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(
+        std::string_view(v).substr(0, n), &s, &nodata, nullptr, &got)))
+        << n;
+  }
+  EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(v + "x", &s, &nodata)));
+  // Points out of order are refused.
+  std::string bad = v;
+  bad[kSeriesStateSize + 9 + 12] = 0;  // second ts below the first
+  EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(bad, &s, &nodata)));
+  // No last forecast: the flag is clear and the value reads as none.
+  ForecastWindow none = SampleWindow();
+  none.set_last_forecast(std::nullopt);
+  ASSERT_TRUE(DecodeSeriesState(EncodeSeriesState(Sample(), false, &none), &s,
+                                &nodata, nullptr, &got)
+                  .ok());
+  EXPECT_FALSE(got.last_forecast());
+  EXPECT_EQ(got.size(), 2u);
 }
 
 TEST(SeriesStateCodecTest, RoundTripsDefaults) {
@@ -166,10 +235,10 @@ TEST(SeriesStateCodecTest, RefusesDamagedInput) {
   SeriesState s;
   bool nodata;
   std::string v = EncodeSeriesState(Sample(), false);
-  v[0] = 3;  // a version from the future
+  v[0] = 4;  // a version from the future
   EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(v, &s, &nodata)));
   v = EncodeSeriesState(Sample(), false);
-  v[1] = 8;  // an unknown flag
+  v[1] = 32;  // an unknown flag
   EXPECT_TRUE(absl::IsDataLoss(DecodeSeriesState(v, &s, &nodata)));
   v = EncodeSeriesState(Sample(), false);
   v[2] = 4;  // no such level

@@ -15,6 +15,7 @@
 #include "gralarm/rule.h"
 #include "gralarm/store.h"
 #include "gralarm/strings.h"
+#include "store/records.h"
 
 namespace gralarm {
 namespace {
@@ -379,9 +380,13 @@ TEST(StoreTest, ANewStoreHasNoSpoolFamilyAndWritesCurrentVersions) {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++values[h->GetName()];
       ASSERT_FALSE(it->value().empty());
+      const std::string name = h->GetName();
       EXPECT_EQ(static_cast<uint8_t>(it->value()[0]),
-                h->GetName() == "series_state" ? kSeriesStateVersion : 1)
-          << h->GetName();
+                name == "series_state" ? kSeriesStateVersion
+                : name == "alerts"     ? records::kAlertVersion
+                : name == "events"     ? records::kEventVersion
+                                       : records::kRecordVersion)
+          << name;
     }
     db->DestroyColumnFamilyHandle(h);
   }

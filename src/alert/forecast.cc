@@ -1,0 +1,204 @@
+#include "gralarm/forecast.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "absl/numeric/int128.h"
+
+namespace gralarm {
+namespace {
+
+constexpr uint8_t kMinLog2Capacity = 3;  // 8 slots
+
+}  // namespace
+
+void ForecastWindow::Sum::Add(double x) {
+  const double t = sum + x;
+  c += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
+  sum = t;
+}
+
+ForecastWindow::ForecastWindow(const ForecastWindow& other) { *this = other; }
+
+ForecastWindow& ForecastWindow::operator=(const ForecastWindow& other) {
+  if (this == &other) return *this;
+  Free();
+  if (other.block_ == nullptr) return *this;
+  const size_t bytes = sizeof(Block) + other.capacity() * sizeof(Point);
+  block_ = static_cast<Block*>(::operator new(bytes));
+  std::memcpy(static_cast<void*>(block_), other.block_, bytes);
+  head_ = other.head_;
+  size_ = other.size_;
+  log2_capacity_ = other.log2_capacity_;
+  return *this;
+}
+
+ForecastWindow::ForecastWindow(ForecastWindow&& other) noexcept {
+  *this = std::move(other);
+}
+
+ForecastWindow& ForecastWindow::operator=(ForecastWindow&& other) noexcept {
+  if (this == &other) return *this;
+  Free();
+  block_ = std::exchange(other.block_, nullptr);
+  head_ = std::exchange(other.head_, 0);
+  size_ = std::exchange(other.size_, 0);
+  log2_capacity_ = std::exchange(other.log2_capacity_, 0);
+  return *this;
+}
+
+void ForecastWindow::Free() {
+  ::operator delete(block_);
+  block_ = nullptr;
+  head_ = 0;
+  size_ = 0;
+  log2_capacity_ = 0;
+}
+
+ForecastWindow::Block* ForecastWindow::Ensure() {
+  if (block_ == nullptr) Regrow(kMinLog2Capacity);
+  return block_;
+}
+
+void ForecastWindow::Regrow(uint8_t log2) {
+  const size_t slots = size_t{1} << log2;
+  auto* grown = static_cast<Block*>(
+      ::operator new(sizeof(Block) + slots * sizeof(Point)));
+  new (grown) Block(block_ != nullptr ? *block_ : Block());
+  auto* to = reinterpret_cast<Point*>(grown + 1);
+  for (size_t i = 0; i < size_; ++i) to[i] = At(i);
+  ::operator delete(block_);
+  block_ = grown;
+  head_ = 0;
+  log2_capacity_ = log2;
+}
+
+std::optional<double> ForecastWindow::last_forecast() const {
+  if (block_ == nullptr || !block_->has_last_forecast) return std::nullopt;
+  return block_->last_forecast;
+}
+
+void ForecastWindow::set_last_forecast(std::optional<double> f) {
+  if (!f && block_ == nullptr) return;
+  Block* b = Ensure();
+  b->has_last_forecast = f.has_value();
+  b->last_forecast = f.value_or(0);
+}
+
+void ForecastWindow::PopOldest() {
+  Block& b = *block_;
+  const Point& p = At(0);
+  const int64_t x = static_cast<int64_t>(p.ts) - b.anchor;
+  b.sum_x -= x;
+  b.sum_xx -= x * x;
+  b.sum_y.Add(-p.value);
+  b.sum_xy.Add(-static_cast<double>(x) * p.value);
+  head_ = static_cast<uint16_t>((head_ + 1) & (capacity() - 1));
+  --size_;
+  ++b.popped;
+}
+
+void ForecastWindow::Rebuild() {
+  Block& b = *block_;
+  b.popped = 0;
+  b.sum_x = 0;
+  b.sum_xx = 0;
+  b.sum_y = Sum();
+  b.sum_xy = Sum();
+  if (size_ == 0) return;
+  b.anchor = At(0).ts;
+  for (size_t i = 0; i < size_; ++i) {
+    const Point& p = At(i);
+    const int64_t x = static_cast<int64_t>(p.ts) - b.anchor;
+    b.sum_x += x;
+    b.sum_xx += x * x;
+    b.sum_y.Add(p.value);
+    b.sum_xy.Add(static_cast<double>(x) * p.value);
+  }
+}
+
+void ForecastWindow::Add(uint32_t ts, double value, int64_t window_s) {
+  if (size_ > 0 && ts <= At(size_ - 1).ts) return;
+  Ensure();
+  while (size_ > 0 && static_cast<int64_t>(At(0).ts) <=
+                          static_cast<int64_t>(ts) - window_s) {
+    PopOldest();
+  }
+  if (size_ == kForecastMaxPoints) PopOldest();
+  if (size_ == capacity()) Regrow(static_cast<uint8_t>(log2_capacity_ + 1));
+  Block& b = *block_;
+  if (size_ == 0) {
+    Rebuild();  // clears what rounding left in the sums
+    b.anchor = ts;
+  }
+  At(size_) = Point{ts, value};
+  ++size_;
+  const int64_t x = static_cast<int64_t>(ts) - b.anchor;
+  // Recompute once as many points left as remain, or before x grows past two
+  // windows (x * x summed over kForecastMaxPoints then fits an int64).
+  if (b.popped >= size_ || x > 2 * window_s) {
+    Rebuild();
+    return;
+  }
+  b.sum_x += x;
+  b.sum_xx += x * x;
+  b.sum_y.Add(value);
+  b.sum_xy.Add(static_cast<double>(x) * value);
+}
+
+std::optional<double> ForecastWindow::Predict(int64_t window_s,
+                                              int64_t horizon_s) const {
+  if (size_ < kForecastMinPoints) return std::nullopt;
+  const int64_t newest = At(size_ - 1).ts;
+  if (2 * (newest - static_cast<int64_t>(At(0).ts)) < window_s) {
+    return std::nullopt;
+  }
+  const Block& b = *block_;
+  const auto n = static_cast<int64_t>(size_);
+  const absl::int128 var = absl::int128(n) * b.sum_xx -
+                           absl::int128(b.sum_x) * absl::int128(b.sum_x);
+  if (var <= 0) return std::nullopt;  // not reached: timestamps differ
+  const double dn = static_cast<double>(n);
+  const double sy = b.sum_y.value();
+  const double cov = dn * b.sum_xy.value() - static_cast<double>(b.sum_x) * sy;
+  const double slope = cov / static_cast<double>(var);
+  const double mean_x = static_cast<double>(b.sum_x) / dn;
+  const double target = static_cast<double>(newest - b.anchor + horizon_s);
+  return sy / dn + slope * (target - mean_x);
+}
+
+std::vector<ForecastWindow::Point> ForecastWindow::Points() const {
+  std::vector<Point> out;
+  out.reserve(size_);
+  for (size_t i = 0; i < size_; ++i) out.push_back(At(i));
+  return out;
+}
+
+bool ForecastWindow::Restore(const std::vector<Point>& points) {
+  size_ = 0;
+  head_ = 0;
+  bool ok = points.size() <= kForecastMaxPoints;
+  for (size_t i = 1; ok && i < points.size(); ++i) {
+    ok = points[i].ts > points[i - 1].ts;
+  }
+  // Longer than any window: x * x would overflow the sums.
+  ok = ok && (points.empty() ||
+              static_cast<int64_t>(points.back().ts) - points.front().ts <=
+                  kForecastMaxWindowS);
+  if (!ok || points.empty()) {
+    if (block_ != nullptr) Rebuild();
+    return ok;
+  }
+  uint8_t log2 = kMinLog2Capacity;
+  while ((size_t{1} << log2) < points.size()) ++log2;
+  Regrow(log2);
+  std::copy(points.begin(), points.end(), this->points());
+  size_ = static_cast<uint16_t>(points.size());
+  Rebuild();
+  return true;
+}
+
+}  // namespace gralarm
