@@ -18,8 +18,8 @@ namespace gralarm {
 
 // One node of a /metrics/find answer (graphite-web's "treejson" format).
 struct GraphiteNode {
-  std::string id;    // the full path, e.g. "servers.web1.cpu"
-  std::string text;  // the last path component, e.g. "cpu"
+  std::string id;           // the full path, e.g. "servers.web1.cpu"
+  std::string text;         // the last path component, e.g. "cpu"
   bool leaf = false;        // a metric (has data)
   bool expandable = false;  // a branch (has children)
 };

@@ -64,6 +64,14 @@ std::string GroupSummary(const GroupMessage& m);
 std::vector<std::string> GroupCommandArgs(const ChannelOptions& channel,
                                           const GroupMessage& m);
 
+// The body of POST <graphite-web>/events/ for one transition (a
+// graphite_events channel): {"what": "<rule name>: <from> -> <to>" (LevelsOf;
+// cut to graphite-web's 255 characters), "tags": ["gralarm", "<rule id>",
+// "<severity>"] (the alert's level; on a clear, the level it had), "data":
+// "<series> = <value>", "when": <epoch seconds of the transition>} (so an
+// event delivered late still lands where the transition happened).
+std::string GraphiteEventPayload(const OutboxRecord& r);
+
 }  // namespace gralarm
 
 #endif  // GRALARM_NOTIFY_PAYLOAD_H_

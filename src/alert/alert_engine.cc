@@ -106,8 +106,12 @@ void AlertEngine::Reminders(const RuleState& rs, std::string_view path,
   const int64_t before = std::max(last_tick_ms_, base);
   for (const std::string& name : rs.rule->channels) {
     const ChannelOptions* c = config.FindChannel(name);
-    if (c == nullptr || c->type == "alertmanager" || c->repeat_interval_s <= 0)
+    // Alertmanager re-sends by itself; a graphite event marks a transition,
+    // which a reminder is not.
+    if (c == nullptr || c->type == "alertmanager" ||
+        c->type == "graphite_events" || c->repeat_interval_s <= 0) {
       continue;
+    }
     const int64_t interval = c->repeat_interval_s * 1000;
     if ((now - base) / interval <= (before - base) / interval) continue;
     OutboxRecord r;

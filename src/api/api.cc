@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "api/grafana_api.h"
+#include "api/graph.h"
 #include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
@@ -413,6 +414,10 @@ HttpResponse Request::Handle() {
                             *b_->config(), b_->alert_service(), r_.body,
                             [](const gralarm::Rule& r) { return RuleJson(r); })
                       : MethodNotAllowed();
+  }
+  if (first == "graph" && n == 1) {
+    return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
+                     : MethodNotAllowed();
   }
   return JsonError(404, "not_found", StrCat("no route ", r_.path));
 }

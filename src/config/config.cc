@@ -294,17 +294,59 @@ void ReadApi(const toml::table& t, ApiOptions* o, Errors* errors) {
   r.Finish();
 }
 
+// Why `url` is not a base URL gralarm can call (http:// or https://, a host,
+// no white space), or empty when it is.
+std::string HttpUrlProblem(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return "must start with http:// or https://";
+  }
+  if (rest.empty() || rest.front() == '/') return "has no host";
+  for (char ch : url) {
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+      return "must not hold white space or control characters";
+    }
+  }
+  if (url.find_first_of("?#") != std::string_view::npos) {
+    return "must not hold a query (?) or fragment (#)";
+  }
+  return "";
+}
+
+void TrimTrailingSlashes(std::string* url) {
+  while (url->size() > 1 && url->back() == '/') url->pop_back();
+}
+
+void ReadGraphite(const toml::table& t, GraphiteOptions* o, Errors* errors) {
+  TableReader r(t, "graphite", errors);
+  if (const toml::node* node = r.String("url", &o->url);
+      node != nullptr && !o->url.empty()) {
+    if (std::string why = HttpUrlProblem(o->url); !why.empty()) {
+      errors->Add(node->source(), StrCat("graphite.url \"", o->url, "\" ", why,
+                                         " (graphite-web's base URL, e.g. "
+                                         "http://graphite:8080; empty = off)"));
+    }
+    TrimTrailingSlashes(&o->url);
+  }
+  r.Int("timeout_ms", &o->timeout_ms, 1, 600000);
+  r.Finish();
+}
+
 void ReadGrafana(const toml::table& t, GrafanaOptions* o, Errors* errors) {
   TableReader r(t, "grafana", errors);
   if (const toml::node* node = r.String("url", &o->url);
       node != nullptr && !o->url.empty()) {
-    while (o->url.ends_with('/')) o->url.pop_back();
-    if ((!o->url.starts_with("http://") && !o->url.starts_with("https://")) ||
-        o->url.find_first_of(" \t\r\n?#") != std::string::npos) {
+    if (std::string why = HttpUrlProblem(o->url); !why.empty()) {
       errors->Add(node->source(),
-                  StrCat("grafana.url \"", o->url,
-                         "\" must be an http:// or https:// base url"));
+                  StrCat("grafana.url \"", o->url, "\" ", why,
+                         " (Grafana's base URL, e.g. http://grafana:3000; "
+                         "empty = off)"));
     }
+    TrimTrailingSlashes(&o->url);
   }
   const toml::node* token = r.String("token", &o->token);
   if (const toml::node* node = r.String("token_file", &o->token_file);
@@ -457,18 +499,42 @@ void ReadNotify(const toml::table& t, std::vector<ChannelOptions>* out,
           continue;
         }
         if (c.type != "alertmanager" && c.type != "webhook" &&
-            c.type != "command") {
-          errors->Add(
-              type ? type->source() : ct->source(),
-              StrCat("notify.channels \"", c.name,
-                     "\": type must be alertmanager, webhook or command"));
+            c.type != "command" && c.type != "graphite_events") {
+          errors->Add(type ? type->source() : ct->source(),
+                      StrCat("notify.channels \"", c.name,
+                             "\": type must be alertmanager, webhook, "
+                             "command or graphite_events"));
           continue;
         }
-        if (c.type == "command" ? c.command.empty() : c.url.empty()) {
+        if (c.type == "graphite_events" && !c.url.empty()) {
+          if (std::string why = HttpUrlProblem(c.url); !why.empty()) {
+            errors->Add(ct->source(),
+                        StrCat("notify.channels \"", c.name, "\": url \"",
+                               c.url, "\" ", why,
+                               " (graphite-web's base URL; events are POSTed "
+                               "to <url>/events/)"));
+            continue;
+          }
+          TrimTrailingSlashes(&c.url);
+        }
+        // A graphite_events channel without a url takes [graphite] url
+        // (Validate).
+        const bool url_required =
+            c.type == "alertmanager" || c.type == "webhook";
+        if (c.type == "command" ? c.command.empty()
+                                : url_required && c.url.empty()) {
           errors->Add(ct->source(),
                       StrCat("notify.channels \"", c.name,
                              "\": ", c.type == "command" ? "command" : "url",
                              " is required for type ", c.type));
+          continue;
+        }
+        if (c.type == "graphite_events" && c.grouped()) {
+          errors->Add(ct->source(),
+                      StrCat("notify.channels \"", c.name,
+                             "\": group_by, group_wait_s, group_interval_s "
+                             "and max_per_minute are not for graphite_events "
+                             "channels (each transition is its own event)"));
           continue;
         }
         if (c.type == "alertmanager" && c.grouped()) {
@@ -529,6 +595,20 @@ void Validate(const toml::table& root, Config* c, Errors* errors) {
                  "and instance, as carbon-relay does, so give each an "
                  "instance name (the carbon-cache instance it feeds)"));
     }
+  }
+  for (ChannelOptions& ch : c->channels) {
+    if (ch.type != "graphite_events" || !ch.url.empty()) continue;
+    if (c->graphite.url.empty()) {
+      const toml::source_region notify_where =
+          root.contains("notify") ? root.get("notify")->source()
+                                  : root.source();
+      errors->Add(notify_where,
+                  StrCat("notify.channels \"", ch.name,
+                         "\": a graphite_events channel needs a url, or "
+                         "[graphite] url to default to"));
+      continue;
+    }
+    ch.url = c->graphite.url;
   }
   if (c->api.token.empty() && c->api.token_file.empty()) {
     auto hp = ParseHostPort(c->api.listen);
@@ -656,6 +736,9 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
   }
   if (const toml::table* t = SubTable(top, "notify", &errors)) {
     ReadNotify(*t, &config->channels, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "graphite", &errors)) {
+    ReadGraphite(*t, &config->graphite, &errors);
   }
   top.Finish();
   Validate(root, config.get(), &errors);

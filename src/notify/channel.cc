@@ -43,6 +43,12 @@ std::string AlertsUrl(const ChannelOptions& c) {
   return url + "/api/v2/alerts";
 }
 
+std::string EventsUrl(const ChannelOptions& c) {
+  std::string url = c.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/events/";
+}
+
 }  // namespace
 
 AlertmanagerChannel::AlertmanagerChannel(std::shared_ptr<const Config> config,
@@ -62,6 +68,25 @@ DeliveryResult AlertmanagerChannel::SendGroup(const GroupMessage& m) {
 DeliveryResult AlertmanagerChannel::SendActive(
     const std::vector<AlertRecord>& alerts) {
   return Post(url_, AlertmanagerPayload(alerts, config()));
+}
+
+GraphiteEventsChannel::GraphiteEventsChannel(
+    std::shared_ptr<const Config> config, const ChannelOptions& options,
+    const std::atomic<bool>* cancel)
+    : HttpChannel(std::move(config), options, cancel),
+      url_(EventsUrl(options)) {}
+
+DeliveryResult GraphiteEventsChannel::Send(const OutboxRecord& r) {
+  if (r.reminder) return {Delivery::kDelivered, ""};
+  return Post(url_, GraphiteEventPayload(r));
+}
+
+DeliveryResult GraphiteEventsChannel::SendGroup(const GroupMessage& m) {
+  for (const GroupedAlert& a : m.alerts) {
+    DeliveryResult result = Send(a.record);
+    if (result.outcome != Delivery::kDelivered) return result;
+  }
+  return {Delivery::kDelivered, ""};
 }
 
 DeliveryResult CommandChannel::Classify(const CommandExit& exit) {
@@ -105,6 +130,10 @@ absl::StatusOr<std::unique_ptr<Channel>> MakeChannel(
   }
   if (c->type == "command") {
     return std::make_unique<CommandChannel>(std::move(config), *c);
+  }
+  if (c->type == "graphite_events") {
+    return std::make_unique<GraphiteEventsChannel>(std::move(config), *c,
+                                                   cancel);
   }
   return absl::InvalidArgumentError(StrCat("notification channel ", name,
                                            ": unknown type \"", c->type, "\""));

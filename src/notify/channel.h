@@ -105,6 +105,28 @@ class AlertmanagerChannel final : public HttpChannel {
   const std::string url_;  // <url>/api/v2/alerts
 };
 
+// type = "graphite_events": each transition POSTed to <url>/events/ as a
+// graphite-web event (GraphiteEventPayload), which Grafana's Graphite
+// annotation query shows on panels. `url` is the channel's, or [graphite]
+// url (the config parser fills it in). Reminders are no transition: they are
+// taken as delivered without a POST.
+class GraphiteEventsChannel final : public HttpChannel {
+ public:
+  GraphiteEventsChannel(std::shared_ptr<const Config> config,
+                        const ChannelOptions& options,
+                        const std::atomic<bool>* cancel);
+
+  DeliveryResult Send(const OutboxRecord& r) override;
+  // Such a channel is never grouped (the config refuses it); this sends what
+  // a batcher still held when a reload made a grouped channel a
+  // graphite_events one: one event per alert, in order, stopping at the first
+  // that is not delivered (a retry sends the whole message again).
+  DeliveryResult SendGroup(const GroupMessage& m) override;
+
+ private:
+  const std::string url_;  // <url>/events/
+};
+
 // type = "command": argv with placeholders, the webhook body on its standard
 // input; run once per record (or per grouped message, uncapped).
 class CommandChannel final : public Channel {

@@ -342,4 +342,29 @@ std::vector<std::string> CommandArgs(const ChannelOptions& channel,
   return Substitute(channel, AlertValues(channel, r));
 }
 
+std::string GraphiteEventPayload(const OutboxRecord& r) {
+  // graphite-web's Event.what is a CharField(max_length=255).
+  constexpr size_t kMaxWhat = 255;
+  const NotifiedLevels levels = LevelsOf(r);
+  std::string what = ValidUtf8(
+      StrCat(r.alert.rule_name, ": ", levels.from, " -> ", levels.to));
+  if (what.size() > kMaxWhat) {
+    size_t cut = kMaxWhat;
+    // Not inside a UTF-8 sequence.
+    while (cut > 0 && (static_cast<unsigned char>(what[cut]) & 0xc0) == 0x80) {
+      --cut;
+    }
+    what.resize(cut);
+  }
+  const int64_t at_ms =
+      r.status == "resolved" && r.ends_ms > 0 ? r.ends_ms : r.created_ms;
+  json event = {
+      {"what", what},
+      {"tags",
+       json::array({"gralarm", r.alert.rule_id, r.alert.SeverityName()})},
+      {"data", ValidUtf8(StrCat(r.alert.series, " = ", r.alert.last_value))},
+      {"when", at_ms / 1000}};
+  return JsonText(event);
+}
+
 }  // namespace gralarm

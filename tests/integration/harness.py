@@ -372,17 +372,30 @@ class GraphiteWeb:
         self.proc = None
         self.startup_s = None
 
-    def start(self, timeout=30.0, shared=False):
-        """Starts the server and waits until /render answers. `shared`: it serves
-        several tests (a module fixture stops it), so the per-test cleanup leaves it
-        running. Should another process take the port between free_port() and the
-        server's bind, it tries again on another port."""
+    def _env(self):
         env = dict(os.environ)
         env["GRAPHITE_SETTINGS_MODULE"] = self.SETTINGS_MODULE
         env["DJANGO_SETTINGS_MODULE"] = "graphite.settings"
         env["PYTHONPATH"] = self.workdir
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["TZ"] = "UTC"
+        return env
+
+    def migrate(self, timeout=120.0):
+        """Creates graphite-web's sqlite tables (`graphite-manage migrate`), which
+        /events/ needs (/render does not). Call it before start()."""
+        subprocess.run(["/usr/bin/python3", "/usr/bin/graphite-manage", "migrate",
+                        "--noinput"], env=self._env(), cwd=self.workdir, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+        return self
+
+    def start(self, timeout=30.0, shared=False):
+        """Starts the server and waits until /render answers. `shared`: it serves
+        several tests (a module fixture stops it), so the per-test cleanup leaves it
+        running. Should another process take the port between free_port() and the
+        server's bind, it tries again on another port."""
+        env = self._env()
         self.out = open(self.out_path, "ab")
         t0 = time.monotonic()
         for attempt in range(3):
