@@ -410,10 +410,10 @@ HttpResponse Request::Handle() {
                : MethodNotAllowed();
   }
   if (first == "grafana" && n == 2 && parts_[1] == "import") {
-    return Is("POST") ? GrafanaImportResponse(
-                            *b_->config(), b_->alert_service(), r_.body,
-                            [](const gralarm::Rule& r) { return RuleJson(r); })
-                      : MethodNotAllowed();
+    if (!Is("POST")) return MethodNotAllowed();
+    return GrafanaImportResponse(
+        *b_->config(), *b_->alert_engine().rules(), b_->alert_service(),
+        r_.body, [](const gralarm::Rule& r) { return RuleJson(r); });
   }
   if (first == "graph" && n == 1) {
     return Is("GET") ? GraphResponse(b_->config()->graphite, q_)

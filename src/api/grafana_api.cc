@@ -214,8 +214,8 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
 }
 
 HttpResponse GrafanaImportResponse(
-    const Config& config, AlertService& service, std::string_view body,
-    const std::function<json(const Rule&)>& rule_json) {
+    const Config& config, const RuleSet& rules, AlertService& service,
+    std::string_view body, const std::function<json(const Rule&)>& rule_json) {
   json j = json::parse(body.begin(), body.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (!j.is_object()) {
@@ -346,6 +346,17 @@ HttpResponse GrafanaImportResponse(
                                 {"message", spec.status().message()}});
         continue;
       }
+      const TemplateSpec* tmpl = spec->template_name.empty()
+                                     ? nullptr
+                                     : rules.FindTemplate(spec->template_name);
+      spec->id = "import-check";  // ImportRules gives the real one
+      if (auto r = ResolveRule(*spec, tmpl, config); !r.ok()) {
+        problems.push_back(json{{"ref_id", q->ref_id},
+                                {"field", FieldOf(r.status())},
+                                {"message", r.status().message()}});
+        continue;
+      }
+      spec->id.clear();
       specs.push_back(*std::move(spec));
     }
   }

@@ -298,7 +298,7 @@ class Resolver {
       for (const std::string& s : it->second) {
         if (s == kAll || s == "All") {
           r->current = {std::string(kAll)};
-          r->current_is_list = true;
+          r->current_is_list = v.multi;
         }
       }
     } else if (v.type == "constant") {
@@ -325,8 +325,7 @@ class Resolver {
     if (r->current.empty() && !r->options.empty()) {
       r->current = {r->options[0].value};
     }
-    if (r->is_all()) {
-      r->current_is_list = true;
+    if (r->is_all()) {  // formatted as a list of every option whatever this
       r->current_text = "All";
       return;
     }
