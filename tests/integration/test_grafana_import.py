@@ -8,6 +8,7 @@ queries, bad rule fields) answer clearly and import nothing."""
 
 import json
 import os
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -242,6 +243,17 @@ def test_failures_are_clear_and_import_nothing(stack):
         status, body = api(g, path)
         assert status == 502 and "refused the token" in body["error"]["message"], body
     assert "refused the token" in refused(IMPORT, status=502)["message"]
+
+    # A rotated token: token_file is read again on SIGHUP.
+    grafana.mode = "ok"
+    grafana.token = TOKEN + "-rotated"
+    status, body = api(g, "/api/v1/grafana/dashboards")
+    assert status == 502 and "refused the token" in body["error"]["message"], body
+    with open(os.path.join(g.workdir, "grafana.token"), "w") as f:
+        f.write(TOKEN + "-rotated\n")
+    g.signal(signal.SIGHUP)
+    wait_until(lambda: api(g, "/api/v1/grafana/dashboards")[0] == 200, 15,
+               what="the rotated token in use")
 
     grafana.stop()
     status, body = api(g, "/api/v1/grafana/dashboards")
