@@ -6,6 +6,8 @@
 #include <set>
 
 #include "absl/strings/cord.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gralarm/api.h"
 #include "gralarm/grafana.h"
 #include "gralarm/graphite_web.h"
@@ -79,12 +81,22 @@ grafana::Selections VarParams(std::string_view query) {
 
 // Query variables' options through graphite-web's /metrics/find (none when
 // [graphite] url is empty).
+// All the finds of one request share a budget of twice graphite.timeout_ms,
+// so that a dashboard of many query variables cannot hold an API thread for
+// long: past it, the remaining variables say so.
 grafana::Finder MakeFinder(const Config& config) {
   if (config.graphite.url.empty()) return nullptr;
   auto client = std::make_shared<GraphiteWebClient>(config.graphite);
+  const absl::Time deadline =
+      absl::Now() + absl::Milliseconds(2 * config.graphite.timeout_ms);
   return
-      [client](
+      [client, deadline](
           std::string_view query) -> absl::StatusOr<std::vector<std::string>> {
+        if (absl::Now() >= deadline) {
+          return absl::DeadlineExceededError(
+              "not asked: this request's graphite-web time budget (twice "
+              "graphite.timeout_ms) is spent");
+        }
         auto nodes = client->Find(query);
         if (!nodes.ok()) return nodes.status();
         std::vector<std::string> texts;
@@ -296,6 +308,15 @@ HttpResponse GrafanaImportResponse(
   auto loaded = Load(config, uid, selections);
   if (!loaded.ok()) return GrafanaError(loaded.status());
   const grafana::Dashboard& d = loaded->dashboard;
+  for (const auto& [name, values] : selections) {
+    bool known = false;
+    for (const grafana::Variable& v : d.variables) known |= v.name == name;
+    if (!known) {
+      return FieldErrorResponse(FieldError(
+          "variables",
+          StrCat("dashboard \"", uid, "\" has no variable \"", name, "\"")));
+    }
+  }
   const grafana::Panel* panel = nullptr;
   for (const grafana::Panel& p : d.panels) {
     if (p.id == panel_id) panel = &p;

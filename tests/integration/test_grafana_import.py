@@ -219,6 +219,8 @@ def test_failures_are_clear_and_import_nothing(stack):
     assert e["field"] == "channels" and "nope" in e["message"]
     e = refused(dict(IMPORT, rule={"thresholds": {"warning": 1}, "target": "x"}))
     assert e["field"] == "rule"
+    e = refused(dict(IMPORT, variables={"hots": "web1"}))
+    assert e["field"] == "variables" and "no variable \"hots\"" in e["message"]
     e = refused({"dashboard_uid": "srv-v4"})
     assert e["field"] == "panel_id"
     e = refused(dict(IMPORT, panel_id=99), status=404)
