@@ -274,4 +274,14 @@ def test_without_grafana_url_the_endpoints_say_so(tmp_path):
         status, answer = api(g, path, body)
         assert status == 503, answer
         assert "[grafana] url" in answer["error"]["message"]
+    # The import is a write like the others: a page of another site cannot send it.
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{g.api_port}/api/v1/grafana/import",
+        data=json.dumps(IMPORT).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Origin": "http://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 403
+    status, answer = api(g, "/api/v1/grafana/dashboards/x/y")
+    assert status == 404, answer
     assert g.stop()[0] == 0
