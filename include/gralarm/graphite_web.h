@@ -37,8 +37,9 @@ class GraphiteWebClient {
   // GET <url>/metrics/find?query=<query>: the nodes matching a Graphite glob
   // (e.g. "servers.*"), in graphite-web's order. Errors:
   // Unavailable/DeadlineExceeded when graphite-web does not answer,
-  // FailedPrecondition for a non-200 status (with the first line of its
-  // text), DataLoss for an answer that is not the expected JSON.
+  // InvalidArgument when it answers 400 (it refuses the query or target),
+  // FailedPrecondition for any other non-200 status (both with the first line
+  // of its text), DataLoss for an answer that is not the expected JSON.
   absl::StatusOr<std::vector<GraphiteNode>> Find(std::string_view query) const;
 
   // GET <url>/render?format=json&target=..&from=..&until=..: graphite-web's

@@ -36,8 +36,9 @@ struct HttpClientResponse {
 };
 
 // One GET of `request.url`. The server answering with any status is OK (the
-// caller judges the status). Errors name the URL without its user
-// information (RedactUrl) and never hold a header value:
+// caller judges the status); a redirect is not followed (a 3xx is an answer,
+// so no header, a token say, is ever sent to another host). Errors name the URL
+// without its user information (RedactUrl) and never hold a header value:
 // - InvalidArgument: a URL that is not http(s);
 // - DeadlineExceeded: no complete answer within timeout_ms;
 // - ResourceExhausted: a body past max_body_bytes;

@@ -1,6 +1,7 @@
 // GET /api/v1/graph: the graphite-web render proxy.
 #include "api/graph.h"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 #include "gralarm/graphite_web.h"
@@ -23,6 +24,26 @@ std::string ParamOr(const std::map<std::string, std::string>& q,
   auto it = q.find(key);
   return it == q.end() || it->second.empty() ? fallback : it->second;
 }
+
+// Requests waiting on graphite-web now, process-wide.
+std::atomic<int> graphs_in_flight{0};
+
+// Holds one of the kMaxGraphsInFlight places while it lives (when it got one).
+class InFlight {
+ public:
+  InFlight() : held_(graphs_in_flight.fetch_add(1) < kMaxGraphsInFlight) {
+    if (!held_) graphs_in_flight.fetch_sub(1);
+  }
+  ~InFlight() {
+    if (held_) graphs_in_flight.fetch_sub(1);
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  const bool held_;
+};
 
 }  // namespace
 
@@ -52,10 +73,22 @@ HttpResponse GraphResponse(const GraphiteOptions& graphite,
           "now-30min");
     }
   }
+  const InFlight place;
+  if (!place.held()) {
+    return JsonError(503, "unavailable",
+                     StrCat(kMaxGraphsInFlight,
+                            " chart requests are already waiting for "
+                            "graphite-web; try again"));
+  }
   auto body = GraphiteWebClient(graphite).Render(target->second, from, until);
   if (!body.ok()) {
-    return JsonError(502, "bad_gateway",
-                     ValidUtf8(std::string(body.status().message())));
+    const std::string message = ValidUtf8(std::string(body.status().message()));
+    // graphite-web refused the target (an unknown function...): the
+    // caller's to fix. Anything else is graphite-web failing.
+    if (body.status().code() == absl::StatusCode::kInvalidArgument) {
+      return BadGraphParam("target", message);
+    }
+    return JsonError(502, "bad_gateway", message);
   }
   return HttpResponse{200, "application/json", std::move(*body)};
 }

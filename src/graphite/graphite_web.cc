@@ -59,12 +59,15 @@ bool IsOffset(std::string_view s) {
 }
 
 // The status of a GET to graphite-web that answered something other than
-// 200: graphite-web's own words (its first line) are the useful part.
+// 200: graphite-web's own words (its first line) are the useful part. 400 is
+// graphite-web refusing what it was asked (an unknown function, a bad
+// argument): InvalidArgument; any other status is FailedPrecondition.
 absl::Status NotOk(std::string_view what, const HttpClientResponse& r) {
   const std::string said = FirstLine(r.body);
-  return absl::FailedPreconditionError(StrCat("graphite-web ", what,
-                                              " answered HTTP ", r.status,
-                                              said.empty() ? "" : ": ", said));
+  std::string message = StrCat("graphite-web ", what, " answered HTTP ",
+                               r.status, said.empty() ? "" : ": ", said);
+  if (r.status == 400) return absl::InvalidArgumentError(std::move(message));
+  return absl::FailedPreconditionError(std::move(message));
 }
 
 absl::Status Unreachable(const absl::Status& s) {

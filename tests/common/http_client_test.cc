@@ -114,6 +114,24 @@ TEST(HttpGet, ABodyPastTheCapIsAnErrorNotATruncatedBody) {
   }
 }
 
+TEST(HttpGet, ARedirectIsAnAnswerNotFollowed) {
+  GetServer elsewhere([](const std::string&) {
+    return GetReply{200, "text/plain", "here"};
+  });
+  GetServer server([&](const std::string&) {
+    GetReply r{302, "text/plain", "moved"};
+    r.extra_headers = StrCat("Location: ", elsewhere.url(), "/stolen\r\n");
+    return r;
+  });
+  HttpClientRequest req;
+  req.url = server.url() + "/a";
+  req.headers = {{"Authorization", "Bearer s3cret"}};
+  auto r = HttpGet(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 302);
+  EXPECT_TRUE(elsewhere.Heads().empty());
+}
+
 TEST(HttpGet, OnlyHttpAndHttpsUrls) {
   HttpClientRequest req;
   req.url = "file:///etc/passwd";

@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/graph.h"
 #include "testing/http_get_server.h"
@@ -105,12 +108,14 @@ TEST(GraphiteWeb, ErrorsSayWhatWentWrong) {
             "Invalid function \"nope\"\nTraceback (most recent call last):"});
   auto r = client.Render("nope(a)", "-1h", "now");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  // 400: graphite-web refuses the target.
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(
       r.status().message(),
       "graphite-web /render answered HTTP 400: Invalid function \"nope\"");
   g.Answer({500, "text/html", "<h1>Server Error (500)</h1>"});
   auto f = client.Find("a.*");
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(f.status().message(),
             "graphite-web /metrics/find answered HTTP 500: "
             "<h1>Server Error (500)</h1>");
@@ -226,6 +231,17 @@ TEST(GraphEndpoint, ProxiesRenderAndSaysWhatIsWrong) {
   EXPECT_THAT(error(r)["message"].get<std::string>(),
               HasSubstr("longer than 4096 bytes"));
 
+  // graphite-web refusing the target is the caller's error, quoted.
+  g.Answer({400, "text/plain",
+            "Invalid parameters (Received request for unknown function: "
+            "nope)"});
+  r = GraphResponse(options, Query({{"target", "nope(a)"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error(r)["field"], "target");
+  EXPECT_EQ(error(r)["message"],
+            "target: graphite-web /render answered HTTP 400: Invalid "
+            "parameters (Received request for unknown function: nope)");
+
   g.Answer({500, "text/html", "<h1>Server Error (500)</h1>"});
   r = GraphResponse(options, Query({{"target", "a"}}));
   EXPECT_EQ(r.status, 502);
@@ -238,6 +254,31 @@ TEST(GraphEndpoint, ProxiesRenderAndSaysWhatIsWrong) {
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(error(r)["message"].get<std::string>(),
               HasSubstr("[graphite] url is not set"));
+}
+
+TEST(GraphEndpoint, AtMostAFewRequestsWaitForGraphiteWeb) {
+  FakeGraphite g;
+  g.Answer({200, "application/json", "[]", 5000});  // hangs
+  GraphiteOptions options;
+  options.url = g.url();
+  options.timeout_ms = 1500;
+  std::atomic<int> timed_out{0};
+  std::vector<std::thread> waiting;
+  for (int i = 0; i < kMaxGraphsInFlight; ++i) {
+    waiting.emplace_back([&] {
+      if (GraphResponse(options, Query({{"target", "a"}})).status == 502) {
+        ++timed_out;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const HttpResponse r = GraphResponse(options, Query({{"target", "a"}}));
+  EXPECT_EQ(r.status, 503) << r.body;
+  for (std::thread& t : waiting) t.join();
+  EXPECT_EQ(timed_out.load(), kMaxGraphsInFlight);
+  // The places are given back.
+  g.Answer({200, "application/json", "[]"});
+  EXPECT_EQ(GraphResponse(options, Query({{"target", "a"}})).status, 200);
 }
 
 }  // namespace

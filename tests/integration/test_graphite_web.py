@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from harness import CarbonCache, Gralarm, GraphiteWeb, metric, send_tcp, wait_until
+from harness import (CarbonCache, Gralarm, GraphiteWeb, LineSink, metric, send_tcp,
+                     wait_until)
 
 STEP_S = 10
 
@@ -104,10 +105,12 @@ def test_graph_renders_the_points_gralarm_forwarded(stack):
     assert status == 400 and body["error"]["field"] == "target", body
     status, body = graph(g, "a" * 5000)
     assert status == 400 and "4096" in body["error"]["message"], body
-    # graphite-web's own refusal, its first line in a 502.
+    # graphite-web's own refusal of the target: a 400 quoting it.
     status, body = graph(g, "noSuchFunction(gw.a.load)")
-    assert status == 502, body
-    assert body["error"]["message"].startswith("graphite-web /render answered HTTP"), body
+    assert status == 400 and body["error"]["field"] == "target", body
+    assert body["error"]["message"].startswith(
+        "target: graphite-web /render answered HTTP 400: "), body
+    assert "noSuchFunction" in body["error"]["message"], body
 
     # graphite-web down: 502 that says so.
     web.stop()
@@ -117,7 +120,7 @@ def test_graph_renders_the_points_gralarm_forwarded(stack):
 
 
 def test_graph_without_graphite_url_says_so(tmp_path):
-    g = Gralarm(str(tmp_path), []).start()
+    g = Gralarm(str(tmp_path), [LineSink().address]).start()
     status, body = graph(g, "gw.a.load")
     assert status == 400, body
     assert "[graphite] url is not set" in body["error"]["message"]

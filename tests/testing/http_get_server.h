@@ -30,6 +30,8 @@ struct GetReply {
   // Announce this Content-Length instead of the body's size (-1: the body's;
   // -2: no Content-Length, the body ends when the connection closes).
   long content_length = -1;
+  // More header lines, each ending in "\r\n".
+  std::string extra_headers = "";
 };
 
 // A stand-in HTTP server on 127.0.0.1 for clients' unit tests (graphite-web,
@@ -107,7 +109,7 @@ class GetServer {
       const std::string answer = StrCat(
           "HTTP/1.1 ", reply.status, " X\r\nContent-Type: ", reply.content_type,
           "\r\n", length >= 0 ? StrCat("Content-Length: ", length, "\r\n") : "",
-          "Connection: close\r\n\r\n", reply.body);
+          reply.extra_headers, "Connection: close\r\n\r\n", reply.body);
       size_t written = 0;
       while (written < answer.size()) {
         const ssize_t n = send(c, answer.data() + written,
