@@ -3,6 +3,7 @@
 
 #include "api/grafana_api.h"
 
+#include <atomic>
 #include <set>
 
 #include "absl/strings/cord.h"
@@ -21,6 +22,35 @@ using nlohmann::json;
 
 HttpResponse Json(int status, const json& j) {
   return HttpResponse{status, "application/json", JsonText(j)};
+}
+
+// At most this many API requests wait for Grafana (and graphite-web's
+// finds) at once, so that a hung Grafana cannot take every API thread; more
+// are answered 503 at once.
+constexpr int kMaxWaiting = 8;
+std::atomic<int> waiting{0};
+
+// A place among the kMaxWaiting, held for its lifetime when taken.
+class WaitSlot {
+ public:
+  WaitSlot() : taken_(waiting.fetch_add(1) < kMaxWaiting) {
+    if (!taken_) waiting.fetch_sub(1);
+  }
+  ~WaitSlot() {
+    if (taken_) waiting.fetch_sub(1);
+  }
+  WaitSlot(const WaitSlot&) = delete;
+  WaitSlot& operator=(const WaitSlot&) = delete;
+  bool taken() const { return taken_; }
+
+ private:
+  const bool taken_;
+};
+
+HttpResponse Busy() {
+  return JsonError(
+      503, "unavailable",
+      StrCat(kMaxWaiting, " requests already wait for Grafana: try again"));
 }
 
 HttpResponse GrafanaOff() {
@@ -177,6 +207,8 @@ json ImportedRule(const json& rule_fields, const Config& config,
 
 HttpResponse GrafanaSearchResponse(const Config& config, std::string_view q) {
   if (config.grafana.url.empty()) return GrafanaOff();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   grafana::GrafanaClient client(config.grafana);
   auto hits = client.Search(q);
   if (!hits.ok()) return GrafanaError(hits.status());
@@ -195,6 +227,8 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
                                       std::string_view uid,
                                       std::string_view raw_query) {
   if (config.grafana.url.empty()) return GrafanaOff();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   auto loaded = Load(config, uid, VarParams(raw_query));
   if (!loaded.ok()) return GrafanaError(loaded.status());
   const grafana::Dashboard& d = loaded->dashboard;
@@ -305,6 +339,8 @@ HttpResponse GrafanaImportResponse(
   if (config.grafana.url.empty()) return GrafanaOff();
   const std::string uid = j["dashboard_uid"].get<std::string>();
   const int64_t panel_id = j["panel_id"].get<int64_t>();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   auto loaded = Load(config, uid, selections);
   if (!loaded.ok()) return GrafanaError(loaded.status());
   const grafana::Dashboard& d = loaded->dashboard;

@@ -3,13 +3,14 @@
 (the {"dashboard", "meta"} envelope, 401 without the right Bearer token, 404 for an
 unknown uid) from dashboard JSON files written in the shapes of real Grafana versions
 (tests/grafana/testdata). It can be stopped (Grafana down), made to refuse every token,
-to answer malformed JSON, or to serve a dashboard of 500 panels. It records the
+to answer malformed JSON, to hang, or to serve a dashboard of 500 panels. It records the
 requests it got."""
 
 import http.server
 import json
 import os
 import threading
+import time
 import urllib.parse
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "..", "grafana", "testdata")
@@ -37,7 +38,8 @@ def big_dashboard(panels=500):
 class GrafanaStandin:
     def __init__(self, token):
         self.token = token
-        self.mode = "ok"  # ok | refuse | malformed
+        self.mode = "ok"  # ok | refuse | malformed | hang
+        self.hang_s = 5.0
         self.requests = []  # (path, Authorization header)
         self.dashboards = {}
         for name in ("v14_rows.json", "v27_row_panels.json", "v36_collapsed.json"):
@@ -52,6 +54,8 @@ class GrafanaStandin:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 standin.requests.append((self.path, self.headers.get("Authorization")))
+                if standin.mode == "hang":  # slower than gralarm's timeout
+                    time.sleep(standin.hang_s)
                 url = urllib.parse.urlsplit(self.path)
                 if (standin.mode == "refuse"
                         or self.headers.get("Authorization") != f"Bearer {standin.token}"):

@@ -9,6 +9,7 @@ queries, bad rule fields) answer clearly and import nothing."""
 import json
 import os
 import signal
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -256,6 +257,22 @@ def test_failures_are_clear_and_import_nothing(stack):
     g.signal(signal.SIGHUP)
     wait_until(lambda: api(g, "/api/v1/grafana/dashboards")[0] == 200, 15,
                what="the rotated token in use")
+
+    # A hung Grafana: each request waits timeout_ms (3 s), and at most 8 wait at once.
+    grafana.mode = "hang"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        api(g, "/api/v1/grafana/dashboards/srv-v4"))) for _ in range(12)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - t0 < 4.5
+    assert sorted(status for status, _ in results) == [502] * 8 + [503] * 4, results
+    assert all("does not answer" in b["error"]["message"]
+               for status, b in results if status == 502)
+    grafana.mode = "ok"
 
     grafana.stop()
     status, body = api(g, "/api/v1/grafana/dashboards")
