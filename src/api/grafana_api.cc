@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gralarm/api.h"
@@ -430,7 +431,8 @@ HttpResponse GrafanaImportResponse(
                    s.code() != absl::StatusCode::kFailedPrecondition)) {
       return JsonError(500, "internal", std::string(s.message()));
     }
-    const size_t i = std::stoul(std::string(*index));
+    size_t i = 0;
+    if (!absl::SimpleAtoi(std::string(*index), &i)) i = chosen.size();
     problems.push_back(
         json{{"ref_id", i < chosen.size() ? chosen[i]->ref_id : ""},
              {"field", FieldOf(s)},
