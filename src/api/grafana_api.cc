@@ -191,12 +191,12 @@ json ImportedRule(const json& rule_fields, const Config& config,
   r["name"] =
       StrCat(d.title, " / ", p.title, " / ", alias.empty() ? q.ref_id : alias);
   r["target"] = q.expanded;
-  json labels = r.contains("labels") && r["labels"].is_object()
-                    ? r["labels"]
-                    : json::object();
-  labels["dashboard"] = d.title;
-  labels["panel"] = p.title;
-  r["labels"] = labels;
+  // Labels of another shape are left for the rule's own check to refuse.
+  if (!r.contains("labels")) r["labels"] = json::object();
+  if (r["labels"].is_object()) {
+    r["labels"]["dashboard"] = d.title;
+    r["labels"]["panel"] = p.title;
+  }
   r["grafana"] = {{"uid", d.uid},
                   {"panel_id", p.id},
                   {"ref_id", q.ref_id},

@@ -218,6 +218,8 @@ def test_failures_are_clear_and_import_nothing(stack):
     assert [p["field"] for p in e["problems"]] == ["thresholds", "thresholds"]
     e = refused(dict(IMPORT, rule={"thresholds": {"warning": 1}, "channels": ["nope"]}))
     assert e["field"] == "channels" and "nope" in e["message"]
+    e = refused(dict(IMPORT, rule={"thresholds": {"warning": 1}, "labels": ["x"]}))
+    assert e["field"] == "labels", e
     e = refused(dict(IMPORT, rule={"thresholds": {"warning": 1}, "target": "x"}))
     assert e["field"] == "rule"
     e = refused(dict(IMPORT, variables={"hots": "web1"}))
