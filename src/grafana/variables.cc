@@ -3,6 +3,7 @@
 // textbox, and query variables through the Graphite find query).
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
