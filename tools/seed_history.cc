@@ -30,14 +30,13 @@ int main(int argc, char** argv) {
     gralarm::TransitionWrite w;
     const std::string name = "seed.s" + std::to_string(i % series) + ".value";
     const int64_t end = now_ms - (entries - i) * 10;
-    w.event = {0,
-               "seed",
-               name,
-               "critical",
-               "ok",
-               1.0,
-               static_cast<uint32_t>(end / 1000),
-               end};
+    w.event.rule_id = "seed";
+    w.event.series = name;
+    w.event.from = "critical";
+    w.event.to = "ok";
+    w.event.value = 1.0;
+    w.event.ts = static_cast<uint32_t>(end / 1000);
+    w.event.at_ms = end;
     w.delete_alert = true;
     gralarm::HistoryRecord h;
     h.rule_id = "seed";

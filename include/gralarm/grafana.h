@@ -129,7 +129,6 @@ struct ResolvedVariable {
   std::vector<std::string> current;
   bool current_is_list = false;
   std::string current_text;
-  bool hidden_in_targets = false;  // unused by Graphite (datasource, adhoc)
   // Why its values may be wrong (unsupported type, find query failed...);
   // a query using it is then not supported. Empty when fine.
   std::string problem;

@@ -10,8 +10,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "api/graph.h"
 #include "api/grafana_api.h"
+#include "api/graph.h"
 #include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
 #include "gralarm/idle_priority.h"
@@ -399,10 +399,6 @@ HttpResponse Request::Handle() {
     return Is("POST") ? Backup() : MethodNotAllowed();
   if (first == "evaluate" && n == 1)
     return Is("POST") ? Evaluate() : MethodNotAllowed();
-  if (first == "graph" && n == 1) {
-    return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
-                     : MethodNotAllowed();
-  }
   // Grafana import (README "Grafana").
   if (first == "grafana" && n == 2 && parts_[1] == "dashboards") {
     return Is("GET") ? GrafanaSearchResponse(*b_->config(), Param(q_, "q"))
@@ -414,10 +410,14 @@ HttpResponse Request::Handle() {
                : MethodNotAllowed();
   }
   if (first == "grafana" && n == 2 && parts_[1] == "import") {
-    return Is("POST") ? GrafanaImportResponse(
-                            *b_->config(), b_->alert_service(), r_.body,
-                            [](const gralarm::Rule& r) { return RuleJson(r); })
-                      : MethodNotAllowed();
+    if (!Is("POST")) return MethodNotAllowed();
+    return GrafanaImportResponse(
+        *b_->config(), *b_->alert_engine().rules(), b_->alert_service(),
+        r_.body, [](const gralarm::Rule& r) { return RuleJson(r); });
+  }
+  if (first == "graph" && n == 1) {
+    return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
+                     : MethodNotAllowed();
   }
   return JsonError(404, "not_found", StrCat("no route ", r_.path));
 }

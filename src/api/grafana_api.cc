@@ -3,9 +3,13 @@
 
 #include "api/grafana_api.h"
 
+#include <atomic>
 #include <set>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gralarm/api.h"
 #include "gralarm/grafana.h"
 #include "gralarm/graphite_web.h"
@@ -19,6 +23,35 @@ using nlohmann::json;
 
 HttpResponse Json(int status, const json& j) {
   return HttpResponse{status, "application/json", JsonText(j)};
+}
+
+// At most this many API requests wait for Grafana (and graphite-web's
+// finds) at once, so that a hung Grafana cannot take every API thread; more
+// are answered 503 at once.
+constexpr int kMaxWaiting = 8;
+std::atomic<int> waiting{0};
+
+// A place among the kMaxWaiting, held for its lifetime when taken.
+class WaitSlot {
+ public:
+  WaitSlot() : taken_(waiting.fetch_add(1) < kMaxWaiting) {
+    if (!taken_) waiting.fetch_sub(1);
+  }
+  ~WaitSlot() {
+    if (taken_) waiting.fetch_sub(1);
+  }
+  WaitSlot(const WaitSlot&) = delete;
+  WaitSlot& operator=(const WaitSlot&) = delete;
+  bool taken() const { return taken_; }
+
+ private:
+  const bool taken_;
+};
+
+HttpResponse Busy() {
+  return JsonError(
+      503, "unavailable",
+      StrCat(kMaxWaiting, " requests already wait for Grafana: try again"));
 }
 
 HttpResponse GrafanaOff() {
@@ -79,12 +112,22 @@ grafana::Selections VarParams(std::string_view query) {
 
 // Query variables' options through graphite-web's /metrics/find (none when
 // [graphite] url is empty).
+// All the finds of one request share a budget of twice graphite.timeout_ms,
+// so that a dashboard of many query variables cannot hold an API thread for
+// long: past it, the remaining variables say so.
 grafana::Finder MakeFinder(const Config& config) {
   if (config.graphite.url.empty()) return nullptr;
   auto client = std::make_shared<GraphiteWebClient>(config.graphite);
+  const absl::Time deadline =
+      absl::Now() + absl::Milliseconds(2 * config.graphite.timeout_ms);
   return
-      [client](
+      [client, deadline](
           std::string_view query) -> absl::StatusOr<std::vector<std::string>> {
+        if (absl::Now() >= deadline) {
+          return absl::DeadlineExceededError(
+              "not asked: this request's graphite-web time budget (twice "
+              "graphite.timeout_ms) is spent");
+        }
         auto nodes = client->Find(query);
         if (!nodes.ok()) return nodes.status();
         std::vector<std::string> texts;
@@ -148,12 +191,12 @@ json ImportedRule(const json& rule_fields, const Config& config,
   r["name"] =
       StrCat(d.title, " / ", p.title, " / ", alias.empty() ? q.ref_id : alias);
   r["target"] = q.expanded;
-  json labels = r.contains("labels") && r["labels"].is_object()
-                    ? r["labels"]
-                    : json::object();
-  labels["dashboard"] = d.title;
-  labels["panel"] = p.title;
-  r["labels"] = labels;
+  // Labels of another shape are left for the rule's own check to refuse.
+  if (!r.contains("labels")) r["labels"] = json::object();
+  if (r["labels"].is_object()) {
+    r["labels"]["dashboard"] = d.title;
+    r["labels"]["panel"] = p.title;
+  }
   r["grafana"] = {{"uid", d.uid},
                   {"panel_id", p.id},
                   {"ref_id", q.ref_id},
@@ -165,6 +208,8 @@ json ImportedRule(const json& rule_fields, const Config& config,
 
 HttpResponse GrafanaSearchResponse(const Config& config, std::string_view q) {
   if (config.grafana.url.empty()) return GrafanaOff();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   grafana::GrafanaClient client(config.grafana);
   auto hits = client.Search(q);
   if (!hits.ok()) return GrafanaError(hits.status());
@@ -183,6 +228,8 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
                                       std::string_view uid,
                                       std::string_view raw_query) {
   if (config.grafana.url.empty()) return GrafanaOff();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   auto loaded = Load(config, uid, VarParams(raw_query));
   if (!loaded.ok()) return GrafanaError(loaded.status());
   const grafana::Dashboard& d = loaded->dashboard;
@@ -214,8 +261,8 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
 }
 
 HttpResponse GrafanaImportResponse(
-    const Config& config, AlertService& service, std::string_view body,
-    const std::function<json(const Rule&)>& rule_json) {
+    const Config& config, const RuleSet& rules, AlertService& service,
+    std::string_view body, const std::function<json(const Rule&)>& rule_json) {
   json j = json::parse(body.begin(), body.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (!j.is_object()) {
@@ -293,9 +340,20 @@ HttpResponse GrafanaImportResponse(
   if (config.grafana.url.empty()) return GrafanaOff();
   const std::string uid = j["dashboard_uid"].get<std::string>();
   const int64_t panel_id = j["panel_id"].get<int64_t>();
+  WaitSlot slot;
+  if (!slot.taken()) return Busy();
   auto loaded = Load(config, uid, selections);
   if (!loaded.ok()) return GrafanaError(loaded.status());
   const grafana::Dashboard& d = loaded->dashboard;
+  for (const auto& [name, values] : selections) {
+    bool known = false;
+    for (const grafana::Variable& v : d.variables) known |= v.name == name;
+    if (!known) {
+      return FieldErrorResponse(FieldError(
+          "variables",
+          StrCat("dashboard \"", uid, "\" has no variable \"", name, "\"")));
+    }
+  }
   const grafana::Panel* panel = nullptr;
   for (const grafana::Panel& p : d.panels) {
     if (p.id == panel_id) panel = &p;
@@ -346,6 +404,17 @@ HttpResponse GrafanaImportResponse(
                                 {"message", spec.status().message()}});
         continue;
       }
+      const TemplateSpec* tmpl = spec->template_name.empty()
+                                     ? nullptr
+                                     : rules.FindTemplate(spec->template_name);
+      spec->id = "import-check";  // ImportRules gives the real one
+      if (auto r = ResolveRule(*spec, tmpl, config); !r.ok()) {
+        problems.push_back(json{{"ref_id", q->ref_id},
+                                {"field", FieldOf(r.status())},
+                                {"message", r.status().message()}});
+        continue;
+      }
+      spec->id.clear();
       specs.push_back(*std::move(spec));
     }
   }
@@ -362,7 +431,8 @@ HttpResponse GrafanaImportResponse(
                    s.code() != absl::StatusCode::kFailedPrecondition)) {
       return JsonError(500, "internal", std::string(s.message()));
     }
-    const size_t i = std::stoul(std::string(*index));
+    size_t i = 0;
+    if (!absl::SimpleAtoi(std::string(*index), &i)) i = chosen.size();
     problems.push_back(
         json{{"ref_id", i < chosen.size() ? chosen[i]->ref_id : ""},
              {"field", FieldOf(s)},

@@ -16,6 +16,7 @@
 #include "gralarm/config.h"
 #include "gralarm/http_server.h"
 #include "gralarm/rule.h"
+#include "gralarm/rule_set.h"
 
 namespace gralarm {
 
@@ -28,10 +29,13 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
                                       std::string_view uid,
                                       std::string_view raw_query);
 
-// POST /api/v1/grafana/import. `rule_json` writes a rule as GET
+// POST /api/v1/grafana/import. `rules` (the rules in force) gives the
+// templates each rule is checked with before anything is stored, so that every
+// query's problem is answered at once; `rule_json` writes a rule as GET
 // /api/v1/rules/{id} answers it.
 HttpResponse GrafanaImportResponse(
-    const Config& config, AlertService& service, std::string_view body,
+    const Config& config, const RuleSet& rules, AlertService& service,
+    std::string_view body,
     const std::function<nlohmann::json(const Rule&)>& rule_json);
 
 }  // namespace gralarm

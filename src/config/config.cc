@@ -340,13 +340,13 @@ void ReadGrafana(const toml::table& t, GrafanaOptions* o, Errors* errors) {
   TableReader r(t, "grafana", errors);
   if (const toml::node* node = r.String("url", &o->url);
       node != nullptr && !o->url.empty()) {
-    while (o->url.ends_with('/')) o->url.pop_back();
-    if ((!o->url.starts_with("http://") && !o->url.starts_with("https://")) ||
-        o->url.find_first_of(" \t\r\n?#") != std::string::npos) {
+    if (std::string why = HttpUrlProblem(o->url); !why.empty()) {
       errors->Add(node->source(),
-                  StrCat("grafana.url \"", o->url,
-                         "\" must be an http:// or https:// base url"));
+                  StrCat("grafana.url \"", o->url, "\" ", why,
+                         " (Grafana's base URL, e.g. http://grafana:3000; "
+                         "empty = off)"));
     }
+    TrimTrailingSlashes(&o->url);
   }
   const toml::node* token = r.String("token", &o->token);
   if (const toml::node* node = r.String("token_file", &o->token_file);

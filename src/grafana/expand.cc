@@ -3,9 +3,9 @@
 // judged as gralarm target rules.
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
-#include "expr/catalog.h"
 #include "expr/parser.h"
 #include "grafana/interpolate.h"
 #include "gralarm/grafana.h"

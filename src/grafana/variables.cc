@@ -3,6 +3,7 @@
 // textbox, and query variables through the Graphite find query).
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -64,6 +65,33 @@ std::vector<VariableOption> CustomOptions(std::string_view query) {
 absl::StatusOr<std::pair<std::regex, bool>> JsRegex(std::string_view text) {
   if (text.size() > kMaxRegexBytes) {
     return absl::InvalidArgumentError("regex longer than 1000 bytes");
+  }
+  // std::regex unrolls counted repetitions: a{100000} would take megabytes.
+  int counted = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{' || i + 1 >= text.size() || text[i + 1] < '0' ||
+        text[i + 1] > '9') {
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < text.size() &&
+           ((text[j] >= '0' && text[j] <= '9') || text[j] == ',')) {
+      ++j;
+    }
+    if (++counted > 2) {
+      return absl::InvalidArgumentError(
+          "regex has more than two {n,m} repetitions");
+    }
+    // Each number of {n}, {n,} or {n,m} at most 99.
+    const std::string_view counts = text.substr(i + 1, j - i - 1);
+    size_t digits = 0;
+    for (char c : counts) {
+      digits = c == ',' ? 0 : digits + 1;
+      if (digits > 2) {
+        return absl::InvalidArgumentError(
+            "regex {n,m} repetitions above 99 are refused");
+      }
+    }
   }
   std::string pattern;
   auto flags = std::regex::ECMAScript;
@@ -298,7 +326,7 @@ class Resolver {
       for (const std::string& s : it->second) {
         if (s == kAll || s == "All") {
           r->current = {std::string(kAll)};
-          r->current_is_list = true;
+          r->current_is_list = v.multi;
         }
       }
     } else if (v.type == "constant") {
@@ -325,8 +353,7 @@ class Resolver {
     if (r->current.empty() && !r->options.empty()) {
       r->current = {r->options[0].value};
     }
-    if (r->is_all()) {
-      r->current_is_list = true;
+    if (r->is_all()) {  // formatted as a list of every option whatever this
       r->current_text = "All";
       return;
     }

@@ -518,6 +518,8 @@ TEST(GrafanaVariables, EachType) {
       {"name": "q", "type": "query", "query": "net.*",
        "regex": "/^(?:core|edge)(\\d+)$/", "sort": 4},
       {"name": "tags", "type": "query", "query": "tag_values(dc)"},
+      {"name": "huge", "type": "query", "query": "net.*", "regex": "/a{100000}/"},
+      {"name": "bad", "type": "query", "query": "net.*", "regex": "/(/"},
       {"name": "ds", "type": "datasource", "query": "graphite"}])j");
   const auto vars = ResolveVariables(d, {}, FakeFind);
   EXPECT_THAT(Values(Var(vars, "c")), ElementsAre("x", "b,c", "d"));
@@ -535,6 +537,8 @@ TEST(GrafanaVariables, EachType) {
   EXPECT_THAT(Values(Var(vars, "q")), ElementsAre("2", "1"));
   EXPECT_THAT(Var(vars, "q").current, ElementsAre("2"));
   EXPECT_THAT(Var(vars, "tags").problem, HasSubstr("tag queries"));
+  EXPECT_THAT(Var(vars, "huge").problem, HasSubstr("above 99"));
+  EXPECT_THAT(Var(vars, "bad").problem, HasSubstr("regex"));
   EXPECT_THAT(Var(vars, "ds").problem, HasSubstr("not supported"));
   EXPECT_THAT(Var(vars, "c").problem, IsEmpty());
   EXPECT_EQ(I("a.$k.$i.$t2.$c", vars), "a.prod.eu.10m.typed.x");
