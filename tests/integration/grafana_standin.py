@@ -92,6 +92,16 @@ class GrafanaStandin:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def add_dashboard(self, dashboard, folder="Ops"):
+        """Serves `dashboard` (the dashboard JSON, without the envelope) by its uid and
+        lists it in searches, as Grafana does once it is saved."""
+        uid = dashboard["uid"]
+        self.dashboards[uid] = {"meta": {"type": "db", "slug": uid, "folderTitle": folder},
+                                "dashboard": dashboard}
+        self.search.append({"uid": uid, "title": dashboard["title"], "type": "dash-db",
+                            "url": f"/d/{uid}", "tags": dashboard.get("tags", []),
+                            "folderTitle": folder})
+
     def stop(self):
         """Grafana down: the port refuses connections from now on."""
         if self.server is not None:

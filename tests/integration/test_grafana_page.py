@@ -1,75 +1,21 @@
 """The web page's Grafana and Graphite screens in headless Chromium (Debian's): the
-chart library served by gralarm itself, the "Add metric/alarm" wizard against a
-Grafana-API stand-in, the chart of a selected alert from the real graphite-web over
+chart library served by gralarm itself, the "Add metric/alarm" wizard against the
+Grafana-API stand-in (grafana_standin.py), the chart of a selected alert from the real graphite-web over
 carbon-cache's whisper files, and "Configured metrics"."""
 
 import base64
-import http.server
 import json
 import os
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from grafana_standin import GrafanaStandin
 from harness import CarbonCache, Gralarm, GraphiteWeb, send_tcp, wait_until
 from test_web_page import Browser
 
 DYGRAPHS = "/usr/share/javascript/dygraphs"
-
-
-class GrafanaApi:
-    """Grafana's HTTP API as gralarm reads it (Grafana itself is not packaged by
-    Debian): GET /api/search?type=dash-db&query= and GET /api/dashboards/uid/{uid}
-    ({"dashboard", "meta"}), both refusing any request without the Bearer token."""
-
-    def __init__(self, token, dashboards):
-        self.token = token
-        self.dashboards = {d["uid"]: d for d in dashboards}
-        self.requests = []
-        standin = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                standin.requests.append(self.path)
-                if self.headers.get("Authorization") != f"Bearer {standin.token}":
-                    return self.answer(401, {"message": "Unauthorized"})
-                url = urllib.parse.urlsplit(self.path)
-                query = urllib.parse.parse_qs(url.query)
-                if url.path == "/api/search":
-                    words = query.get("query", [""])[0].lower()
-                    return self.answer(200, [
-                        {"uid": d["uid"], "title": d["title"], "type": "dash-db",
-                         "url": f"/d/{d['uid']}", "tags": d.get("tags", []),
-                         "folderTitle": "Ops"}
-                        for d in standin.dashboards.values()
-                        if words in d["title"].lower()])
-                prefix = "/api/dashboards/uid/"
-                if url.path.startswith(prefix) and url.path[len(prefix):] in standin.dashboards:
-                    uid = url.path[len(prefix):]
-                    return self.answer(200, {"dashboard": standin.dashboards[uid],
-                                             "meta": {"slug": uid, "folderTitle": "Ops"}})
-                self.answer(404, {"message": "Dashboard not found"})
-
-            def answer(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def get(base, path):
@@ -193,7 +139,8 @@ def test_wizard_imports_a_panel_whose_alert_is_charted_and_deleted(tmp_path):
     carbon.start()
     graphite = GraphiteWeb(str(tmp_path / "graphite-web"), carbon.storage + "/whisper")
     graphite.start()
-    grafana = GrafanaApi(GRAFANA_TOKEN, [DASHBOARD])
+    grafana = GrafanaStandin(GRAFANA_TOKEN)
+    grafana.add_dashboard(DASHBOARD)
     g = Gralarm(str(tmp_path), [f"127.0.0.1:{carbon.port}"], sections=(
         f'[graphite]\nurl = "http://127.0.0.1:{graphite.port}"\n'
         f'[grafana]\nurl = "{grafana.url}"\ntoken = "{GRAFANA_TOKEN}"\n'))
@@ -204,10 +151,12 @@ def test_wizard_imports_a_panel_whose_alert_is_charted_and_deleted(tmp_path):
         b.goto(base + "/#add")
         b.wait("document.querySelector('#wiz-dashboards tbody tr.row') !== null",
                "the dashboard list")
-        b.type("wiz-q", "servers")
+        # The stand-in also serves the fixtures of the import test: the search narrows.
+        assert len(b.rows("wiz-dashboards")) > 1
+        b.type("wiz-q", "overview")
         b.click("#wiz-search")
-        b.wait("document.querySelector('#wiz-dashboards button[data-uid=\"srv-overview\"]')"
-               " !== null", "the searched dashboard")
+        b.wait("document.querySelectorAll('#wiz-dashboards tbody tr.row').length === 1",
+               "the searched dashboard")
         assert b.rows("wiz-dashboards")[0][:3] == ["Servers overview", "Ops", "servers"], \
             b.rows("wiz-dashboards")
         b.click('#wiz-dashboards button[data-uid="srv-overview"]')
