@@ -3,13 +3,13 @@
 # in build-fuzz/ and runs each for SECONDS (default 60) on its corpus in fuzz/corpus/<name>/,
 # to which libFuzzer adds every input that reaches new code. A crash, leak, sanitizer report
 # or timeout fails the run and leaves the input as build-fuzz/<name>-crash-*.
-#   tools/fuzz.sh [SECONDS] [TARGET...]     # targets: line_parser pickle rules http_api store_codec expr_parse grafana_dashboard
+#   tools/fuzz.sh [SECONDS] [TARGET...]     # targets: line_parser pickle rules http_api store_codec expr_parse grafana_dashboard graphite_web
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(line_parser pickle rules http_api store_codec expr_parse grafana_dashboard)
+[ ${#targets[@]} -gt 0 ] || targets=(line_parser pickle rules http_api store_codec expr_parse grafana_dashboard graphite_web)
 
 bash tools/install-deps.sh
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRALARM_WERROR=ON \
