@@ -91,6 +91,12 @@ class HttpServer {
  private:
   HttpServer() = default;
   static int Dispatch(mg_connection* conn, void* self);
+  // Calls `handler` on a thread of its own with a stack of kHandlerStackBytes
+  // and waits for it (docs/ARCHITECTURE.md "Threads"); 503 when no thread can
+  // be started.
+  static HttpResponse RunOnLargeStack(const Handler& handler,
+                                      const HttpRequest& req);
+  static constexpr size_t kHandlerStackBytes = 8 << 20;
 
   Options options_;
   std::string listen_host_;  // the host part of options_.listen
