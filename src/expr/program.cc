@@ -60,6 +60,7 @@ void Program::Set(int32_t slot, double value) {
 }
 
 int64_t Program::lookback_steps() const { return root_->Lookback(); }
+int64_t Program::history_steps() const { return root_->History(); }
 
 absl::StatusOr<const std::vector<Series>*> Program::Evaluate(int64_t t) {
   if (t % step_s_ != 0) {

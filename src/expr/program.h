@@ -67,6 +67,10 @@ class Program {
   size_t input_count() const { return slot_names_.size(); }
   // The steps of history the target needs (windows, delays, derivatives).
   int64_t lookback_steps() const;
+  // The steps of input history a render of the target reads before its
+  // first step (Stage::History()): the history to replay into a new program
+  // so its state is the one graphite-web computes.
+  int64_t history_steps() const;
 
   // The input series names, the last step and every per-series state, as
   // bytes: version byte 1, then little-endian fields (docs/TARGETS.md).

@@ -29,6 +29,14 @@ int64_t Stage::Lookback() const {
   return deepest + OwnLookback();
 }
 
+int64_t Stage::History() const {
+  int64_t deepest = 0;
+  for (const Stage* child : children_) {
+    deepest = std::max(deepest, child->History());
+  }
+  return deepest + OwnHistory();
+}
+
 std::string FormatPathExpressions(
     const std::vector<const std::vector<Series>*>& lists) {
   std::vector<absl::string_view> seen;

@@ -42,6 +42,11 @@ class Stage {
   // The number of consecutive all-None steps after which this stage's state
   // no longer changes (0 when it has none), children included.
   int64_t Lookback() const;
+  // The steps of input history before a step that a render of the target
+  // with `from` at that step reads (windows, shifts, bootstrap intervals),
+  // children included: replaying that many steps of history gives the state
+  // graphite-web computes.
+  int64_t History() const;
 
   // Per-series state, keyed by series name (see KeyedStates).
   virtual void EncodeState(std::string* out) const { (void)out; }
@@ -57,6 +62,8 @@ class Stage {
   virtual void Reshape() = 0;
   virtual void Compute(const StepContext& ctx) = 0;
   virtual int64_t OwnLookback() const { return 0; }
+  // This stage's part of History(); by default its lookback.
+  virtual int64_t OwnHistory() const { return OwnLookback(); }
 
   const std::vector<Series>& in(size_t i) const { return children_[i]->out(); }
 
