@@ -9,25 +9,12 @@
 #include "gralarm/alert_engine.h"
 #include "gralarm/rule.h"
 #include "gralarm/strings.h"
+#include "testing/rule_sets.h"
 
 namespace gralarm {
 namespace {
 
 constexpr int64_t kStart = 1767225600000;
-
-std::shared_ptr<const RuleSet> Rules(const Config& config,
-                                     std::vector<std::string> jsons,
-                                     uint64_t generation = 1) {
-  std::vector<std::shared_ptr<const Rule>> rules;
-  for (const std::string& j : jsons) {
-    auto spec = ParseRuleJson(j);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    auto rule = ResolveRule(*spec, nullptr, config);
-    EXPECT_TRUE(rule.ok()) << rule.status();
-    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
-  }
-  return RuleSet::Build(rules, generation);
-}
 
 // Both rules watch link.util; "trend" compares the value predicted 1200 s
 // ahead by the line over the last 600 s.
@@ -40,10 +27,7 @@ const char kPlain[] =
 class ForecastEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> n{0};
-    dir_ = StrCat(::testing::TempDir(), "/gralarm-forecast-test-", getpid(),
-                  "-", n++);
-    std::filesystem::remove_all(dir_);
+    dir_ = testing::FreshTestDir("forecast-test");
     Open();
   }
   void TearDown() override {
@@ -56,7 +40,7 @@ class ForecastEngineTest : public ::testing::Test {
     store_.reset();
     store_ = *Store::Open(dir_);
     engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    engine_->SetRules(Rules(*config_, {kTrend, kPlain}));
+    engine_->SetRules(testing::RuleSetOf(*config_, {kTrend, kPlain}));
   }
   // 20 + 0.05 t: the actual value reaches 95 at t = 1500, the forecast
   // (1200 s ahead) at t = 300.
@@ -136,9 +120,10 @@ TEST_F(ForecastEngineTest, ARuleThatDropsItsForecastComparesValuesAgain) {
   ASSERT_TRUE(Active("trend"));  // the forecast crossed at 300
   // The same rule without forecast: its state stays, the window goes, and
   // the next value (36.5) clears it.
-  engine_->SetRules(Rules(*config_, {R"({"id": "trend", "pattern": "link.util",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "trend", "pattern": "link.util",
                                "thresholds": {"critical": 95}})"},
-                          2));
+                         2));
   Point(330);
   EXPECT_FALSE(Active("trend"));
   EXPECT_FALSE(engine_->SeriesOf("trend")[0].forecast);

@@ -14,38 +14,19 @@
 
 #include "gralarm/rule.h"
 #include "gralarm/strings.h"
+#include "testing/rule_sets.h"
 
 namespace gralarm {
 namespace {
 
-constexpr int64_t kStart = 1767225600000;  // 2026-01-01T00:00:00Z, a Thursday
+using testing::FreshTestDir;
 
-std::string FreshDir() {
-  static std::atomic<int> n{0};
-  std::string dir =
-      StrCat(::testing::TempDir(), "/gralarm-engine-test-", getpid(), "-", n++);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+constexpr int64_t kStart = 1767225600000;  // 2026-01-01T00:00:00Z, a Thursday
 
 std::shared_ptr<const Config> TestConfig(std::string extra = "") {
   auto c = ParseConfig("[evaluation]\nnodata_guard_s = 60\n" + extra, "t.toml");
   EXPECT_TRUE(c.ok()) << c.status();
   return *c;
-}
-
-std::shared_ptr<const RuleSet> Rules(const Config& config,
-                                     std::vector<std::string> jsons,
-                                     uint64_t generation = 1) {
-  std::vector<std::shared_ptr<const Rule>> rules;
-  for (const std::string& j : jsons) {
-    auto spec = ParseRuleJson(j);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    auto rule = ResolveRule(*spec, nullptr, config);
-    EXPECT_TRUE(rule.ok()) << rule.status();
-    rules.push_back(std::make_shared<const Rule>(std::move(*rule)));
-  }
-  return RuleSet::Build(rules, generation);
 }
 
 const char kUtil[] =
@@ -56,7 +37,7 @@ const char kUtil[] =
 class AlertEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = FreshDir();
+    dir_ = FreshTestDir("engine-test");
     Open(TestConfig());
   }
   void Open(std::shared_ptr<const Config> config) {
@@ -80,7 +61,7 @@ class AlertEngineTest : public ::testing::Test {
 };
 
 TEST_F(AlertEngineTest, RaisesAfterChecksAlertAndClearsIntoHistoryOnce) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   EXPECT_TRUE(engine_->ActiveAlerts().empty());  // one breaching point of two
   Point("if.eth0.util", 110, 96);
@@ -108,7 +89,7 @@ TEST_F(AlertEngineTest, RaisesAfterChecksAlertAndClearsIntoHistoryOnce) {
 }
 
 TEST_F(AlertEngineTest, EverySeriesHasItsOwnStateAndTagsAreKept) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   for (uint32_t ts : {100u, 110u}) {
     Point("if.eth0.util", ts, 95);
     Point("if.eth1.util;host=r1", ts, 75);
@@ -124,7 +105,7 @@ TEST_F(AlertEngineTest, EverySeriesHasItsOwnStateAndTagsAreKept) {
 }
 
 TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   Point("if.eth0.util", 110, 95);
   Point("if.eth0.util", 120, 10);  // one OK point of... checks_ok = 1: clears
@@ -133,7 +114,7 @@ TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
   const auto before = engine_->ActiveAlerts();
   // A new process: same store, same rules.
   Open(config_);
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   ASSERT_TRUE(engine_->Restore().ok());
   EXPECT_TRUE(engine_->ActiveAlerts().empty());
   Point("if.eth0.util", 140, 95);  // completes the run of two begun before
@@ -151,7 +132,7 @@ TEST_F(AlertEngineTest, AlertsAndCountersSurviveAReopen) {
 // be overwritten by the older copy: after a kill -9 the restored level would
 // contradict the active alert.
 TEST_F(AlertEngineTest, AFlushNeverWritesAStateOverANewerTransition) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);  // one breaching point of two: dirty, ok
   std::atomic<bool> raised{false};
   std::thread ingest;
@@ -173,7 +154,7 @@ TEST_F(AlertEngineTest, AFlushNeverWritesAStateOverANewerTransition) {
   ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
   // A new process on the same store, as after a kill -9 (no final flush).
   Open(config_);
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   ASSERT_TRUE(engine_->Restore().ok());
   const auto series = engine_->SeriesOf("util");
   ASSERT_EQ(series.size(), 1u);
@@ -187,7 +168,7 @@ TEST_F(AlertEngineTest, AFlushNeverWritesAStateOverANewerTransition) {
 
 // Series names are bytes: any byte from 0x21 up, UTF-8 or not.
 TEST_F(AlertEngineTest, ASeriesNameThatIsNotUtf8IsStoredAndRestoredExactly) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   const std::string path = "if.\xff\xfe\xc3.util";
   Point(path, 100, 95);
   Point(path, 110, 95);
@@ -198,7 +179,7 @@ TEST_F(AlertEngineTest, ASeriesNameThatIsNotUtf8IsStoredAndRestoredExactly) {
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_EQ((*stored)[0].series, path);
   Open(config_);
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   ASSERT_TRUE(engine_->Restore().ok());
   auto active = engine_->ActiveAlerts();
   ASSERT_EQ(active.size(), 1u);
@@ -211,12 +192,12 @@ TEST_F(AlertEngineTest, ASeriesNameThatIsNotUtf8IsStoredAndRestoredExactly) {
 }
 
 TEST_F(AlertEngineTest, ActiveAlertKeepsItsSinceAcrossAReopen) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   Point("if.eth0.util", 110, 95);
   const int64_t since = engine_->ActiveAlerts().at(0).since_ms;
   Open(config_);  // no Flush: the transition itself was written
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   ASSERT_TRUE(engine_->Restore().ok());
   auto active = engine_->ActiveAlerts();
   ASSERT_EQ(active.size(), 1u);
@@ -225,7 +206,8 @@ TEST_F(AlertEngineTest, ActiveAlertKeepsItsSinceAcrossAReopen) {
 }
 
 TEST_F(AlertEngineTest, SilentSeriesGoesNodataAndItsNextPointClearsIt) {
-  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "nd", "pattern": "up.*",
       "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
   Point("up.a", 100, 5);
   Point("up.b", 100, 5);
@@ -247,7 +229,8 @@ TEST_F(AlertEngineTest, SilentSeriesGoesNodataAndItsNextPointClearsIt) {
 }
 
 TEST_F(AlertEngineTest, NothingGoesNodataWhileTheWholeIngestIsSilent) {
-  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "nd", "pattern": "up.*",
       "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
   Point("up.a", 100, 5);
   Point("up.b", 100, 5);
@@ -292,7 +275,8 @@ class LogCapture {
 
 TEST_F(AlertEngineTest, TheNodataPauseIsLoggedOnlyWhenPointsStopAfterFlowing) {
   LogCapture log;
-  engine_->SetRules(Rules(*config_, {R"({"id": "nd", "pattern": "up.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "nd", "pattern": "up.*",
       "thresholds": {"critical": 1}, "direction": "below", "nodata_after_s": 30})"}));
   // From the start no point has arrived yet, by design: no outage.
   for (int i = 0; i < 120; ++i) {
@@ -328,7 +312,8 @@ from = "08:00"
 to = "22:00"
 timezone = "Europe/Madrid"
 )"));
-  engine_->SetRules(Rules(*config_, {R"({"id": "day", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "day", "pattern": "x.*",
       "thresholds": {"warning": 1}, "schedule": "daytime"})"}));
   clock_.Set(kStart + 3 * 3600 * 1000);  // 03:00 UTC = 04:00 in Madrid: closed
   Point("x.a", 100, 5);
@@ -348,25 +333,25 @@ timezone = "Europe/Madrid"
 }
 
 TEST_F(AlertEngineTest, RemovingARuleEndsItsAlertsIntoHistory) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   Point("if.eth0.util", 110, 95);
   ASSERT_EQ(engine_->ActiveAlerts().size(), 1u);
-  engine_->SetRules(Rules(*config_, {}, 2));
+  engine_->SetRules(testing::RuleSetOf(*config_, {}, 2));
   EXPECT_TRUE(engine_->ActiveAlerts().empty());
   EXPECT_EQ(store_->History(0, INT64_MAX)->size(), 1u);
   EXPECT_TRUE(store_->ActiveAlerts()->empty());
 }
 
 TEST_F(AlertEngineTest, AnAlertWhoseRuleIsNotInForceAtARestartEndsIntoHistory) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   Point("if.eth0.util", 110, 95);
   ASSERT_TRUE(engine_->Flush().ok());
   ASSERT_EQ(store_->ActiveAlerts()->size(), 1u);
   // A new process where the rule is not in force (gone, or invalid).
   Open(config_);
-  engine_->SetRules(Rules(*config_, {}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {}));
   ASSERT_TRUE(engine_->Restore().ok());
   EXPECT_TRUE(store_->ActiveAlerts()->empty());
   auto history = store_->History(0, INT64_MAX);
@@ -378,7 +363,7 @@ TEST_F(AlertEngineTest, AnAlertWhoseRuleIsNotInForceAtARestartEndsIntoHistory) {
 }
 
 TEST_F(AlertEngineTest, HistoryOlderThanRetentionIsPruned) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   Point("if.eth0.util", 100, 95);
   Point("if.eth0.util", 110, 95);
   Point("if.eth0.util", 120, 1);
@@ -395,7 +380,7 @@ namespace gralarm {
 namespace {
 
 TEST_F(AlertEngineTest, ASilenceMarksMatchingAlertsWhileItIsInForce) {
-  engine_->SetRules(Rules(*config_, {kUtil}));
+  engine_->SetRules(testing::RuleSetOf(*config_, {kUtil}));
   SilenceRecord x;
   x.id = "maint";
   x.rule = "util";
@@ -450,7 +435,8 @@ name = "b"
 type = "webhook"
 url = "http://127.0.0.1:1/"
 )"));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1}, "channels": ["a", "b"]})"}));
   Point("x.a", 100, 5);  // raise
   EXPECT_EQ(OutboxSize(store_.get()), 2u);
@@ -475,9 +461,10 @@ from = "08:00"
 to = "22:00"
 timezone = "Europe/Madrid"
 )"));
-  engine_->SetRules(Rules(*config_, {R"({"id": "day", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "day", "pattern": "x.*",
       "thresholds": {"warning": 1}, "schedule": "daytime", "channels": ["a"]})",
-                                     R"({"id": "quiet", "pattern": "q.*",
+                                    R"({"id": "quiet", "pattern": "q.*",
       "thresholds": {"warning": 1}, "channels": ["a"]})"}));
   SilenceRecord x;
   x.id = "s";
@@ -512,7 +499,8 @@ url = "http://127.0.0.1:1/"
 
 TEST_F(AlertEngineTest, StillActiveAlertIsRemindedEveryRepeatInterval) {
   Open(TestConfig(kChannels));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1, "critical": 10},
       "channels": ["hook", "am"]})"}));
   engine_->Tick();
@@ -556,14 +544,16 @@ TEST_F(AlertEngineTest, StillActiveAlertIsRemindedEveryRepeatInterval) {
 
 TEST_F(AlertEngineTest, RemindersCountFromTheLastNotificationAcrossAReopen) {
   Open(TestConfig(kChannels));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
   engine_->Tick();
   Point("x.a", 100, 5);
   const int64_t raised = clock_.NowMs();
   ASSERT_TRUE(engine_->Flush().ok());
   Open(config_);
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
   ASSERT_TRUE(engine_->Restore().ok());
   clock_.Set(raised + 1800 * 1000);
@@ -576,7 +566,8 @@ TEST_F(AlertEngineTest, RemindersCountFromTheLastNotificationAcrossAReopen) {
 
 TEST_F(AlertEngineTest, EscalationEndsTheLabelSetOfTheOldSeverity) {
   Open(TestConfig(kChannels));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1, "critical": 10}, "channels": ["am"]})"}));
   Point("x.a", 100, 5);   // warning
   Point("x.a", 110, 50);  // critical
@@ -593,7 +584,8 @@ TEST_F(AlertEngineTest, EscalationEndsTheLabelSetOfTheOldSeverity) {
 
 TEST_F(AlertEngineTest, AlertStillActiveWhenItsSilenceEndsIsNotifiedThen) {
   Open(TestConfig(kChannels));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"warning": 1}, "channels": ["hook"]})"}));
   SilenceRecord x;
   x.id = "s";
@@ -620,7 +612,8 @@ name = "a"
 type = "webhook"
 url = "http://127.0.0.1:1/"
 )"));
-  engine_->SetRules(Rules(*config_, {R"({"id": "n", "pattern": "x.*",
+  engine_->SetRules(
+      testing::RuleSetOf(*config_, {R"({"id": "n", "pattern": "x.*",
       "thresholds": {"critical": 1}, "channels": ["a"],
       "flap": {"window_s": 60, "changes": 4}})"}));
   uint32_t ts = 100;

@@ -10,34 +10,15 @@
 #include "absl/synchronization/barrier.h"
 #include "gralarm/clock.h"
 #include "gralarm/strings.h"
+#include "testing/alert_service_fixture.h"
 
 namespace gralarm {
 namespace {
 
 constexpr int kClients = 8;
 
-class AlertServiceTest : public ::testing::Test {
+class AlertServiceTest : public testing::AlertServiceFixture {
  protected:
-  void SetUp() override {
-    static std::atomic<int> n{0};
-    dir_ = StrCat(::testing::TempDir(), "/gralarm-service-test-", getpid(), "-",
-                  n++);
-    std::filesystem::remove_all(dir_);
-    config_ = *ParseConfig("", "t.toml");
-    store_ = *Store::Open(dir_);
-    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    service_ = std::make_unique<AlertService>(
-        store_.get(), engine_.get(), [this] { return config_; },
-        [this]() -> absl::Status {
-          if (fail_reload_) return absl::UnavailableError("reload failed");
-          auto rules = LoadRules(*config_, store_.get(), ++generation_);
-          if (!rules.ok()) return rules.status();
-          engine_->SetRules(*rules);
-          return absl::OkStatus();
-        });
-    ASSERT_TRUE(service_->LoadSilences().ok());
-  }
-
   static RuleSpec Spec(std::string_view json) {
     auto spec = ParseRuleJson(json);
     EXPECT_TRUE(spec.ok()) << spec.status();
@@ -56,15 +37,6 @@ class AlertServiceTest : public ::testing::Test {
     }
     for (auto& t : threads) t.join();
   }
-
-  std::string dir_;
-  FakeClock clock_{1767225600000};
-  std::shared_ptr<const Config> config_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AlertEngine> engine_;
-  std::unique_ptr<AlertService> service_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> fail_reload_{false};
 };
 
 TEST_F(AlertServiceTest, ARuleThatCannotBePutInForceIsNotLeftInTheStore) {

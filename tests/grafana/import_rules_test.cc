@@ -10,37 +10,13 @@
 #include "gralarm/clock.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/strings.h"
+#include "testing/alert_service_fixture.h"
 
 namespace gralarm {
 namespace {
 
-class ImportRulesTest : public ::testing::Test {
+class ImportRulesTest : public testing::AlertServiceFixture {
  protected:
-  void SetUp() override {
-    static std::atomic<int> n{0};
-    dir_ = StrCat(::testing::TempDir(), "/gralarm-import-test-", getpid(), "-",
-                  n++);
-    std::filesystem::remove_all(dir_);
-    config_ = *ParseConfig("", "t.toml");
-    store_ = *Store::Open(dir_);
-    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    service_ = std::make_unique<AlertService>(
-        store_.get(), engine_.get(), [this] { return config_; },
-        [this]() -> absl::Status {
-          if (fail_reload_) return absl::UnavailableError("reload failed");
-          auto rules = LoadRules(*config_, store_.get(), ++generation_);
-          if (!rules.ok()) return rules.status();
-          engine_->SetRules(*rules);
-          return absl::OkStatus();
-        });
-  }
-  void TearDown() override {
-    service_.reset();
-    engine_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   static RuleSpec Imported(const std::string& ref, double warning,
                            const std::string& extra = "") {
     auto spec = ParseRuleJson(StrCat(
@@ -59,15 +35,6 @@ class ImportRulesTest : public ::testing::Test {
     std::sort(ids.begin(), ids.end());
     return ids;
   }
-
-  std::string dir_;
-  FakeClock clock_{1767225600000};
-  std::shared_ptr<const Config> config_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AlertEngine> engine_;
-  std::unique_ptr<AlertService> service_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> fail_reload_{false};
 };
 
 TEST_F(ImportRulesTest, CreatesThenUpdatesTheSameRules) {

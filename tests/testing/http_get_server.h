@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gralarm/strings.h"
+#include "testing/loopback_server.h"
 
 namespace gralarm::testing {
 
@@ -42,26 +43,12 @@ class GetServer {
  public:
   using Handler = std::function<GetReply(const std::string& target)>;
 
-  explicit GetServer(Handler handler) : handler_(std::move(handler)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] { Serve(); });
+  explicit GetServer(Handler handler)
+      : handler_(std::move(handler)), server_([this](int c) { ServeOne(c); }) {}
+  int port() const { return server_.port(); }
+  std::string url() const {
+    return StrCat("http://127.0.0.1:", server_.port());
   }
-  ~GetServer() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::string url() const { return StrCat("http://127.0.0.1:", port_); }
   // The heads of every request so far, in arrival order.
   std::vector<std::string> Heads() {
     absl::MutexLock lock(&mu_);
@@ -69,65 +56,58 @@ class GetServer {
   }
 
  private:
-  void Serve() {
-    while (!stop_) {
-      const int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        in.append(buf, n);
-      }
-      const size_t end = in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        close(c);
-        continue;
-      }
-      const std::string head = in.substr(0, end);
-      {
-        absl::MutexLock lock(&mu_);
-        heads_.push_back(head);
-      }
-      const size_t sp = head.find(' ');
-      const std::string target =
-          head.substr(sp + 1, head.find(' ', sp + 1) - sp - 1);
-      const GetReply reply = handler_(target);
-      if (reply.delay_ms > 0) {
-        // Wakes early when the client hangs up or the server stops.
-        const auto until = std::chrono::steady_clock::now() +
-                           std::chrono::milliseconds(reply.delay_ms);
-        while (!stop_ && std::chrono::steady_clock::now() < until) {
-          pollfd p{c, POLLRDHUP, 0};
-          if (poll(&p, 1, 10) > 0) break;
-        }
-      }
-      const long length = reply.content_length == -1
-                              ? static_cast<long>(reply.body.size())
-                              : reply.content_length;
-      const std::string answer = StrCat(
-          "HTTP/1.1 ", reply.status, " X\r\nContent-Type: ", reply.content_type,
-          "\r\n", length >= 0 ? StrCat("Content-Length: ", length, "\r\n") : "",
-          reply.extra_headers, "Connection: close\r\n\r\n", reply.body);
-      size_t written = 0;
-      while (written < answer.size()) {
-        const ssize_t n = send(c, answer.data() + written,
-                               answer.size() - written, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        written += static_cast<size_t>(n);
-      }
-      close(c);
+  void ServeOne(int c) {
+    std::string in;
+    char buf[4096];
+    while (in.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      in.append(buf, n);
     }
+    const size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      close(c);
+      return;
+    }
+    const std::string head = in.substr(0, end);
+    {
+      absl::MutexLock lock(&mu_);
+      heads_.push_back(head);
+    }
+    const size_t sp = head.find(' ');
+    const std::string target =
+        head.substr(sp + 1, head.find(' ', sp + 1) - sp - 1);
+    const GetReply reply = handler_(target);
+    if (reply.delay_ms > 0) {
+      // Wakes early when the client hangs up or the server stops.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(reply.delay_ms);
+      while (!server_.stopping() && std::chrono::steady_clock::now() < until) {
+        pollfd p{c, POLLRDHUP, 0};
+        if (poll(&p, 1, 10) > 0) break;
+      }
+    }
+    const long length = reply.content_length == -1
+                            ? static_cast<long>(reply.body.size())
+                            : reply.content_length;
+    const std::string answer = StrCat(
+        "HTTP/1.1 ", reply.status, " X\r\nContent-Type: ", reply.content_type,
+        "\r\n", length >= 0 ? StrCat("Content-Length: ", length, "\r\n") : "",
+        reply.extra_headers, "Connection: close\r\n\r\n", reply.body);
+    size_t written = 0;
+    while (written < answer.size()) {
+      const ssize_t n = send(c, answer.data() + written,
+                             answer.size() - written, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      written += static_cast<size_t>(n);
+    }
+    close(c);
   }
 
   const Handler handler_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
   absl::Mutex mu_;
   std::vector<std::string> heads_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  LoopbackServer server_;  // last: its thread uses the members above
 };
 
 }  // namespace gralarm::testing

@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gralarm/strings.h"
+#include "testing/loopback_server.h"
 
 namespace gralarm::testing {
 
@@ -29,25 +30,9 @@ class HttpReceiver {
                         std::string refusal = "refused: bad label")
       : refusal_(std::move(refusal)),
         status_(status),
-        statuses_(std::move(statuses)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~HttpReceiver() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
+        statuses_(std::move(statuses)),
+        server_([this](int c) { ServeOne(c); }) {}
+  int port() const { return server_.port(); }
   // (path, body) of every request so far, in arrival order.
   std::vector<std::pair<std::string, std::string>> Requests() {
     absl::MutexLock lock(&mu_);
@@ -55,56 +40,48 @@ class HttpReceiver {
   }
 
  private:
-  void Serve() {
-    while (!stop_) {
-      const int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      size_t body_at = std::string::npos, length = 0;
-      while (true) {
-        if (body_at == std::string::npos &&
-            (body_at = in.find("\r\n\r\n")) != std::string::npos) {
-          body_at += 4;
-          const size_t cl = in.find("Content-Length: ");
-          length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
-        }
-        if (body_at != std::string::npos && in.size() >= body_at + length)
-          break;
-        const ssize_t n = read(c, buf, sizeof(buf));
-        if (n <= 0) break;
-        in.append(buf, n);
+  void ServeOne(int c) {
+    std::string in;
+    char buf[4096];
+    size_t body_at = std::string::npos, length = 0;
+    while (true) {
+      if (body_at == std::string::npos &&
+          (body_at = in.find("\r\n\r\n")) != std::string::npos) {
+        body_at += 4;
+        const size_t cl = in.find("Content-Length: ");
+        length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
       }
-      int status = status_;
-      if (body_at != std::string::npos) {
-        const size_t sp = in.find(' ');
-        absl::MutexLock lock(&mu_);
-        requests_.emplace_back(in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1),
-                               in.substr(body_at, length));
-        if (!statuses_.empty()) {
-          status = statuses_.front();
-          statuses_.pop_front();
-        }
-      }
-      const std::string said = status == 200 ? "" : refusal_;
-      const std::string answer =
-          StrCat("HTTP/1.1 ", status, " X\r\nContent-Length: ", said.size(),
-                 "\r\nConnection: close\r\n\r\n", said);
-      (void)!write(c, answer.data(), answer.size());
-      close(c);
+      if (body_at != std::string::npos && in.size() >= body_at + length) break;
+      const ssize_t n = read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      in.append(buf, n);
     }
+    int status = status_;
+    if (body_at != std::string::npos) {
+      const size_t sp = in.find(' ');
+      absl::MutexLock lock(&mu_);
+      requests_.emplace_back(in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1),
+                             in.substr(body_at, length));
+      if (!statuses_.empty()) {
+        status = statuses_.front();
+        statuses_.pop_front();
+      }
+    }
+    const std::string said = status == 200 ? "" : refusal_;
+    const std::string answer =
+        StrCat("HTTP/1.1 ", status, " X\r\nContent-Length: ", said.size(),
+               "\r\nConnection: close\r\n\r\n", said);
+    (void)!write(c, answer.data(), answer.size());
+    close(c);
   }
 
   const std::string refusal_;
   const int status_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
   absl::Mutex mu_;
   std::deque<int> statuses_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<std::string, std::string>> requests_
       ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  LoopbackServer server_;  // last: its thread uses the members above
 };
 
 }  // namespace gralarm::testing
