@@ -7,10 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
+# Test files run side by side (most of an integration test's time is spent waiting on
+# the processes it started); fewer under the sanitizers, whose builds take more CPU.
+jobs=3
 # Warnings are errors here (and in CI); a plain build only reports them.
 cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRALARM_WERROR=ON)
 if [ "${1:-}" = "--sanitize" ]; then
   build_dir=build-asan
+  jobs=2
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DGRALARM_SANITIZE=ON -DGRALARM_BUILD_BENCH=OFF
               -DGRALARM_WERROR=ON)
   # Leak checks on; a failed UBSan check aborts the test.
@@ -22,4 +26,4 @@ bash tools/install-deps.sh
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
 cmake --build "$build_dir" --parallel "$(nproc)"
 cd "$build_dir"
-ctest --output-on-failure --timeout 1500
+ctest --output-on-failure --timeout 1500 --parallel "$jobs"

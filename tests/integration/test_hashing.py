@@ -267,7 +267,7 @@ def test_carbon_ch_replicas_live_match_the_running_carbon_c_relay(tmp_path):
     try:
         wait_until(lambda: port_open(relay_port), 10, what="carbon-c-relay")
         send_tcp(relay_port, payload)
-        wait_until(lambda: sum(len(s.snapshot()) for s in sinks) >= 2 * len(names), 20,
+        wait_until(lambda: sum(len(s.snapshot()) for s in sinks) >= 2 * len(names), 60,
                    what="relay output")
     finally:
         relay.terminate()
@@ -279,7 +279,7 @@ def test_carbon_ch_replicas_live_match_the_running_carbon_c_relay(tmp_path):
     gralarm = Gralarm(str(tmp_path), [(s.address, "ab"[k % 2]) for k, s in enumerate(sinks)],
                       method="carbon_ch", replication=2).start()
     send_tcp(gralarm.port, payload)
-    wait_until(lambda: sum(len(s.snapshot()) for s in sinks) >= 2 * len(names), 20,
+    wait_until(lambda: sum(len(s.snapshot()) for s in sinks) >= 2 * len(names), 60,
                what="gralarm output")
     assert gralarm.stop()[0] == 0
     gralarm_placed = placed(sinks)
