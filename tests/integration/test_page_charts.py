@@ -5,8 +5,10 @@ time, as the test computes them from the points it sent; a Holt-Winters rule's c
 draws the series inside the confidence band graphite-web computes. One carbon-cache,
 graphite-web, gralarm and browser serve every test of the module."""
 
+import base64
 import json
 import math
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -69,6 +71,14 @@ def duration(s):
     return f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
+def screenshot(b, name):
+    """A picture of the page for whoever reads the test's output."""
+    path = os.path.join(os.environ.get("GRALARM_BUILD_DIR", "."), name)
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(b.call("Page.captureScreenshot", session=True,
+                                        captureBeyondViewport=True)["data"]))
+
+
 def share(proc):
     """Keeps a process started for the module past the per-test cleanup."""
     harness._RUNNING.remove(proc)
@@ -87,8 +97,8 @@ def api(base, path, body=None, method=None):
 
 
 def rendered(base, target):
-    """The points with a value graphite-web renders for `target` over the last hour."""
-    q = urllib.parse.urlencode({"target": target, "from": "-1h", "until": "now"})
+    """The points with a value graphite-web renders for `target` over the last two hours."""
+    q = urllib.parse.urlencode({"target": target, "from": "-2h", "until": "now"})
     _, data = api(base, "/api/v1/graph?" + q)
     return [p for s in data or [] for p in s["datapoints"] if p[0] is not None]
 
@@ -193,6 +203,7 @@ def test_forecast_alert_shows_fitted_line_threshold_and_crossing(env):
                 "   if (d[i] === 0xc6 && d[i + 1] === 0x28 && d[i + 2] === 0x28) return true;"
                 " return false; })")
     assert b.js("document.getElementById('band-section').hidden") is True
+    screenshot(b, "web-page-forecast-chart.png")
 
 
 def test_holt_winters_rule_chart_has_the_band(env):
@@ -209,7 +220,7 @@ def test_holt_winters_rule_chart_has_the_band(env):
                f".some(tr => tr.firstChild.textContent === '{HW_ID}')", "the rule row")
         b.js(f"[...document.querySelectorAll('#rules-table tbody tr.row')]"
              f".find(tr => tr.firstChild.textContent === '{HW_ID}')"
-             f".querySelector('button:nth-child(2)').click()")
+             f".querySelector('button:last-child').click()")  # "Chart"
     else:
         # gralarm's own expression engine does not evaluate holtWinters* yet: the
         # page is handed the rule as the API would list it, and charts it.
@@ -247,3 +258,4 @@ def test_holt_winters_rule_chart_has_the_band(env):
             assert math.isclose(r[1][2], upper[int(r[0])], rel_tol=1e-9)
     assert b.js("document.getElementById('band-chart').querySelectorAll('canvas').length") > 0
     assert not [m for m in b.log if "Content Security Policy" in m], b.log
+    screenshot(b, "web-page-band-chart.png")
