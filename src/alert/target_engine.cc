@@ -592,10 +592,10 @@ int TargetEngine::LoadPendingHistory() {
       step_s = tr.rule->target->step_s;
       const int64_t h = tr.program->history_steps();
       last_step = tr.program->last_step();
-      // The first step live evaluation has: the first buffered one, else
-      // the current one (never one already evaluated).
-      end = !tr.buckets.empty() ? tr.buckets.begin()->first
-                                : StepOf(now / 1000, step_s);
+      // The current step (never one already evaluated). Steps from the
+      // first open one on are not replayed: their history points join the
+      // live ones (which win).
+      end = StepOf(now / 1000, step_s);
       if (last_step) end = std::max(end, *last_step + step_s);
       // A program whose state holds its history needs only the steps since
       // its last one, when they are fewer than its history.
@@ -672,13 +672,14 @@ int TargetEngine::LoadPendingHistory() {
     }
     // Steps before the first buffered one are replayed, without alerting or
     // emitting; the points of later steps go before the buffered ones.
-    // No point at all (the series are new to graphite-web, or their points
-    // come later with past timestamps): the program is left as it is, so
-    // that it can still take steps before `end`.
-    const int64_t replay_end = grid.empty() ? first
-                               : tr.buckets.empty()
-                                   ? end
-                                   : std::min(end, tr.buckets.begin()->first);
+    // Replayed: the steps before the first open one, up to the last with a
+    // point (the points may carry past timestamps: a step with no point yet
+    // may still come live). No point at all (the series are new to
+    // graphite-web): the program is left as it is.
+    int64_t replay_end = grid.empty() ? first : grid.rbegin()->first + step_s;
+    if (!tr.buckets.empty()) {
+      replay_end = std::min(replay_end, tr.buckets.begin()->first);
+    }
     int64_t replayed = 0;
     absl::Status replay;
     for (int64_t step = first; step < replay_end && replay.ok();

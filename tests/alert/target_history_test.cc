@@ -314,6 +314,37 @@ TEST_F(TargetHistoryTest, ARestartLoadsOnlyTheStepsItMissed) {
   EXPECT_EQ(Status().loaded_steps, 3);
 }
 
+TEST_F(TargetHistoryTest, TheGapAfterAnOpenStepJoinsTheLivePoints) {
+  testing::GetServer graphite([](const std::string&) {
+    std::string points;
+    for (int64_t ts = kT - 10 * kStep; ts < kT + 20 * kStep; ts += kStep) {
+      points += StrCat(points.empty() ? "" : ", ", "[7, ", ts, "]");
+    }
+    return testing::GetReply{.body = Answer(points)};
+  });
+  targets_->SetGraphite(Client(graphite.url()));
+  targets_->LoadPendingHistory();
+  Point(kT, 5);
+  Point(kT + kStep, 5);  // completes kT; kT + 60 stays open
+  ASSERT_TRUE(targets_->Flush().ok());
+  // Killed; restarted 4 steps later: carbon got kT + 60 .. kT + 180 meanwhile.
+  clock_.Set((kT + 4 * kStep) * 1000);
+  Open();
+  targets_->SetGraphite(Client(graphite.url()));
+  ASSERT_TRUE(targets_->Restore().ok());
+  targets_->LoadPendingHistory();
+  EXPECT_EQ(Status().state, HistoryState::kLoaded);
+  EXPECT_EQ(Status().loaded_steps, 0);  // nothing before the open step
+  emitted_.clear();
+  Point(kT + 4 * kStep, 5);
+  // kT + 60 keeps its live 5 (over carbon's 7); the gap steps have 7.
+  EXPECT_THAT(emitted_, ElementsAre("d.movingSum_a.x_3_ 19 1767225660\n",
+                                    "d.movingSum_a.x_3_ 17 1767225720\n",
+                                    "d.movingSum_a.x_3_ 17 1767225780\n"));
+  Point(kT + 5 * kStep, 5);
+  EXPECT_EQ(emitted_.back(), "d.movingSum_a.x_3_ 19 1767225840\n");
+}
+
 TEST_F(TargetHistoryTest, ARuleWithoutHistoryNeedsNone) {
   auto rules = Rules(
       R"j({"id": "ms", "target": "scale(a.x, 2)", "step_s": 60,
