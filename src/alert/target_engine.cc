@@ -148,6 +148,7 @@ std::shared_ptr<const TargetEngine::Snapshot> TargetEngine::snapshot() const {
 
 void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
   const auto old = snapshot();
+  const bool graphite = this->graphite() != nullptr;
   absl::flat_hash_map<std::string, std::shared_ptr<TargetRule>> old_by_id;
   for (size_t i = 0; i < old->by_index.size(); ++i) {
     if (old->by_index[i] == nullptr) continue;
@@ -182,7 +183,13 @@ void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
     tr->rule = rule;
     tr->program = *std::move(program);
     tr->last_input_ms = clock_->NowMs();
-    if (tr->program->history_steps() > 0) {
+    if (const int64_t h = tr->program->history_steps(); h > 0 && !graphite) {
+      spdlog::warn(
+          "target rule {}: its target reads {} steps of history, but no "
+          "[graphite] url is configured: evaluating without it",
+          rule->spec.id, h);
+      tr->history_state = HistoryState::kUnconfigured;
+    } else if (h > 0) {
       // Loaded by the loader; the first live steps wait for it.
       tr->history_state = HistoryState::kLoading;
       tr->holding = true;
@@ -403,6 +410,7 @@ absl::Status TargetEngine::Restore() {
   if (store_ == nullptr) return absl::OkStatus();
   const auto snap = snapshot();
   const int64_t now = clock_->NowMs();
+  const bool graphite = this->graphite() != nullptr;
   std::vector<std::string> drop;
   size_t restored = 0;
   absl::Status s = store_->LoadTargetStates([&](std::string_view id,
@@ -482,7 +490,7 @@ absl::Status TargetEngine::Restore() {
     // it, when its state lacks it or the gap is longer): see
     // LoadPendingHistory.
     tr->history_complete = history_complete != 0;
-    if (tr->program->history_steps() > 0) {
+    if (tr->program->history_steps() > 0 && graphite) {
       tr->history_state = HistoryState::kLoading;
       tr->holding = true;
       tr->hold_since_ms = now;
@@ -514,6 +522,8 @@ void TargetEngine::SetGraphite(
     if (tr->history_state != HistoryState::kUnconfigured) continue;
     tr->history_state = HistoryState::kLoading;
     tr->history_next_ms = now;
+    tr->holding = true;
+    tr->hold_since_ms = now;
   }
   absl::MutexLock lock(&loader_mu_);
   loader_wake_ = true;
@@ -576,13 +586,11 @@ int TargetEngine::LoadPendingHistory() {
       const int64_t now = clock_->NowMs();
       if (tr.history_next_ms > now) continue;
       id = tr.rule->spec.id;
-      if (graphite() == nullptr) {
-        if (st != HistoryState::kUnconfigured) {
-          spdlog::warn(
-              "target rule {}: its target reads {} steps of history, but no "
-              "[graphite] url is configured: evaluating without it",
-              id, tr.program->history_steps());
-        }
+      if (graphite() == nullptr) {  // the url went (a reload)
+        spdlog::warn(
+            "target rule {}: its target reads {} steps of history, but no "
+            "[graphite] url is configured: evaluating without it",
+            id, tr.program->history_steps());
         tr.history_state = HistoryState::kUnconfigured;
         tr.history_error.clear();
         tr.holding = false;
@@ -670,12 +678,10 @@ int TargetEngine::LoadPendingHistory() {
       }
       grid[step].push_back({slot, p.value});
     }
-    // Steps before the first buffered one are replayed, without alerting or
-    // emitting; the points of later steps go before the buffered ones.
-    // Replayed: the steps before the first open one, up to the last with a
-    // point (the points may carry past timestamps: a step with no point yet
-    // may still come live). No point at all (the series are new to
-    // graphite-web): the program is left as it is.
+    // Replayed, without alerting or emitting: the steps before the first open
+    // one, up to the last with a point (the points may carry past timestamps: a
+    // step with no point yet may still come live). No point at all (the series
+    // are new to graphite-web): the program is left as it is.
     int64_t replay_end = grid.empty() ? first : grid.rbegin()->first + step_s;
     if (!tr.buckets.empty()) {
       replay_end = std::min(replay_end, tr.buckets.begin()->first);
@@ -700,12 +706,17 @@ int TargetEngine::LoadPendingHistory() {
       }
       continue;
     }
+    // The points of later steps go into their buckets before the live ones
+    // (the live ones win).
     for (auto& [step, pts] : grid) {
       if (step < replay_end) continue;
       auto& bucket = tr.buckets[step];
       bucket.insert(bucket.begin(), pts.begin(), pts.end());
     }
-    if (fresh && replayed > 0) tr.program = std::move(fresh);
+    // A full load with no point keeps a program that already ran (the
+    // fresh one would start empty); otherwise the fresh one, whose slots the
+    // grid's points (now in the buckets too) refer to, takes over.
+    if (fresh && (!grid.empty() || !last_step)) tr.program = std::move(fresh);
     if (replayed > 0) {
       tr.completed = std::max(tr.completed, replay_end - step_s);
     }

@@ -261,6 +261,8 @@ absl::Status Server::Start() {
       std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
   targets_->SetEmitter(
       [this](std::vector<EmittedPoint> points) { Emit(std::move(points)); });
+  // Before the rules: they know at once whether their history can be loaded.
+  targets_->SetGraphite(GraphiteClientOf(*config_));
   notifier_->SetActiveSource(
       [e = engine_.get()] { return e->NotifiableAlerts(); });
   alert_service_ = std::make_unique<AlertService>(
@@ -274,7 +276,6 @@ absl::Status Server::Start() {
   }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
   if (absl::Status s = targets_->Restore(); !s.ok()) return s;
-  targets_->SetGraphite(GraphiteClientOf(*config_));
   targets_->StartHistoryLoader();
   if (absl::Status s = alert_service_->LoadSilences(); !s.ok()) return s;
   auto forwarder = MakeForwarder(config_);

@@ -179,6 +179,7 @@ TEST_F(TargetHistoryTest, LiveStepsAreHeldWhileLoadingThenReleased) {
 }
 
 TEST_F(TargetHistoryTest, AHoldPastItsLimitEvaluatesWithoutHistory) {
+  targets_->SetGraphite(Client("http://127.0.0.1:1"));  // never reached
   Point(kT, 1);
   Point(kT + kStep, 2);
   EXPECT_THAT(emitted_, IsEmpty());
@@ -238,6 +239,7 @@ TEST_F(TargetHistoryTest, UnreachableNamesTheUrlAndBacksOff) {
 }
 
 TEST_F(TargetHistoryTest, WithoutAUrlTheRuleRunsWithoutHistory) {
+  EXPECT_EQ(Status().state, HistoryState::kUnconfigured);  // not held
   EXPECT_EQ(targets_->LoadPendingHistory(), 0);
   EXPECT_EQ(Status().state, HistoryState::kUnconfigured);
   EXPECT_EQ(Status().error, "");
