@@ -576,7 +576,7 @@ int TargetEngine::LoadPendingHistory() {
     // 1. Under the rule's mutex: is a load due, and of which steps.
     std::string id;
     std::vector<std::string> globs;
-    int64_t step_s = 0, first = 0, end = 0;
+    int64_t step_s = 0, first = 0, cur = 0, end = 0;
     bool full = true;
     std::optional<int64_t> last_step;
     {
@@ -600,16 +600,17 @@ int TargetEngine::LoadPendingHistory() {
       step_s = tr.rule->target->step_s;
       const int64_t h = tr.program->history_steps();
       last_step = tr.program->last_step();
-      // The current step (never one already evaluated). Steps from the
-      // first open one on are not replayed: their history points join the
-      // live ones (which win).
-      end = StepOf(now / 1000, step_s);
-      if (last_step) end = std::max(end, *last_step + step_s);
+      // The current step (never one already evaluated): the history is
+      // replayed before it; its points and those of later open steps join
+      // the live ones (which win). Carbon has no point after now.
+      cur = StepOf(now / 1000, step_s);
+      if (last_step) cur = std::max(cur, *last_step + step_s);
+      end = cur + step_s;
       // A program whose state holds its history needs only the steps since
       // its last one, when they are fewer than its history.
       full = !(last_step && tr.history_complete &&
-               (end - *last_step) / step_s - 1 <= h);
-      first = full ? end - h * step_s : *last_step + step_s;
+               (cur - *last_step) / step_s - 1 <= h);
+      first = full ? cur - h * step_s : *last_step + step_s;
       if (!tr.holding) {
         tr.holding = true;
         tr.hold_since_ms = now;
@@ -678,11 +679,12 @@ int TargetEngine::LoadPendingHistory() {
       }
       grid[step].push_back({slot, p.value});
     }
-    // Replayed, without alerting or emitting: the steps before the first open
-    // one, up to the last with a point (the points may carry past timestamps: a
+    // Replayed, without alerting or emitting: the steps before the current
+    // one and the first open one, up to the last with a point (the points may carry past timestamps: a
     // step with no point yet may still come live). No point at all (the series
     // are new to graphite-web): the program is left as it is.
-    int64_t replay_end = grid.empty() ? first : grid.rbegin()->first + step_s;
+    int64_t replay_end =
+        grid.empty() ? first : std::min(cur, grid.rbegin()->first + step_s);
     if (!tr.buckets.empty()) {
       replay_end = std::min(replay_end, tr.buckets.begin()->first);
     }

@@ -232,9 +232,11 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
   for (auto* f :
-       {&received, &invalid, &connections, &refused, &pickle, &forwarded,
-        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked, &late,
-        &active, &transitions, &notifications, &outbox, &build}) {
+       {&received,  &invalid,       &connections, &refused,       &pickle,
+        &forwarded, &spool,         &dropped,     &queued,        &up,
+        &rules,     &rules_invalid, &tracked,     &late,          &duplicate,
+        &history,   &active,        &transitions, &notifications, &outbox,
+        &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);
