@@ -70,6 +70,18 @@ constexpr Param kWithWildcardsParams[] = {kSeries,
                                           Multi("position", T::kNode, false)};
 constexpr Param kAsPercentParams[] = {kSeries, Opt("total", T::kAny),
                                       Multi("nodes", T::kNodeOrTag, false)};
+// graphite declares timeShift's last parameter 'alignDst', but its function
+// takes 'alignDST': only that keyword renders, so that is the name here.
+constexpr Param kTimeShiftParams[] = {kSeries, Req("timeShift", T::kInterval),
+                                      Opt("resetEnd", T::kBoolean, "true"),
+                                      Opt("alignDST", T::kBoolean, "false")};
+constexpr Param kHoltWintersForecastParams[] = {
+    kSeries, Opt("bootstrapInterval", T::kInterval, "'7d'"),
+    Opt("seasonality", T::kInterval, "'1d'")};
+constexpr Param kHoltWintersBandsParams[] = {
+    kSeries, Opt("delta", T::kInteger, "3"),
+    Opt("bootstrapInterval", T::kInterval, "'7d'"),
+    Opt("seasonality", T::kInterval, "'1d'")};
 constexpr Param kDivideSeriesParams[] = {
     Req("dividendSeriesList", T::kSeriesList),
     Req("divisorSeries", T::kSeriesList)};
@@ -130,6 +142,11 @@ const Supported kSupported[] = {
     {"pct", "asPercent", kAsPercentParams},
     {"divideSeries", "divideSeries", kDivideSeriesParams},
     {"divideSeriesLists", "divideSeriesLists", kDivideSeriesListsParams},
+    {"timeShift", "timeShift", kTimeShiftParams},
+    {"holtWintersForecast", "holtWintersForecast", kHoltWintersForecastParams},
+    {"holtWintersConfidenceBands", "holtWintersConfidenceBands",
+     kHoltWintersBandsParams},
+    {"holtWintersAberration", "holtWintersAberration", kHoltWintersBandsParams},
 };
 
 // Functions that keep or drop whole series by their values.
@@ -157,10 +174,6 @@ constexpr std::string_view kSelecting[] = {
     "removeEmptySeries",
     "useSeriesAbove",
 };
-
-constexpr std::string_view kNotYet[] = {
-    "timeShift", "holtWintersForecast", "holtWintersConfidenceBands",
-    "holtWintersAberration", "holtWintersConfidenceArea"};
 
 // Every other function of graphite-web 1.1.8 (render/functions.py
 // SeriesFunctions), and its template().
@@ -191,6 +204,7 @@ constexpr std::string_view kOtherGraphite[] = {"add",
                                                "group",
                                                "groupByTags",
                                                "hitcount",
+                                               "holtWintersConfidenceArea",
                                                "identity",
                                                "integralByInterval",
                                                "interpolate",
@@ -293,7 +307,6 @@ const Catalog& GetCatalog() {
       }
     };
     add(kSelecting, Support::kSelectsSeries);
-    add(kNotYet, Support::kNotYet);
     add(kOtherGraphite, Support::kNotSupported);
     return c;
   }();
@@ -395,6 +408,16 @@ absl::Status CheckValue(std::string_view function, const Param& p,
       return wrong(
           "a number of points (an integer) or an interval string like '5min'");
     }
+    case T::kInterval: {
+      if (v.kind != K::kString) return wrong("an interval string like '7d'");
+      absl::StatusOr<int64_t> seconds = ParseIntervalSeconds(v.text);
+      if (!seconds.ok()) {
+        return CallError(
+            v, function,
+            StrCat("argument '", p.name, "': ", seconds.status().message()));
+      }
+      return absl::OkStatus();
+    }
     case T::kNode:
       if (v.kind == K::kInteger) return absl::OkStatus();
       return wrong("an integer node index");
@@ -459,6 +482,8 @@ std::string_view ParamTypeName(ParamType type) {
       return "intOrInf";
     case T::kIntOrInterval:
       return "intOrInterval";
+    case T::kInterval:
+      return "interval";
     case T::kNode:
       return "node";
     case T::kNodeOrTag:
@@ -491,9 +516,6 @@ FunctionInfo LookupFunction(std::string_view name) {
             "the set of series an alarm watches would change from one "
             "evaluation to the next, and alerts would appear and vanish "
             "without their values crossing a threshold");
-        break;
-      case Support::kNotYet:
-        info.refusal = StrCat("function '", name, "' is not supported yet");
         break;
       default:
         info.refusal =

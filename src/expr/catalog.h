@@ -27,6 +27,7 @@ enum class ParamType {
   kBoolean,        // true or false
   kIntOrInf,       // an integer or inf
   kIntOrInterval,  // an integer >= 1 (points) or a non-zero interval string
+  kInterval,       // an interval string ('7d', '-1h'; parseTimeOffset's form)
   kNode,           // an integer node index (negative counts from the end)
   kNodeOrTag,      // an integer node index (tags are not supported)
   kAggFunc,        // graphite's aggOrSeriesFunc: a string, one of
@@ -53,7 +54,6 @@ enum class Support {
   kUnknown,        // not a graphite-web 1.1.8 function
   kNotSupported,   // a Graphite function gralarm does not evaluate
   kSelectsSeries,  // picks series by their values: refused for alarms
-  kNotYet,         // timeShift, holtWinters*: planned
 };
 
 struct FunctionInfo {

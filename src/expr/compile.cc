@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "expr/catalog.h"
+#include "expr/history_stages.h"
 #include "expr/program.h"
 #include "expr/pyformat.h"
 #include "expr/stages.h"
@@ -381,6 +382,68 @@ class Compiler {
       p.ema_constant =
           2.0 / (static_cast<double>(seconds >= 0 ? seconds : p.window) + 1);
       return Map(call, K::kEma, std::move(p));
+    }
+    if (name == "timeShift") {
+      Args args(call, {"seriesList", "timeShift", "resetEnd", "alignDST"});
+      if (auto s = args.Check(false); !s.ok()) return s;
+      const Node* shift = args.Get(1);
+      if (shift == nullptr || shift->kind != Node::Kind::kString) {
+        return ArgError(call, "timeShift must be a time string like '7d'");
+      }
+      for (size_t i : {2, 3}) {
+        const Node* flag = args.Get(i);
+        if (flag != nullptr && flag->kind != Node::Kind::kBool) {
+          return ArgError(
+              call, absl::StrCat(Sv(args.name(i)), " must be true or false"));
+        }
+      }
+      if (const Node* dst = args.Get(3); dst != nullptr && dst->boolean) {
+        return ArgError(call, "alignDST=true is not supported");
+      }
+      auto spec = ParseTimeShift(shift->text, p_->step_s_);
+      if (!spec.ok())
+        return ArgError(call, std::string(spec.status().message()));
+      return OverFirstSeries(
+          call, std::make_unique<TimeShiftStage>(*std::move(spec)));
+    }
+    if (name == "holtWintersForecast" || name == "holtWintersConfidenceBands" ||
+        name == "holtWintersAberration") {
+      const bool forecast = name == "holtWintersForecast";
+      Args args(
+          call,
+          forecast
+              ? std::vector<std::string_view>{"seriesList", "bootstrapInterval",
+                                              "seasonality"}
+              : std::vector<std::string_view>{
+                    "seriesList", "delta", "bootstrapInterval", "seasonality"});
+      if (auto s = args.Check(false); !s.ok()) return s;
+      const size_t first_interval = forecast ? 1 : 2;
+      std::string_view intervals[2] = {"7d", "1d"};
+      for (size_t k = 0; k < 2; ++k) {
+        const Node* v = args.Get(first_interval + k);
+        if (v == nullptr) continue;
+        if (v->kind != Node::Kind::kString) {
+          return ArgError(call, absl::StrCat(Sv(args.name(first_interval + k)),
+                                             " must be a time string like '",
+                                             Sv(intervals[k]), "'"));
+        }
+        intervals[k] = v->text;
+      }
+      double delta = 3;
+      if (!forecast && args.Get(1) != nullptr) {
+        auto v = Number(call, args.Get(1), "delta");
+        if (!v.ok()) return v.status();
+        delta = *v;
+      }
+      auto spec = ParseHoltWinters(intervals[0], intervals[1], p_->step_s_);
+      if (!spec.ok())
+        return ArgError(call, std::string(spec.status().message()));
+      const auto output = forecast ? HoltWintersStage::Output::kForecast
+                          : name == "holtWintersConfidenceBands"
+                              ? HoltWintersStage::Output::kBands
+                              : HoltWintersStage::Output::kAberration;
+      return OverFirstSeries(
+          call, std::make_unique<HoltWintersStage>(output, *spec, delta));
     }
     if (name == "alias") {
       Args args(call, {"seriesList", "newName"});

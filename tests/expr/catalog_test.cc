@@ -140,14 +140,43 @@ TEST(CatalogTest, Refusals) {
                 HasSubstr("the set of series an alarm watches would change"));
     EXPECT_THAT(info.refusal, HasSubstr("crossing a threshold"));
   }
+  FunctionInfo area = LookupFunction("holtWintersConfidenceArea");
+  EXPECT_EQ(area.support, Support::kNotSupported);
+}
+
+TEST(CatalogTest, HistoryFunctions) {
+  FunctionInfo t = LookupFunction("timeShift");
+  ASSERT_EQ(t.support, Support::kSupported);
+  ASSERT_EQ(t.params.size(), 4u);
+  EXPECT_EQ(ParamTypeName(t.params[1].type), "interval");
+  EXPECT_TRUE(t.params[1].required);
+  EXPECT_EQ(t.params[2].default_value, "true");
+  EXPECT_EQ(t.params[3].name, "alignDST");
+  FunctionInfo f = LookupFunction("holtWintersForecast");
+  ASSERT_EQ(f.support, Support::kSupported);
+  ASSERT_EQ(f.params.size(), 3u);
+  EXPECT_EQ(f.params[1].default_value, "'7d'");
+  EXPECT_EQ(f.params[2].default_value, "'1d'");
   for (std::string_view name :
-       {"timeShift", "holtWintersForecast", "holtWintersConfidenceBands",
-        "holtWintersAberration"}) {
+       {"holtWintersConfidenceBands", "holtWintersAberration"}) {
     FunctionInfo info = LookupFunction(name);
-    EXPECT_EQ(info.support, Support::kNotYet) << name;
-    EXPECT_EQ(info.refusal,
-              "function '" + std::string(name) + "' is not supported yet");
+    ASSERT_EQ(info.support, Support::kSupported) << name;
+    ASSERT_EQ(info.params.size(), 4u) << name;
+    EXPECT_EQ(info.params[1].name, "delta");
+    EXPECT_EQ(info.params[1].default_value, "3");
   }
+  EXPECT_EQ(ValidateText("timeShift(a.b, '7d')"), "OK");
+  EXPECT_EQ(ValidateText("a.b|timeShift('1d', resetEnd=false)"), "OK");
+  EXPECT_EQ(ValidateText("holtWintersConfidenceBands(a.*, 2, '1d', '10min')"),
+            "OK");
+  EXPECT_EQ(ValidateText("holtWintersAberration(a.*, seasonality='1h')"), "OK");
+  EXPECT_EQ(ValidateText("timeShift(a.b, 7)"),
+            "column 16: timeShift: argument 'timeShift' must be an interval "
+            "string like '7d', not the integer 7");
+  EXPECT_THAT(ValidateText("holtWintersForecast(a.b, '7x')"),
+              HasSubstr("argument 'bootstrapInterval': invalid interval"));
+  EXPECT_THAT(ValidateText("timeShift(a.b, '1d', alignDst=true)"),
+              HasSubstr("unknown keyword argument 'alignDst'"));
 }
 
 TEST(CatalogTest, ValidTargets) {
@@ -203,8 +232,9 @@ TEST(CatalogTest, RefusedFunctionsInTrees) {
             "column 11: unknown function 'fooBar'");
   EXPECT_THAT(ValidateText("aliasByNode(highestCurrent(a.*, 3), 1)"),
               HasSubstr("column 13: function 'highestCurrent' is refused"));
-  EXPECT_EQ(ValidateText("a.b|timeShift('1d')"),
-            "column 5: function 'timeShift' is not supported yet");
+  EXPECT_EQ(ValidateText("a.b|holtWintersConfidenceArea()"),
+            "column 5: Graphite function 'holtWintersConfidenceArea' is not "
+            "supported in rules");
   EXPECT_EQ(ValidateText("summarize(a, '1h')"),
             "column 1: Graphite function 'summarize' is not supported in "
             "rules");

@@ -169,11 +169,10 @@ TEST(Program, RefusesWhatAStreamCannotDo) {
   auto p = Program::Compile(Call("highestCurrent", {Path("a.*"), Int(3)}), 10);
   ASSERT_FALSE(p.ok());
   EXPECT_THAT(p.status().message(), HasSubstr("appear and vanish"));
-  p = Program::Compile(Call("timeShift", {Path("a.*"), Str("1d")}), 10);
-  EXPECT_THAT(p.status().message(), HasSubstr("not supported yet"));
+  p = Program::Compile(Call("timeShift", {Path("a.*"), Str("+1d")}), 10);
+  EXPECT_THAT(p.status().message(), HasSubstr("cannot see the future"));
   p = Program::Compile(Call("frobnicate", {Path("a.*")}), 10);
-  EXPECT_THAT(p.status().message(),
-              HasSubstr("unknown function 'frobnicate'"));
+  EXPECT_THAT(p.status().message(), HasSubstr("unknown function 'frobnicate'"));
   p = Program::Compile(Call("scale", {Path("a.*")}), 10);
   EXPECT_THAT(p.status().message(), HasSubstr("factor must be a number"));
   p = Program::Compile(Call("scale", {Path("a.*"), Int(1)}, {{"nope", Int(1)}}),
