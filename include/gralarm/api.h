@@ -3,7 +3,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -17,6 +19,7 @@
 #include "gralarm/http_server.h"
 #include "gralarm/record_json.h"
 #include "gralarm/store.h"
+#include "gralarm/target_engine.h"
 
 namespace gralarm {
 
@@ -44,6 +47,12 @@ class ApiBackend {
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
   // The destinations ("host:port[=instance]") a metric name is sent to.
   virtual std::vector<std::string> Route(std::string_view name) = 0;
+  // The history status of target rule `rule_id` in force (README "Target
+  // rules"); nullopt when it is not one.
+  virtual std::optional<TargetHistoryStatus> TargetHistory(
+      std::string_view /*rule_id*/) {
+    return std::nullopt;
+  }
 };
 
 // The token writes need, failing closed: api.token when set; else the first

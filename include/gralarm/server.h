@@ -84,6 +84,10 @@ class Server final : public ApiBackend {
     return store_->Checkpoint(dir);
   }
   std::vector<std::string> Route(std::string_view name) override;
+  std::optional<TargetHistoryStatus> TargetHistory(
+      std::string_view rule_id) override {
+    return targets_->HistoryStatus(rule_id);
+  }
   int api_port() const { return api_port_; }
 
  private:

@@ -74,6 +74,8 @@ struct StatsSnapshot {
   // Points for a step of a target rule already completed (not applied).
   uint64_t target_points_late = 0;
   uint64_t target_outputs_duplicate = 0;
+  uint64_t target_history_loads_ok = 0;
+  uint64_t target_history_loads_error = 0;
   // By Index(AlertState): active alerts (kOk stays 0), and transitions by
   // the state entered.
   std::array<int64_t, kNumAlertStates> alerts_active{};

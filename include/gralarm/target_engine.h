@@ -6,8 +6,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -15,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/clock.h"
+#include "gralarm/graphite_web.h"
 #include "gralarm/log.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/store.h"
@@ -58,6 +61,39 @@ std::string EmitName(std::string_view prefix, std::string_view output);
 // rules are swapped whole by SetRules() (a rule whose target and step_s are
 // unchanged keeps its program and buckets). Lock order: a rule's mutex ->
 // the AlertEngine's locks; the emitter is called under the rule's mutex.
+//
+// History (docs/TARGETS.md "History"): a rule whose program reads input
+// history before its first step (expr::Program::history_steps() > 0) gets it
+// from graphite-web's /render when its program is new (SetRules) and, after a
+// restart, for the steps gralarm was down (Restore). The loads run on the
+// history loader thread (StartHistoryLoader) or in LoadPendingHistory(),
+// without holding a rule's mutex during the HTTP calls. While a rule's load
+// runs, its steps are held (points are buffered, steps do not complete), at
+// most HoldLimitS(step_s) seconds; the history is replayed into the program
+// without alerting or emitting, then the held steps complete.
+enum class HistoryState {
+  kNotNeeded,     // the program reads no history
+  kUnconfigured,  // no [graphite] url: the rule runs without history
+  kLoading,       // a load is due or running
+  kLoaded,        // the program's state includes its history
+  kFailed,        // the last load failed; retried at next_retry_ms
+};
+std::string_view HistoryStateName(HistoryState s);
+
+// A target rule's history status, for the API.
+struct TargetHistoryStatus {
+  HistoryState state = HistoryState::kNotNeeded;
+  int64_t steps = 0;          // Program::history_steps()
+  int64_t loaded_steps = 0;   // steps replayed by the last successful load
+  std::string error;          // the last failure ("" when none)
+  int64_t next_retry_ms = 0;  // kFailed: when the next attempt runs
+};
+
+// How long a rule's steps are held for its history load, in seconds: six
+// steps, at least 30 s. Past it the rule evaluates without the history
+// (logged) and the load is retried later.
+int64_t HoldLimitS(int64_t step_s);
+
 class TargetEngine {
  public:
   using Emitter = std::function<void(std::vector<EmittedPoint>)>;
@@ -110,6 +146,23 @@ class TargetEngine {
   // after SetRules().
   absl::Status Restore();
 
+  // The graphite-web history is read from; null: none configured (rules
+  // needing history run without it, state kUnconfigured). Setting a client
+  // makes those rules load their history.
+  void SetGraphite(std::shared_ptr<const GraphiteWebClient> client);
+  // Starts the history loader thread: it runs LoadPendingHistory() every
+  // second and when woken. Stopped by StopHistoryLoader() or the destructor.
+  void StartHistoryLoader();
+  void StopHistoryLoader();
+  // Runs every history load that is due, one rule after the other, on the
+  // calling thread. Returns the number of loads attempted.
+  int LoadPendingHistory();
+  // The history status of target rule `rule_id` in force; nullopt when none.
+  std::optional<TargetHistoryStatus> HistoryStatus(
+      std::string_view rule_id) const;
+
+  uint64_t history_loads_ok() const { return history_loads_ok_.load(); }
+  uint64_t history_loads_error() const { return history_loads_error_.load(); }
   uint64_t points_late() const { return points_late_.load(); }
   // Output series dropped because an earlier output of the same step had the
   // same name.
@@ -122,6 +175,16 @@ class TargetEngine {
   // Runs the program on step `step` with `points`. tr.mu held.
   void Evaluate(TargetRule& tr, int64_t step,
                 const std::vector<TargetRulePoint>& points);
+  // Completes the steps the watermark allows, unless they are held. tr.mu
+  // held.
+  void CompleteByWatermark(TargetRule& tr);
+  // Ends a hold that lasted past HoldLimitS (logged) and completes what it
+  // held. tr.mu held.
+  void CheckHold(TargetRule& tr, int64_t now_ms);
+  // Marks a rule's load failed with `error`, schedules the retry. tr.mu held.
+  void LoadFailed(TargetRule& tr, std::string error, int64_t now_ms);
+  std::shared_ptr<const GraphiteWebClient> graphite() const;
+  void LoaderLoop();
 
   AlertEngine* const engine_;
   Store* const store_;
@@ -130,6 +193,13 @@ class TargetEngine {
   mutable absl::Mutex mu_;  // guards snapshot_ (swapped whole)
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};
+  std::shared_ptr<const GraphiteWebClient> graphite_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex loader_mu_;
+  bool loader_stop_ ABSL_GUARDED_BY(loader_mu_) = false;
+  bool loader_wake_ ABSL_GUARDED_BY(loader_mu_) = false;
+  std::thread loader_;
+  std::atomic<uint64_t> history_loads_ok_{0};
+  std::atomic<uint64_t> history_loads_error_{0};
   std::atomic<uint64_t> points_late_{0};
   std::atomic<uint64_t> outputs_duplicate_{0};
   LogLimiter duplicate_log_{1, std::chrono::seconds(60)};
@@ -149,6 +219,20 @@ struct TargetEngine::TargetRule {
   int64_t completed ABSL_GUARDED_BY(mu) = INT64_MIN;
   int64_t last_input_ms ABSL_GUARDED_BY(mu) = 0;  // wall time
   bool dirty ABSL_GUARDED_BY(mu) = false;         // changed since the last save
+  // History (see HistoryState). `holding`: steps are not completed while a
+  // load runs, since `hold_since_ms`. `history_complete`: the program's state
+  // includes its history (persisted; a restart then loads only the gap).
+  HistoryState history_state ABSL_GUARDED_BY(mu) = HistoryState::kNotNeeded;
+  std::string history_error ABSL_GUARDED_BY(mu);
+  int64_t history_loaded_steps ABSL_GUARDED_BY(mu) = 0;
+  int64_t history_next_ms ABSL_GUARDED_BY(mu) = 0;  // a load is due from then
+  int64_t history_backoff_ms ABSL_GUARDED_BY(mu) = 0;
+  bool history_complete ABSL_GUARDED_BY(mu) = false;
+  bool holding ABSL_GUARDED_BY(mu) = false;
+  int64_t hold_since_ms ABSL_GUARDED_BY(mu) = 0;
+  // The program's input names in slot order (the buckets' slots refer to
+  // them), for a reload that compiles the program again.
+  std::vector<std::string> slot_names ABSL_GUARDED_BY(mu);
   ~TargetRule();
 };
 

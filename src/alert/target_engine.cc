@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_set.h"
-
 #include "expr/program.h"
 #include "gralarm/log.h"
 #include "gralarm/strings.h"
@@ -14,7 +14,12 @@ namespace gralarm {
 namespace {
 
 // The value of a target rule's saved state (docs/STORAGE.md "target_state").
-constexpr uint8_t kTargetStateVersion = 1;
+// Version 2 adds history_complete; version 1 is read as complete.
+constexpr uint8_t kTargetStateVersion = 2;
+
+// Retries of a failed history load: 5 s, doubling, at most 5 min.
+constexpr int64_t kFirstRetryMs = 5000;
+constexpr int64_t kMaxRetryMs = 300000;
 
 // Steps without points evaluated one by one after a gap, at most.
 constexpr int64_t kMaxGapSteps = 1440;
@@ -26,7 +31,76 @@ int64_t StepOf(int64_t ts, int64_t step) {
   return q * step;
 }
 
+// The input names of a program in slot order, read from its EncodeState()
+// (docs/TARGETS.md "State": version, step_s, has last step, last step, then
+// the names).
+std::vector<std::string> InputNames(const expr::Program& program) {
+  const std::string state = program.EncodeState();
+  coding::Reader r(state);
+  uint8_t version = 0, has_last = 0;
+  int64_t step_s = 0, last = 0;
+  uint32_t n = 0;
+  std::vector<std::string> names;
+  if (!r.GetFixed8(&version) || !r.GetInt64(&step_s) ||
+      !r.GetFixed8(&has_last) || !r.GetInt64(&last) || !r.GetVarint32(&n)) {
+    return names;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view name;
+    if (!r.GetLengthPrefixed(&name)) break;
+    names.emplace_back(name);
+  }
+  return names;
+}
+
+// One point of a history answer.
+struct HistoryPoint {
+  std::string_view name;
+  int64_t ts;
+  double value;
+};
+
+// Appends the non-null points of a /render?format=json answer (checked by
+// the client) to `out`; the names point into `json`'s parse, kept in `keep`.
+absl::Status ParseHistory(std::string_view text, nlohmann::json* keep,
+                          std::vector<HistoryPoint>* out) {
+  *keep = nlohmann::json::parse(text.begin(), text.end(), nullptr,
+                                /*allow_exceptions=*/false);
+  if (!keep->is_array()) {
+    return absl::DataLossError("graphite-web /render: answer is not a list");
+  }
+  for (const auto& series : *keep) {
+    const auto& name = series["target"].get_ref<const std::string&>();
+    for (const auto& p : series["datapoints"]) {
+      if (!p.is_array() || p.size() != 2 || !p[0].is_number() ||
+          !p[1].is_number()) {
+        continue;  // null values
+      }
+      out->push_back({name, p[1].get<int64_t>(), p[0].get<double>()});
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string_view HistoryStateName(HistoryState s) {
+  switch (s) {
+    case HistoryState::kNotNeeded:
+      return "not_needed";
+    case HistoryState::kUnconfigured:
+      return "unconfigured";
+    case HistoryState::kLoading:
+      return "loading";
+    case HistoryState::kLoaded:
+      return "loaded";
+    case HistoryState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+int64_t HoldLimitS(int64_t step_s) { return std::max<int64_t>(6 * step_s, 30); }
 
 std::string EmitName(std::string_view prefix, std::string_view output) {
   std::string out;
@@ -65,7 +139,7 @@ TargetEngine::TargetEngine(AlertEngine* engine, Store* store,
       snapshot_(
           std::make_shared<Snapshot>(Snapshot{RuleSet::Build({}, 0), {}})) {}
 
-TargetEngine::~TargetEngine() = default;
+TargetEngine::~TargetEngine() { StopHistoryLoader(); }
 
 std::shared_ptr<const TargetEngine::Snapshot> TargetEngine::snapshot() const {
   absl::MutexLock lock(&mu_);
@@ -74,6 +148,7 @@ std::shared_ptr<const TargetEngine::Snapshot> TargetEngine::snapshot() const {
 
 void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
   const auto old = snapshot();
+  const bool graphite = this->graphite() != nullptr;
   absl::flat_hash_map<std::string, std::shared_ptr<TargetRule>> old_by_id;
   for (size_t i = 0; i < old->by_index.size(); ++i) {
     if (old->by_index[i] == nullptr) continue;
@@ -108,6 +183,20 @@ void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
     tr->rule = rule;
     tr->program = *std::move(program);
     tr->last_input_ms = clock_->NowMs();
+    if (const int64_t h = tr->program->history_steps(); h > 0 && !graphite) {
+      spdlog::warn(
+          "target rule {}: its target reads {} steps of history, but no "
+          "[graphite] url is configured: evaluating without it",
+          rule->spec.id, h);
+      tr->history_state = HistoryState::kUnconfigured;
+    } else if (h > 0) {
+      // Loaded by the loader; the first live steps wait for it.
+      tr->history_state = HistoryState::kLoading;
+      tr->holding = true;
+      tr->hold_since_ms = tr->last_input_ms;
+    } else {
+      tr->history_complete = true;
+    }
     next->by_index[i] = std::move(tr);
   }
   // Rules gone or changed: their programs, open steps and saved state go.
@@ -122,6 +211,8 @@ void TargetEngine::SetRules(std::shared_ptr<const RuleSet> rules) {
     snapshot_ = std::move(next);
   }
   generation_.store(rules->generation(), std::memory_order_release);
+  absl::MutexLock lock(&loader_mu_);
+  loader_wake_ = true;
 }
 
 bool TargetEngine::Offer(const Snapshot& snapshot, std::string_view name,
@@ -142,17 +233,58 @@ bool TargetEngine::Offer(const Snapshot& snapshot, std::string_view name,
     }
     const int32_t slot = tr->program->Slot(name);
     if (slot < 0) continue;
+    if (static_cast<size_t>(slot) == tr->slot_names.size()) {
+      tr->slot_names.emplace_back(name);
+    }
     tr->buckets[step].push_back({slot, value});
     tr->last_input_ms = now;
     tr->dirty = true;
+    if (tr->holding) CheckHold(*tr, now);
     if (ts <= tr->watermark) continue;
     tr->watermark = ts;
-    // The last step t with t + step_s + lateness_s <= watermark.
-    const int64_t through = StepOf(
-        tr->watermark - target.step_s - target.lateness_s, target.step_s);
-    if (through > tr->completed) CompleteThrough(*tr, through);
+    CompleteByWatermark(*tr);
   }
   return true;
+}
+
+void TargetEngine::CompleteByWatermark(TargetRule& tr) {
+  if (tr.holding || tr.watermark == INT64_MIN) return;
+  const RuleTarget& target = *tr.rule->target;
+  // The last step t with t + step_s + lateness_s <= watermark.
+  const int64_t through =
+      StepOf(tr.watermark - target.step_s - target.lateness_s, target.step_s);
+  if (through > tr.completed) CompleteThrough(tr, through);
+}
+
+void TargetEngine::CheckHold(TargetRule& tr, int64_t now_ms) {
+  const int64_t limit_s = HoldLimitS(tr.rule->target->step_s);
+  if (now_ms - tr.hold_since_ms < limit_s * 1000) return;
+  tr.holding = false;
+  spdlog::warn(
+      "target rule {}: its history from graphite-web has not arrived within "
+      "{} s; evaluating without it",
+      tr.rule->spec.id, limit_s);
+  CompleteByWatermark(tr);
+}
+
+void TargetEngine::LoadFailed(TargetRule& tr, std::string error,
+                              int64_t now_ms) {
+  tr.history_backoff_ms =
+      tr.history_backoff_ms == 0
+          ? kFirstRetryMs
+          : std::min(kMaxRetryMs, tr.history_backoff_ms * 2);
+  tr.history_state = HistoryState::kFailed;
+  tr.history_error = std::move(error);
+  tr.history_next_ms = now_ms + tr.history_backoff_ms;
+  tr.history_complete = false;
+  tr.holding = false;
+  tr.dirty = true;
+  history_loads_error_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error(
+      "target rule {}: history not loaded: {}; evaluating without it, retry "
+      "in {} s",
+      tr.rule->spec.id, tr.history_error, tr.history_backoff_ms / 1000);
+  CompleteByWatermark(tr);
 }
 
 void TargetEngine::CompleteThrough(TargetRule& tr, int64_t through) {
@@ -233,7 +365,8 @@ void TargetEngine::Tick() {
   for (const std::shared_ptr<TargetRule>& tr : snap->by_index) {
     if (tr == nullptr) continue;
     absl::MutexLock lock(&tr->mu);
-    if (tr->buckets.empty()) continue;
+    if (tr->holding) CheckHold(*tr, now);
+    if (tr->buckets.empty() || tr->holding) continue;
     const RuleTarget& target = *tr->rule->target;
     if (now - tr->last_input_ms < (target.step_s + target.lateness_s) * 1000) {
       continue;
@@ -257,6 +390,7 @@ absl::Status TargetEngine::Flush() {
     coding::PutInt64(&v, tr->rule->target->step_s);
     coding::PutInt64(&v, tr->watermark);
     coding::PutInt64(&v, tr->completed);
+    coding::PutFixed8(&v, tr->history_complete ? 1 : 0);
     coding::PutLengthPrefixed(&v, tr->program->EncodeState());
     coding::PutVarint32(&v, static_cast<uint32_t>(tr->buckets.size()));
     for (const auto& [step, points] : tr->buckets) {
@@ -276,6 +410,7 @@ absl::Status TargetEngine::Restore() {
   if (store_ == nullptr) return absl::OkStatus();
   const auto snap = snapshot();
   const int64_t now = clock_->NowMs();
+  const bool graphite = this->graphite() != nullptr;
   std::vector<std::string> drop;
   size_t restored = 0;
   absl::Status s = store_->LoadTargetStates([&](std::string_view id,
@@ -299,9 +434,12 @@ absl::Status TargetEngine::Restore() {
     std::string_view canonical, program_state;
     int64_t step_s = 0, watermark = 0, completed = 0;
     uint32_t nbuckets = 0;
-    bool ok = r.GetFixed8(&version) && version == kTargetStateVersion &&
+    uint8_t history_complete = 1;  // version 1: complete
+    bool ok = r.GetFixed8(&version) &&
+              (version == 1 || version == kTargetStateVersion) &&
               r.GetLengthPrefixed(&canonical) && r.GetInt64(&step_s) &&
               r.GetInt64(&watermark) && r.GetInt64(&completed) &&
+              (version == 1 || r.GetFixed8(&history_complete)) &&
               r.GetLengthPrefixed(&program_state);
     if (ok && (canonical != tr->rule->target->canonical ||
                step_s != tr->rule->target->step_s)) {
@@ -342,11 +480,21 @@ absl::Status TargetEngine::Restore() {
       return;
     }
     tr->program = *std::move(program);
+    tr->slot_names = InputNames(*tr->program);
     tr->buckets = std::move(buckets);
     tr->watermark = watermark;
     tr->completed = completed;
     tr->last_input_ms = now;
     tr->dirty = false;
+    // A rule needing history loads the steps it was down for (or all of
+    // it, when its state lacks it or the gap is longer): see
+    // LoadPendingHistory.
+    tr->history_complete = history_complete != 0;
+    if (tr->program->history_steps() > 0 && graphite) {
+      tr->history_state = HistoryState::kLoading;
+      tr->holding = true;
+      tr->hold_since_ms = now;
+    }
     ++restored;
   });
   if (!s.ok()) return s;
@@ -355,6 +503,262 @@ absl::Status TargetEngine::Restore() {
   }
   if (restored > 0) spdlog::info("restored {} target rule states", restored);
   return absl::OkStatus();
+}
+
+void TargetEngine::SetGraphite(
+    std::shared_ptr<const GraphiteWebClient> client) {
+  const bool configured = client != nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    graphite_ = std::move(client);
+  }
+  if (!configured) return;
+  // Rules that ran without history for want of a url load it now.
+  const auto snap = snapshot();
+  const int64_t now = clock_->NowMs();
+  for (const std::shared_ptr<TargetRule>& tr : snap->by_index) {
+    if (tr == nullptr) continue;
+    absl::MutexLock lock(&tr->mu);
+    if (tr->history_state != HistoryState::kUnconfigured) continue;
+    tr->history_state = HistoryState::kLoading;
+    tr->history_next_ms = now;
+    tr->holding = true;
+    tr->hold_since_ms = now;
+  }
+  absl::MutexLock lock(&loader_mu_);
+  loader_wake_ = true;
+}
+
+std::shared_ptr<const GraphiteWebClient> TargetEngine::graphite() const {
+  absl::MutexLock lock(&mu_);
+  return graphite_;
+}
+
+void TargetEngine::StartHistoryLoader() {
+  if (loader_.joinable()) return;
+  {
+    absl::MutexLock lock(&loader_mu_);
+    loader_stop_ = false;
+  }
+  loader_ = std::thread([this] { LoaderLoop(); });
+}
+
+void TargetEngine::StopHistoryLoader() {
+  if (!loader_.joinable()) return;
+  {
+    absl::MutexLock lock(&loader_mu_);
+    loader_stop_ = true;
+  }
+  loader_.join();
+}
+
+void TargetEngine::LoaderLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&loader_mu_);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loader_mu_) {
+        return loader_stop_ || loader_wake_;
+      };
+      loader_mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Seconds(1));
+      if (loader_stop_) return;
+      loader_wake_ = false;
+    }
+    LoadPendingHistory();
+  }
+}
+
+int TargetEngine::LoadPendingHistory() {
+  const auto snap = snapshot();
+  int attempts = 0;
+  for (const std::shared_ptr<TargetRule>& tr_ptr : snap->by_index) {
+    if (tr_ptr == nullptr) continue;
+    TargetRule& tr = *tr_ptr;
+    // 1. Under the rule's mutex: is a load due, and of which steps.
+    std::string id;
+    std::vector<std::string> globs;
+    int64_t step_s = 0, first = 0, cur = 0, end = 0;
+    bool full = true;
+    std::optional<int64_t> last_step;
+    {
+      absl::MutexLock lock(&tr.mu);
+      const HistoryState st = tr.history_state;
+      if (st != HistoryState::kLoading && st != HistoryState::kFailed) continue;
+      const int64_t now = clock_->NowMs();
+      if (tr.history_next_ms > now) continue;
+      id = tr.rule->spec.id;
+      if (graphite() == nullptr) {  // the url went (a reload)
+        spdlog::warn(
+            "target rule {}: its target reads {} steps of history, but no "
+            "[graphite] url is configured: evaluating without it",
+            id, tr.program->history_steps());
+        tr.history_state = HistoryState::kUnconfigured;
+        tr.history_error.clear();
+        tr.holding = false;
+        CompleteByWatermark(tr);
+        continue;
+      }
+      step_s = tr.rule->target->step_s;
+      const int64_t h = tr.program->history_steps();
+      last_step = tr.program->last_step();
+      // The current step (never one already evaluated): the history is
+      // replayed before it; its points and those of later open steps join
+      // the live ones (which win). Carbon has no point after now.
+      cur = StepOf(now / 1000, step_s);
+      if (last_step) cur = std::max(cur, *last_step + step_s);
+      end = cur + step_s;
+      // A program whose state holds its history needs only the steps since
+      // its last one, when they are fewer than its history.
+      full = !(last_step && tr.history_complete &&
+               (cur - *last_step) / step_s - 1 <= h);
+      first = full ? cur - h * step_s : *last_step + step_s;
+      if (!tr.holding) {
+        tr.holding = true;
+        tr.hold_since_ms = now;
+      }
+      tr.history_state = HistoryState::kLoading;
+      for (const Glob* g : tr.program->globs()) globs.push_back(g->pattern());
+    }
+    ++attempts;
+    // 2. The HTTP calls, no lock held. Whisper returns the points after
+    // `from` up to `until`, each step at its start: from = first - step,
+    // until = end - 1 give the steps [first, end).
+    std::vector<HistoryPoint> points;
+    std::vector<nlohmann::json> answers(globs.size());
+    absl::Status status;
+    const auto client = graphite();
+    if (first < end) {
+      for (size_t g = 0; g < globs.size() && status.ok(); ++g) {
+        if (client == nullptr) {
+          status = absl::FailedPreconditionError("no [graphite] url");
+          break;
+        }
+        auto text =
+            client->Render(globs[g], StrCat(first - step_s), StrCat(end - 1));
+        status = text.ok() ? ParseHistory(*text, &answers[g], &points)
+                           : text.status();
+      }
+    }
+    // 3. Under the rule's mutex again: replay, unless live evaluation went
+    // on meanwhile (the hold expired): then the answer is stale.
+    absl::MutexLock lock(&tr.mu);
+    const int64_t now = clock_->NowMs();
+    if (!status.ok()) {
+      LoadFailed(tr, std::string(status.message()), now);
+      continue;
+    }
+    if (tr.program->last_step() != last_step) {
+      LoadFailed(tr,
+                 StrCat("the answer took longer than ", HoldLimitS(step_s),
+                        " s (live evaluation went on)"),
+                 now);
+      continue;
+    }
+    std::unique_ptr<expr::Program> fresh;
+    expr::Program* program = tr.program.get();
+    if (full) {
+      auto compiled = expr::Program::Compile(*tr.rule->target->tree, step_s);
+      if (!compiled.ok()) {
+        LoadFailed(tr, std::string(compiled.status().message()), now);
+        continue;
+      }
+      fresh = *std::move(compiled);
+      // The buffered points keep their slots.
+      for (const std::string& name : tr.slot_names) fresh->Slot(name);
+      program = fresh.get();
+    }
+    // On the rule's grid, each series' last point of a step wins (graphite
+    // may answer with another step when the whisper retention differs).
+    std::map<int64_t, std::vector<TargetRulePoint>> grid;
+    for (const HistoryPoint& p : points) {
+      const int64_t step = StepOf(p.ts, step_s);
+      if (step < first || step >= end) continue;
+      const int32_t slot = program->Slot(p.name);
+      if (slot < 0) continue;
+      if (static_cast<size_t>(slot) == tr.slot_names.size()) {
+        tr.slot_names.emplace_back(p.name);
+      }
+      grid[step].push_back({slot, p.value});
+    }
+    // Replayed, without alerting or emitting: the steps before the current
+    // one and the first open one, up to the last with a point (the points may carry past timestamps: a
+    // step with no point yet may still come live). No point at all (the series
+    // are new to graphite-web): the program is left as it is.
+    int64_t replay_end =
+        grid.empty() ? first : std::min(cur, grid.rbegin()->first + step_s);
+    if (!tr.buckets.empty()) {
+      replay_end = std::min(replay_end, tr.buckets.begin()->first);
+    }
+    int64_t replayed = 0;
+    absl::Status replay;
+    for (int64_t step = first; step < replay_end && replay.ok();
+         step += step_s) {
+      if (auto it = grid.find(step); it != grid.end()) {
+        for (const TargetRulePoint& p : it->second) {
+          program->Set(p.slot, p.value);
+        }
+      }
+      auto out = program->Evaluate(step);
+      if (!out.ok()) replay = out.status();
+      ++replayed;
+    }
+    if (!replay.ok()) {
+      LoadFailed(tr, StrCat("replaying its history: ", replay.message()), now);
+      if (!full) {  // the program is part-way: start it again from scratch
+        tr.history_next_ms = now;
+      }
+      continue;
+    }
+    // The points of later steps go into their buckets before the live ones
+    // (the live ones win).
+    for (auto& [step, pts] : grid) {
+      if (step < replay_end) continue;
+      auto& bucket = tr.buckets[step];
+      bucket.insert(bucket.begin(), pts.begin(), pts.end());
+    }
+    // A full load with no point keeps a program that already ran (the
+    // fresh one would start empty); otherwise the fresh one, whose slots the
+    // grid's points (now in the buckets too) refer to, takes over.
+    if (fresh && (!grid.empty() || !last_step)) tr.program = std::move(fresh);
+    if (replayed > 0) {
+      tr.completed = std::max(tr.completed, replay_end - step_s);
+    }
+    tr.history_state = HistoryState::kLoaded;
+    tr.history_error.clear();
+    tr.history_loaded_steps = replayed;
+    tr.history_backoff_ms = 0;
+    tr.history_next_ms = 0;
+    tr.history_complete = true;
+    tr.holding = false;
+    tr.dirty = true;
+    history_loads_ok_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info(
+        "target rule {}: {} history loaded from graphite-web ({} steps, {} "
+        "points)",
+        id, full ? "its" : "the missed", replayed, points.size());
+    CompleteByWatermark(tr);
+  }
+  return attempts;
+}
+
+std::optional<TargetHistoryStatus> TargetEngine::HistoryStatus(
+    std::string_view rule_id) const {
+  const auto snap = snapshot();
+  for (size_t i = 0; i < snap->by_index.size(); ++i) {
+    if (snap->by_index[i] == nullptr ||
+        snap->rules->rules()[i]->spec.id != rule_id) {
+      continue;
+    }
+    TargetRule& tr = *snap->by_index[i];
+    absl::MutexLock lock(&tr.mu);
+    TargetHistoryStatus s;
+    s.state = tr.history_state;
+    s.steps = tr.program->history_steps();
+    s.loaded_steps = tr.history_loaded_steps;
+    s.error = tr.history_error;
+    if (s.state == HistoryState::kFailed) s.next_retry_ms = tr.history_next_ms;
+    return s;
+  }
+  return std::nullopt;
 }
 
 }  // namespace gralarm

@@ -206,6 +206,21 @@ json RuleJson(const Rule& r) {
   return j;
 }
 
+// RuleJson with, for a target rule in force, its "history" status.
+json RuleJson(const Rule& r, ApiBackend* b) {
+  json j = RuleJson(r);
+  if (!r.is_target()) return j;
+  const std::optional<TargetHistoryStatus> h = b->TargetHistory(r.spec.id);
+  if (!h) return j;
+  json hj = {{"state", HistoryStateName(h->state)},
+             {"steps", h->steps},
+             {"loaded_steps", h->loaded_steps}};
+  if (!h->error.empty()) hj["error"] = h->error;
+  if (h->next_retry_ms > 0) hj["next_retry"] = Rfc3339Millis(h->next_retry_ms);
+  j["history"] = std::move(hj);
+  return j;
+}
+
 // A stored rule not in force: its stored fields, "valid": false and why.
 json InvalidRuleJson(const InvalidRule& r) {
   json j = json::parse(r.json, nullptr, /*allow_exceptions=*/false);
@@ -480,7 +495,8 @@ HttpResponse Request::Rules() {
   std::string next;
   for (size_t i = 0; i < sorted.size() && i < limit; ++i) {
     const Entry& e = sorted[i];
-    items.push_back(e.rule ? RuleJson(*e.rule) : InvalidRuleJson(*e.invalid));
+    items.push_back(e.rule ? RuleJson(*e.rule, b_)
+                           : InvalidRuleJson(*e.invalid));
     if (i + 1 == limit && sorted.size() > limit) next = e.id;
   }
   return Page(std::move(items), next);
@@ -497,7 +513,7 @@ HttpResponse Request::Rule(const std::string& id) {
   const InvalidRule* invalid = rule ? nullptr : rules->FindInvalid(id);
   if (rule == nullptr && invalid == nullptr)
     return NotFound(StrCat("rule \"", id, "\""));
-  return Json(200, rule ? RuleJson(*rule) : InvalidRuleJson(*invalid));
+  return Json(200, rule ? RuleJson(*rule, b_) : InvalidRuleJson(*invalid));
 }
 
 HttpResponse Request::RuleSeries(const std::string& id) {
@@ -539,7 +555,7 @@ HttpResponse Request::PutRule(const std::string& path_id, bool create) {
                   ? b_->alert_service().CreateRule(std::move(*spec))
                   : b_->alert_service().ReplaceRule(path_id, std::move(*spec));
   if (!rule.ok()) return ServiceError(rule.status());
-  return Json(create ? 201 : 200, RuleJson(**rule));
+  return Json(create ? 201 : 200, RuleJson(**rule, b_));
 }
 
 HttpResponse Request::Templates() {

@@ -215,6 +215,13 @@ void Server::SetSelfMetrics(const Config& config) {
 
 namespace {
 
+// The graphite-web client of [graphite]; null when no url is set.
+std::shared_ptr<const GraphiteWebClient> GraphiteClientOf(
+    const Config& config) {
+  if (config.graphite.url.empty()) return nullptr;
+  return std::make_shared<const GraphiteWebClient>(config.graphite);
+}
+
 // Client connections, spool segments, RocksDB files and the API need file
 // descriptors: the soft limit goes up to the hard one, and a limit too low for
 // ingest.max_connections is said at start.
@@ -254,6 +261,8 @@ absl::Status Server::Start() {
       std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
   targets_->SetEmitter(
       [this](std::vector<EmittedPoint> points) { Emit(std::move(points)); });
+  // Before the rules: they know at once whether their history can be loaded.
+  targets_->SetGraphite(GraphiteClientOf(*config_));
   notifier_->SetActiveSource(
       [e = engine_.get()] { return e->NotifiableAlerts(); });
   alert_service_ = std::make_unique<AlertService>(
@@ -267,6 +276,7 @@ absl::Status Server::Start() {
   }
   if (absl::Status s = engine_->Restore(); !s.ok()) return s;
   if (absl::Status s = targets_->Restore(); !s.ok()) return s;
+  targets_->StartHistoryLoader();
   if (absl::Status s = alert_service_->LoadSilences(); !s.ok()) return s;
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
@@ -373,6 +383,10 @@ void Server::Reload(std::shared_ptr<const Config> config) {
     }
     engine_->SetConfig(config);
     notifier_->SetConfig(config);
+    if (config->graphite.url != config_->graphite.url ||
+        config->graphite.timeout_ms != config_->graphite.timeout_ms) {
+      targets_->SetGraphite(GraphiteClientOf(*config));
+    }
     if (http_) http_->SetAllowedHosts(config->api.allowed_hosts);
     config_ = config;
     rule_files_ = std::move(files);
@@ -433,6 +447,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
     stopping_ = true;
   }
   maintenance_.join();
+  targets_->StopHistoryLoader();
   notifier_->Stop();
   if (absl::Status s = engine_->Flush(); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -454,6 +469,8 @@ StatsSnapshot Server::Snapshot() {
     s.series_tracked = c.series_tracked;
     s.target_points_late = targets_->points_late();
     s.target_outputs_duplicate = targets_->outputs_duplicate();
+    s.target_history_loads_ok = targets_->history_loads_ok();
+    s.target_history_loads_error = targets_->history_loads_error();
     s.alerts_active = c.alerts_active;
     s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();

@@ -192,8 +192,15 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
                           "Output series of a target rule dropped because an "
                           "earlier output of the same step had the same name.",
                           MetricType::Counter);
-  AddSample(&duplicate, {},
-            static_cast<double>(s.target_outputs_duplicate));
+  AddSample(&duplicate, {}, static_cast<double>(s.target_outputs_duplicate));
+  auto history = Family("target_history_loads_total",
+                        "History loads of target rules from graphite-web "
+                        "/render, by result (ok, error).",
+                        MetricType::Counter);
+  AddSample(&history, {{"result", "ok"}},
+            static_cast<double>(s.target_history_loads_ok));
+  AddSample(&history, {{"result", "error"}},
+            static_cast<double>(s.target_history_loads_error));
   auto active =
       Family("alerts_active", "Active alerts, by severity.", MetricType::Gauge);
   for (AlertState state : kAllAlertStates) {
@@ -225,9 +232,11 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
   for (auto* f :
-       {&received, &invalid, &connections, &refused, &pickle, &forwarded,
-        &spool, &dropped, &queued, &up, &rules, &rules_invalid, &tracked, &late,
-        &active, &transitions, &notifications, &outbox, &build}) {
+       {&received,  &invalid,       &connections, &refused,       &pickle,
+        &forwarded, &spool,         &dropped,     &queued,        &up,
+        &rules,     &rules_invalid, &tracked,     &late,          &duplicate,
+        &history,   &active,        &transitions, &notifications, &outbox,
+        &build}) {
     families.push_back(std::move(*f));
   }
   return prometheus::TextSerializer().Serialize(families);
