@@ -16,6 +16,7 @@
 #include "gralarm/strings.h"
 #include "gralarm/target_engine.h"
 #include "testing/http_get_server.h"
+#include "testing/target_engine_fixture.h"
 
 namespace gralarm {
 namespace {
@@ -59,35 +60,14 @@ std::string QueryParam(const std::string& target, const std::string& key) {
   return target.substr(start, target.find('&', start) - start);
 }
 
-class TargetHistoryTest : public ::testing::Test {
+class TargetHistoryTest : public testing::TargetEngineFixture {
  protected:
-  void SetUp() override {
-    static std::atomic<int> n{0};
-    dir_ = StrCat(::testing::TempDir(), "/gralarm-history-test-", getpid(), "-",
-                  n++);
-    std::filesystem::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    targets_.reset();
-    engine_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    targets_.reset();
-    engine_.reset();
-    store_.reset();
-    store_ = *Store::Open(dir_);
-    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    targets_ =
-        std::make_unique<TargetEngine>(engine_.get(), store_.get(), &clock_);
-    targets_->SetEmitter([this](std::vector<EmittedPoint> points) {
-      for (const EmittedPoint& p : points) emitted_.push_back(EmitLine(p));
-    });
-    auto rules = Rules(kRule);
-    engine_->SetRules(rules);
-    targets_->SetRules(rules);
+  TargetHistoryTest()
+      : TargetEngineFixture(kT * 1000, *ParseConfig("", "t.toml")) {}
+  // Opens the engines again with kRule in force.
+  void Open() override {
+    TargetEngineFixture::Open();
+    SetRules(Rules(kRule));
   }
   void Point(int64_t ts, double v) {
     targets_->Offer(*targets_->snapshot(), "a.x", ts, v);
@@ -100,14 +80,6 @@ class TargetHistoryTest : public ::testing::Test {
   std::shared_ptr<const GraphiteWebClient> Client(const std::string& url) {
     return std::make_shared<const GraphiteWebClient>(url, 2000);
   }
-
-  std::string dir_;
-  FakeClock clock_{kT * 1000};
-  std::shared_ptr<const Config> config_ = *ParseConfig("", "t.toml");
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AlertEngine> engine_;
-  std::unique_ptr<TargetEngine> targets_;
-  std::vector<std::string> emitted_;
 };
 
 TEST_F(TargetHistoryTest, HistoryIsReplayedWithoutAlertsThenUsed) {

@@ -17,6 +17,7 @@
 #include "gralarm/rule_set.h"
 #include "gralarm/strings.h"
 #include "gralarm/target_engine.h"
+#include "testing/target_engine_fixture.h"
 
 namespace gralarm {
 namespace {
@@ -197,31 +198,11 @@ TEST(TargetRule, EmitNames) {
   EXPECT_EQ(EmitLine({"p.x", 0.1 + 0.2, 60}), "p.x 0.30000000000000004 60\n");
 }
 
-class TargetEngineTest : public ::testing::Test {
+class TargetEngineTest : public testing::TargetEngineFixture {
  protected:
-  void SetUp() override {
-    static std::atomic<int> n{0};
-    dir_ = StrCat(::testing::TempDir(), "/gralarm-target-test-", getpid(), "-",
-                  n++);
-    std::filesystem::remove_all(dir_);
-    Open();
-  }
-  void Open() {
-    targets_.reset();
-    engine_.reset();
-    store_.reset();
-    store_ = *Store::Open(dir_);
-    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
-    targets_ =
-        std::make_unique<TargetEngine>(engine_.get(), store_.get(), &clock_);
-    targets_->SetEmitter([this](std::vector<EmittedPoint> points) {
-      for (const EmittedPoint& p : points) emitted_.push_back(EmitLine(p));
-    });
-  }
+  TargetEngineTest() : TargetEngineFixture(kStart, TestConfig()) {}
   void SetRules(std::vector<std::string> jsons, uint64_t generation = 1) {
-    auto rules = Rules(std::move(jsons), generation);
-    engine_->SetRules(rules);
-    targets_->SetRules(rules);
+    TargetEngineFixture::SetRules(Rules(std::move(jsons), generation));
   }
   bool Point(std::string_view name, int64_t ts, double v) {
     clock_.Advance(100);
@@ -234,14 +215,6 @@ class TargetEngineTest : public ::testing::Test {
       out.emplace_back(s.series, s.state.last_value);
     return out;
   }
-
-  std::string dir_;
-  FakeClock clock_{kStart};
-  std::shared_ptr<const Config> config_ = TestConfig();
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AlertEngine> engine_;
-  std::unique_ptr<TargetEngine> targets_;
-  std::vector<std::string> emitted_;
 };
 
 const char kSum[] =
