@@ -34,18 +34,6 @@ uint64_t MixKey(uint64_t key, std::string_view text) {
   return key;
 }
 
-void PutValue(std::string* out, Value v) {
-  coding::PutFixed8(out, v.ok ? 1 : 0);
-  coding::PutDouble(out, v.v);
-}
-
-bool GetValue(coding::Reader* in, Value* v) {
-  uint8_t ok;
-  if (!in->GetFixed8(&ok) || ok > 1 || !in->GetDouble(&v->v)) return false;
-  v->ok = ok == 1;
-  return true;
-}
-
 }  // namespace
 
 absl::StatusOr<TimeShiftSpec> ParseTimeShift(std::string_view text,
@@ -153,26 +141,14 @@ void TimeShiftStage::Compute(const StepContext&) {
 
 void TimeShiftStage::EncodeState(std::string* out) const {
   states_.EncodeAll(out, [](const State& s, std::string* o) {
-    coding::PutVarint32(o, static_cast<uint32_t>(s.ring.size()));
-    coding::PutVarint32(o, s.head);
-    for (const Value& v : s.ring) PutValue(o, v);
+    PutValueRing(o, s.ring, s.head);
   });
 }
 
 bool TimeShiftStage::DecodeState(coding::Reader* in) {
   const uint32_t ring = static_cast<uint32_t>(spec_.steps);
   return states_.DecodeAll(in, [ring](coding::Reader* r, State* s) {
-    uint32_t n, head;
-    if (!r->GetVarint32(&n) || !r->GetVarint32(&head) || n != ring ||
-        (n > 0 && head >= n) || (n == 0 && head != 0)) {
-      return false;
-    }
-    s->ring.resize(n);
-    s->head = head;
-    for (Value& v : s->ring) {
-      if (!GetValue(r, &v)) return false;
-    }
-    return true;
+    return GetValueRing(r, ring, &s->ring, &s->head);
   });
 }
 

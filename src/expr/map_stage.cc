@@ -279,21 +279,6 @@ void MapStage::Compute(const StepContext& ctx) {
   }
 }
 
-namespace {
-
-void PutValue(std::string* out, Value v) {
-  coding::PutFixed8(out, v.ok ? 1 : 0);
-  coding::PutDouble(out, v.v);
-}
-bool GetValue(coding::Reader* in, Value* v) {
-  uint8_t ok;
-  if (!in->GetFixed8(&ok) || ok > 1 || !in->GetDouble(&v->v)) return false;
-  v->ok = ok == 1;
-  return true;
-}
-
-}  // namespace
-
 void MapStage::EncodeState(std::string* out) const {
   if (!stateful_) {
     coding::PutVarint32(out, 0);
@@ -303,9 +288,7 @@ void MapStage::EncodeState(std::string* out) const {
     PutValue(o, s.prev);
     coding::PutDouble(o, s.acc);
     coding::PutDouble(o, s.nones);
-    coding::PutVarint32(o, static_cast<uint32_t>(s.ring.size()));
-    coding::PutVarint32(o, s.head);
-    for (const Value& v : s.ring) PutValue(o, v);
+    PutValueRing(o, s.ring, s.head);
   });
 }
 
@@ -314,19 +297,8 @@ bool MapStage::DecodeState(coding::Reader* in) {
                           ? static_cast<size_t>(p_.window)
                           : 0;
   return states_.DecodeAll(in, [ring](coding::Reader* r, State* s) {
-    uint32_t n, head;
-    if (!GetValue(r, &s->prev) || !r->GetDouble(&s->acc) ||
-        !r->GetDouble(&s->nones) || !r->GetVarint32(&n) ||
-        !r->GetVarint32(&head) || n != ring || (n > 0 && head >= n) ||
-        (n == 0 && head != 0)) {
-      return false;
-    }
-    s->ring.resize(n);
-    s->head = head;
-    for (Value& v : s->ring) {
-      if (!GetValue(r, &v)) return false;
-    }
-    return true;
+    return GetValue(r, &s->prev) && r->GetDouble(&s->acc) &&
+           r->GetDouble(&s->nones) && GetValueRing(r, ring, &s->ring, &s->head);
   });
 }
 

@@ -37,6 +37,39 @@ int64_t Stage::History() const {
   return deepest + OwnHistory();
 }
 
+void PutValue(std::string* out, Value v) {
+  coding::PutFixed8(out, v.ok ? 1 : 0);
+  coding::PutDouble(out, v.v);
+}
+
+bool GetValue(coding::Reader* in, Value* v) {
+  uint8_t ok;
+  if (!in->GetFixed8(&ok) || ok > 1 || !in->GetDouble(&v->v)) return false;
+  v->ok = ok == 1;
+  return true;
+}
+
+void PutValueRing(std::string* out, const std::vector<Value>& ring,
+                  uint32_t head) {
+  coding::PutVarint32(out, static_cast<uint32_t>(ring.size()));
+  coding::PutVarint32(out, head);
+  for (const Value& v : ring) PutValue(out, v);
+}
+
+bool GetValueRing(coding::Reader* in, uint32_t length, std::vector<Value>* ring,
+                  uint32_t* head) {
+  uint32_t n;
+  if (!in->GetVarint32(&n) || !in->GetVarint32(head) || n != length ||
+      (n > 0 && *head >= n) || (n == 0 && *head != 0)) {
+    return false;
+  }
+  ring->resize(n);
+  for (Value& v : *ring) {
+    if (!GetValue(in, &v)) return false;
+  }
+  return true;
+}
+
 std::string FormatPathExpressions(
     const std::vector<const std::vector<Series>*>& lists) {
   std::vector<absl::string_view> seen;

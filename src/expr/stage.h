@@ -146,6 +146,18 @@ class KeyedStates {
   std::vector<S> states_;
 };
 
+// The state encoding of one Value: fixed8 present (0 or 1), then the double.
+void PutValue(std::string* out, Value v);
+bool GetValue(coding::Reader* in, Value* v);
+
+// A ring of Values (the oldest at `head`): varint32 length, varint32 head,
+// then the values from slot 0. GetValueRing refuses a ring whose length is
+// not `length` or whose head is outside it.
+void PutValueRing(std::string* out, const std::vector<Value>& ring,
+                  uint32_t head);
+bool GetValueRing(coding::Reader* in, uint32_t length, std::vector<Value>* ring,
+                  uint32_t* head);
+
 // graphite's formatPathExpressions: the distinct path expressions of the
 // series of `lists`, in order, joined by ','.
 std::string FormatPathExpressions(
