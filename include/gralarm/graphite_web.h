@@ -64,6 +64,20 @@ absl::StatusOr<std::vector<GraphiteNode>> ParseFindAnswer(
 // "datapoints": [[value|null, timestamp], ...]}, ...]. DataLoss otherwise.
 absl::Status CheckRenderAnswer(std::string_view json);
 
+// One series of a /render?format=json answer: its name and the points that
+// have a finite value, in answer order.
+struct RenderSeries {
+  std::string target;
+  std::vector<std::pair<int64_t, double>> points;  // (time, value)
+};
+
+// Reads an answer CheckRenderAnswer accepts. Null values are left out, and so
+// are infinite ones (graphite-web writes them as 1e9999 and -1e9999; no line
+// gralarm accepts carries one). A time that is not an integer in [0, 2^53]
+// is refused.
+absl::StatusOr<std::vector<RenderSeries>> ParseRenderAnswer(
+    std::string_view json);
+
 // Whether `s` is a from/until value gralarm forwards to graphite-web: "now",
 // epoch seconds (digits), or a relative offset "-<n><unit>" (or "+"), unit one
 // of s, min, h, d, w, mon, y and their long forms (seconds, minutes, hours,

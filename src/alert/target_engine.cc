@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_set.h"
 #include "expr/program.h"
@@ -60,24 +59,20 @@ struct HistoryPoint {
   double value;
 };
 
-// Appends the non-null points of a /render?format=json answer (checked by
-// the client) to `out`; the names point into `json`'s parse, kept in `keep`.
-absl::Status ParseHistory(std::string_view text, nlohmann::json* keep,
+// Appends the points of a /render?format=json answer to `out`; the names
+// point into `series`, which must outlive them.
+absl::Status ParseHistory(std::string_view text,
+                          std::vector<RenderSeries>* series,
                           std::vector<HistoryPoint>* out) {
-  *keep = nlohmann::json::parse(text.begin(), text.end(), nullptr,
-                                /*allow_exceptions=*/false);
-  if (!keep->is_array()) {
-    return absl::DataLossError("graphite-web /render: answer is not a list");
+  auto parsed = ParseRenderAnswer(text);
+  if (!parsed.ok()) {
+    return absl::DataLossError(
+        StrCat("graphite-web /render: ", parsed.status().message()));
   }
-  for (const auto& series : *keep) {
-    const auto& name = series["target"].get_ref<const std::string&>();
-    for (const auto& p : series["datapoints"]) {
-      if (!p.is_array() || p.size() != 2 || !p[0].is_number() ||
-          !p[1].is_number()) {
-        continue;  // null values
-      }
-      out->push_back({name, p[1].get<int64_t>(), p[0].get<double>()});
-    }
+  *series = std::move(*parsed);
+  for (const RenderSeries& s : *series) {
+    for (const auto& [ts, value] : s.points)
+      out->push_back({s.target, ts, value});
   }
   return absl::OkStatus();
 }
@@ -623,7 +618,7 @@ int TargetEngine::LoadPendingHistory() {
     // `from` up to `until`, each step at its start: from = first - step,
     // until = end - 1 give the steps [first, end).
     std::vector<HistoryPoint> points;
-    std::vector<nlohmann::json> answers(globs.size());
+    std::vector<std::vector<RenderSeries>> answers(globs.size());
     absl::Status status;
     const auto client = graphite();
     if (first < end) {
@@ -680,9 +675,10 @@ int TargetEngine::LoadPendingHistory() {
       grid[step].push_back({slot, p.value});
     }
     // Replayed, without alerting or emitting: the steps before the current
-    // one and the first open one, up to the last with a point (the points may carry past timestamps: a
-    // step with no point yet may still come live). No point at all (the series
-    // are new to graphite-web): the program is left as it is.
+    // one and the first open one, up to the last with a point (the points may
+    // carry past timestamps: a step with no point yet may still come live). No
+    // point at all (the series are new to graphite-web): the program is left as
+    // it is.
     int64_t replay_end =
         grid.empty() ? first : std::min(cur, grid.rbegin()->first + step_s);
     if (!tr.buckets.empty()) {

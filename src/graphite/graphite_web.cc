@@ -2,6 +2,7 @@
 #include "gralarm/graphite_web.h"
 
 #include <array>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -157,17 +158,42 @@ absl::StatusOr<std::vector<GraphiteNode>> ParseFindAnswer(
   return nodes;
 }
 
-absl::Status CheckRenderAnswer(std::string_view text) {
-  // graphite-web writes an infinite value as 1e9999, which JSON parsers
-  // (nlohmann's too) refuse as out of range; browsers read it as Infinity.
-  // The check reads a copy with each such number as 0.
-  std::string checked(text);
-  for (size_t at = checked.find("1e9999"); at != std::string::npos;
-       at = checked.find("1e9999", at + 1)) {
-    checked.replace(at, 6, "0     ");
+namespace {
+
+// graphite-web writes an infinite value as 1e9999 (or -1e9999), which JSON
+// parsers (nlohmann's too) refuse as out of range; browsers read it as
+// Infinity. The answer is parsed with each such number (a token between
+// '[', ',', ']' or blanks, not text inside a name) read as null.
+json ParseRenderJson(std::string_view text) {
+  std::string readable(text);
+  auto separator = [](char c) {
+    return c == '[' || c == ',' || c == ']' || c == ' ' || c == '\t' ||
+           c == '\n' || c == '\r';
+  };
+  for (size_t at = readable.find("1e9999"); at != std::string::npos;
+       at = readable.find("1e9999", at + 1)) {
+    const size_t start = at > 0 && readable[at - 1] == '-' ? at - 1 : at;
+    const size_t end = at + 6;
+    if ((start > 0 && !separator(readable[start - 1])) ||
+        (end < readable.size() && !separator(readable[end]))) {
+      continue;
+    }
+    readable.replace(start, end - start,
+                     end - start == 7 ? "null   " : "null  ");
   }
-  const json j = json::parse(checked.begin(), checked.end(), nullptr,
-                             /*allow_exceptions=*/false);
+  return json::parse(readable.begin(), readable.end(), nullptr,
+                     /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+absl::Status CheckRenderAnswer(std::string_view text) {
+  return ParseRenderAnswer(text).status();
+}
+
+absl::StatusOr<std::vector<RenderSeries>> ParseRenderAnswer(
+    std::string_view text) {
+  const json j = ParseRenderJson(text);
   if (j.is_discarded()) {
     return absl::DataLossError(
         StrCat("answer is not JSON: ", FirstLine(text, 80)));
@@ -175,8 +201,11 @@ absl::Status CheckRenderAnswer(std::string_view text) {
   if (!j.is_array()) {
     return absl::DataLossError("answer is not a JSON list of series");
   }
-  size_t i = 0;
+  constexpr double kMaxTime = 9007199254740992.0;  // 2^53
+  std::vector<RenderSeries> out;
+  out.reserve(j.size());
   for (const json& s : j) {
+    const size_t i = out.size();
     auto target = s.is_object() ? s.find("target") : s.end();
     auto points = s.is_object() ? s.find("datapoints") : s.end();
     if (!s.is_object() || target == s.end() || !target->is_string() ||
@@ -184,16 +213,30 @@ absl::Status CheckRenderAnswer(std::string_view text) {
       return absl::DataLossError(StrCat(
           "series ", i, " is not {\"target\": string, \"datapoints\": list}"));
     }
+    RenderSeries series;
+    series.target = target->get<std::string>();
     for (const json& p : *points) {
       if (!p.is_array() || p.size() != 2 ||
           !(p[0].is_null() || p[0].is_number()) || !p[1].is_number()) {
         return absl::DataLossError(StrCat(
             "series ", i, " has a datapoint that is not [value|null, time]"));
       }
+      const double t = p[1].get<double>();
+      if (!(t >= 0 && t <= kMaxTime) ||
+          t != static_cast<double>(static_cast<int64_t>(t))) {
+        return absl::DataLossError(
+            StrCat("series ", i,
+                   " has a time that is not a whole number of "
+                   "seconds since 1970"));
+      }
+      if (p[0].is_null()) continue;
+      const double v = p[0].get<double>();
+      if (!std::isfinite(v)) continue;
+      series.points.emplace_back(static_cast<int64_t>(t), v);
     }
-    ++i;
+    out.push_back(std::move(series));
   }
-  return absl::OkStatus();
+  return out;
 }
 
 bool IsGraphiteTime(std::string_view s) {

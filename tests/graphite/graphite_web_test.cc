@@ -174,6 +174,31 @@ TEST(GraphiteWeb, CheckRenderAnswerWantsGraphitesListOfSeries) {
   }
 }
 
+TEST(GraphiteWeb, ParseRenderAnswerKeepsThePointsWithAFiniteValue) {
+  auto series = ParseRenderAnswer(
+      R"([{"target": "a.1e9999", "datapoints": [[1.5, 60], [null, 70],
+            [1e9999, 80], [-1e9999, 90], [-2, 100.0]]},
+          {"target": "b", "datapoints": []}])");
+  ASSERT_TRUE(series.ok()) << series.status();
+  ASSERT_EQ(series->size(), 2u);
+  EXPECT_EQ((*series)[0].target, "a.1e9999");  // a name is not a number
+  EXPECT_EQ((*series)[0].points,
+            (std::vector<std::pair<int64_t, double>>{{60, 1.5}, {100, -2}}));
+  EXPECT_EQ((*series)[1].target, "b");
+  EXPECT_TRUE((*series)[1].points.empty());
+  for (const char* bad :
+       {R"([{"target": "a", "datapoints": [[1, 60.5]]}])",
+        R"([{"target": "a", "datapoints": [[1, -60]]}])",
+        R"([{"target": "a", "datapoints": [[1, 1e300]]}])",
+        R"([{"target": "a", "datapoints": [[1, 1e9999]]}])"}) {
+    EXPECT_EQ(ParseRenderAnswer(bad).status().code(),
+              absl::StatusCode::kDataLoss)
+        << bad;
+    EXPECT_EQ(CheckRenderAnswer(bad).code(), absl::StatusCode::kDataLoss)
+        << bad;
+  }
+}
+
 TEST(GraphiteWeb, IsGraphiteTimeTakesGraphitesFormsOnly) {
   for (const char* good :
        {"now", "-6h", "-2d", "-30min", "-1w", "+1h", "-3mon", "-1y", "-90s",
