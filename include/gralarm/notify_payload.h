@@ -37,8 +37,9 @@ std::string AlertmanagerPayload(const std::vector<AlertRecord>& active,
 // resolved), {from}, {to} (see LevelsOf), {severity} (the alert's level; on a
 // clear, the level it had), {series}, {value}, {rule} (the rule id) and
 // {phones} (comma-separated), {flapping} ("flapping" when the notification
-// says the series is flapping, else empty). Other text, braces included, is
-// kept as is.
+// says the series is flapping, else empty), {forecast} (a forecast rule's
+// alert: the forecast that raised it, else empty). Other text, braces
+// included, is kept as is.
 std::vector<std::string> CommandArgs(const ChannelOptions& channel,
                                      const OutboxRecord& r);
 

@@ -50,6 +50,13 @@ json Annotations(const AlertRecord& a, const std::string& severity, Kind kind) {
       break;
   }
   json annotations = {{"summary", summary}, {"value", StrCat(a.last_value)}};
+  if (a.forecast && kind == Kind::kFiring && !a.flapping) {
+    // A forecast rule's alert: its thresholds were compared with the forecast.
+    annotations["summary"] =
+        StrCat(a.rule_name, ": ", a.series, " is forecast ", severity, " (",
+               *a.forecast, " predicted; now ", a.last_value, ")");
+  }
+  if (a.forecast) annotations["forecast"] = StrCat(*a.forecast);
   if (a.flapping && kind != Kind::kReplaced) {
     annotations["summary"] =
         StrCat(a.rule_name, ": ", a.series, " is flapping (now ",
@@ -223,7 +230,9 @@ std::map<std::string_view, std::string> AlertValues(
           {"{status}", r.status},
           {"{from}", levels.from},
           {"{to}", levels.to},
-          {"{flapping}", r.alert.flapping ? "flapping" : ""}};
+          {"{flapping}", r.alert.flapping ? "flapping" : ""},
+          {"{forecast}",
+           r.alert.forecast ? StrCat(*r.alert.forecast) : std::string()}};
 }
 
 }  // namespace
@@ -362,7 +371,10 @@ std::string GraphiteEventPayload(const OutboxRecord& r) {
       {"what", what},
       {"tags",
        json::array({"gralarm", r.alert.rule_id, r.alert.SeverityName()})},
-      {"data", ValidUtf8(StrCat(r.alert.series, " = ", r.alert.last_value))},
+      {"data", ValidUtf8(StrCat(r.alert.series, " = ", r.alert.last_value,
+                                r.alert.forecast
+                                    ? StrCat(", forecast ", *r.alert.forecast)
+                                    : std::string()))},
       {"when", at_ms / 1000}};
   return JsonText(event);
 }

@@ -380,7 +380,7 @@ absl::Status DecodeSilence(std::string_view in, SilenceRecord* x) {
 
 std::string EncodeOutbox(const OutboxRecord& o) {
   std::string out;
-  coding::PutFixed8(&out, kRecordVersion);
+  coding::PutFixed8(&out, kOutboxVersion);
   coding::PutFixed64(&out, o.seq);
   coding::PutInt64(&out, o.created_ms);
   coding::PutInt64(&out, o.ends_ms);
@@ -391,6 +391,7 @@ std::string EncodeOutbox(const OutboxRecord& o) {
   coding::PutLengthPrefixed(&out, o.replaces);
   coding::PutFixed8(&out, o.reminder ? kOutboxReminder : 0);
   PutAlertBody(&out, o.alert);
+  PutForecast(&out, o.alert.forecast);
   return out;
 }
 
@@ -411,6 +412,11 @@ absl::Status DecodeOutbox(std::string_view in, OutboxRecord* o) {
     o->reminder = flags & kOutboxReminder;
     return GetAlertBody(r, &o->alert);
   };
+  if (!in.empty() && static_cast<uint8_t>(in[0]) == kOutboxVersion) {
+    return DecodeV1("outbox", in, o, [body](Reader* r, OutboxRecord* o) {
+      return body(r, o) && GetForecast(r, &o->alert.forecast);
+    });
+  }
   return Decode("outbox", in, o, body, OutboxFromJson);
 }
 

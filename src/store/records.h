@@ -20,10 +20,11 @@ namespace gralarm::records {
 // The version byte that starts every value these codecs write (series states
 // have their own: kSeriesStateVersion of store.h).
 inline constexpr uint8_t kRecordVersion = 1;
-// Alerts and events are at version 2 (version 1 and a forecast); their
-// version 1 is still read.
+// Alerts, events and outbox records are at version 2 (version 1 and a
+// forecast); their version 1 is still read.
 inline constexpr uint8_t kAlertVersion = 2;
 inline constexpr uint8_t kEventVersion = 2;
+inline constexpr uint8_t kOutboxVersion = 2;
 
 std::string EncodeAlert(const AlertRecord& alert);
 absl::Status DecodeAlert(std::string_view in, AlertRecord* alert);

@@ -118,6 +118,42 @@ TEST(NotifierPayloadTest, AResolvedAlertSaysSo) {
             "CPU load: srv.a.cpu is no longer warning (now critical, 97)");
 }
 
+TEST(NotifierPayloadTest, AForecastAlertSaysWhatIsPredicted) {
+  auto config = ChannelConfig(1);
+  OutboxRecord r;
+  r.channel = "hook";
+  r.status = "firing";
+  r.alert = Alert("core.link1.util", Level::kCritical);
+  r.alert.last_value = 71.5;
+  r.alert.forecast = 96.25;
+  const json hook = json::parse(WebhookPayload(r, *config));
+  EXPECT_EQ(hook["alerts"][0]["annotations"]["summary"],
+            "CPU load: core.link1.util is forecast critical (96.25 predicted; "
+            "now 71.5)");
+  EXPECT_EQ(hook["alerts"][0]["annotations"]["forecast"], "96.25");
+  const json am = json::parse(AlertmanagerPayload(r, *config));
+  EXPECT_EQ(am[0]["annotations"]["forecast"], "96.25");
+  ChannelOptions c;
+  c.type = "command";
+  c.command = {"send", "{value}", "{forecast}"};
+  EXPECT_EQ(CommandArgs(c, r),
+            (std::vector<std::string>{"send", "71.5", "96.25"}));
+  EXPECT_EQ(json::parse(GraphiteEventPayload(r))["data"],
+            "core.link1.util = 71.5, forecast 96.25");
+  // Resolved: told as any alert, the forecast kept as an annotation.
+  r.status = "resolved";
+  r.ends_ms = kStart + 60000;
+  const json done = json::parse(WebhookPayload(r, *config));
+  EXPECT_EQ(done["alerts"][0]["annotations"]["summary"],
+            "CPU load: core.link1.util resolved (was critical, now 71.5)");
+  // Not a forecast rule's: no forecast anywhere.
+  r.alert.forecast.reset();
+  EXPECT_FALSE(
+      json::parse(WebhookPayload(r, *config))["alerts"][0]["annotations"]
+          .contains("forecast"));
+  EXPECT_EQ(CommandArgs(c, r), (std::vector<std::string>{"send", "71.5", ""}));
+}
+
 TEST(NotifierPayloadTest, CommandArgsTellStatusFromAndTo) {
   ChannelOptions c;
   c.type = "command";

@@ -313,7 +313,8 @@ TEST(OutboxCodecTest, RoundTripsAndReadsEarlierReleases) {
   r.attempts = 7;
   r.next_attempt_ms = 1767225665000;
   const std::string encoded = EncodeOutbox(r);
-  EXPECT_EQ(encoded[0], kRecordVersion);
+  EXPECT_EQ(encoded[0], kOutboxVersion);
+  EXPECT_EQ(encoded.back(), 0);  // no forecast
   const json old = {
       {"seq", r.seq},           {"channel", r.channel},
       {"status", r.status},     {"alert", LegacyAlertJson(r.alert)},
@@ -334,6 +335,31 @@ TEST(OutboxCodecTest, RoundTripsAndReadsEarlierReleases) {
     EXPECT_EQ(b.next_attempt_ms, r.next_attempt_ms);
   }
   ExpectRefusesDamaged(encoded, DecodeOutbox);
+}
+
+TEST(OutboxCodecTest, KeepsTheAlertsForecastAndReadsVersion1) {
+  OutboxRecord r;
+  r.seq = 4;
+  r.channel = "sms";
+  r.status = "firing";
+  r.alert = SampleAlert();
+  r.alert.forecast = 97.5;
+  const std::string encoded = EncodeOutbox(r);
+  OutboxRecord b;
+  ASSERT_TRUE(DecodeOutbox(encoded, &b).ok());
+  EXPECT_EQ(b.alert.forecast, 97.5);
+  ExpectSame(b.alert, r.alert);
+  ExpectRefusesDamaged(encoded, DecodeOutbox);
+  // Version 1: the same fields without the forecast.
+  r.alert.forecast.reset();
+  std::string v1 = EncodeOutbox(r);
+  v1.pop_back();
+  v1[0] = 1;
+  ASSERT_TRUE(DecodeOutbox(v1, &b).ok());
+  EXPECT_FALSE(b.alert.forecast);
+  EXPECT_EQ(b.seq, 4u);
+  EXPECT_EQ(b.channel, "sms");
+  ExpectRefusesDamaged(v1, DecodeOutbox);
 }
 
 TEST(JsonTextCodecTest, RoundTripsAndReadsEarlierReleases) {

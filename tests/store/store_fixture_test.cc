@@ -385,6 +385,7 @@ TEST(StoreTest, ANewStoreHasNoSpoolFamilyAndWritesCurrentVersions) {
                 name == "series_state" ? kSeriesStateVersion
                 : name == "alerts"     ? records::kAlertVersion
                 : name == "events"     ? records::kEventVersion
+                : name == "outbox"     ? records::kOutboxVersion
                                        : records::kRecordVersion)
           << name;
     }
