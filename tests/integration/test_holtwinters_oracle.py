@@ -118,9 +118,12 @@ def test_holtwinters_and_timeshift_match_graphite_web_through_kill_9(tmp_path):
         g = start()
         wait_until(lambda: "the missed history loaded" in g.read_log(), 20,
                    what="the (empty) gap loaded after the restart")
-        send(range(half, STEPS))
-        # One more point completes the last step.
-        send_tcp(g.port, f"hw.x 100 {steps[-1] + STEP_S}\n".encode())
+        # The second half, then one more point that completes the last step, on
+        # one connection: on two, the two ingest loops could read the last point
+        # first, and its watermark (lateness_s = 0) would make the rest late.
+        send_tcp(g.port, "".join(f"hw.x {values[k]!r} {steps[k]}\n"
+                                 for k in range(half, STEPS)).encode()
+                 + f"hw.x 100 {steps[-1] + STEP_S}\n".encode())
 
         f_from = t0 - STEP_S + BOOT_S
         until = steps[-1]
