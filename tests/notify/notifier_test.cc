@@ -271,8 +271,10 @@ std::string FreshDir() {
   return dir;
 }
 
+// Waits up to 30 s (a sanitizer build on a loaded machine is slow): true as
+// soon as `done` holds.
 bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 500 && !done(); ++i) usleep(10000);
+  for (int i = 0; i < 3000 && !done(); ++i) usleep(10000);
   return done();
 }
 
