@@ -230,9 +230,6 @@ struct TargetEngine::TargetRule {
   bool history_complete ABSL_GUARDED_BY(mu) = false;
   bool holding ABSL_GUARDED_BY(mu) = false;
   int64_t hold_since_ms ABSL_GUARDED_BY(mu) = 0;
-  // The program's input names in slot order (the buckets' slots refer to
-  // them), for a reload that compiles the program again.
-  std::vector<std::string> slot_names ABSL_GUARDED_BY(mu);
   ~TargetRule();
 };
 

@@ -30,28 +30,6 @@ int64_t StepOf(int64_t ts, int64_t step) {
   return q * step;
 }
 
-// The input names of a program in slot order, read from its EncodeState()
-// (docs/TARGETS.md "State": version, step_s, has last step, last step, then
-// the names).
-std::vector<std::string> InputNames(const expr::Program& program) {
-  const std::string state = program.EncodeState();
-  coding::Reader r(state);
-  uint8_t version = 0, has_last = 0;
-  int64_t step_s = 0, last = 0;
-  uint32_t n = 0;
-  std::vector<std::string> names;
-  if (!r.GetFixed8(&version) || !r.GetInt64(&step_s) ||
-      !r.GetFixed8(&has_last) || !r.GetInt64(&last) || !r.GetVarint32(&n)) {
-    return names;
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view name;
-    if (!r.GetLengthPrefixed(&name)) break;
-    names.emplace_back(name);
-  }
-  return names;
-}
-
 // One point of a history answer.
 struct HistoryPoint {
   std::string_view name;
@@ -228,9 +206,6 @@ bool TargetEngine::Offer(const Snapshot& snapshot, std::string_view name,
     }
     const int32_t slot = tr->program->Slot(name);
     if (slot < 0) continue;
-    if (static_cast<size_t>(slot) == tr->slot_names.size()) {
-      tr->slot_names.emplace_back(name);
-    }
     tr->buckets[step].push_back({slot, value});
     tr->last_input_ms = now;
     tr->dirty = true;
@@ -475,7 +450,6 @@ absl::Status TargetEngine::Restore() {
       return;
     }
     tr->program = *std::move(program);
-    tr->slot_names = InputNames(*tr->program);
     tr->buckets = std::move(buckets);
     tr->watermark = watermark;
     tr->completed = completed;
@@ -658,7 +632,9 @@ int TargetEngine::LoadPendingHistory() {
       }
       fresh = *std::move(compiled);
       // The buffered points keep their slots.
-      for (const std::string& name : tr.slot_names) fresh->Slot(name);
+      for (const std::string& name : tr.program->input_names()) {
+        fresh->Slot(name);
+      }
       program = fresh.get();
     }
     // On the rule's grid, each series' last point of a step wins (graphite
@@ -669,9 +645,6 @@ int TargetEngine::LoadPendingHistory() {
       if (step < first || step >= end) continue;
       const int32_t slot = program->Slot(p.name);
       if (slot < 0) continue;
-      if (static_cast<size_t>(slot) == tr.slot_names.size()) {
-        tr.slot_names.emplace_back(p.name);
-      }
       grid[step].push_back({slot, p.value});
     }
     // Replayed, without alerting or emitting: the steps before the current

@@ -65,6 +65,8 @@ class Program {
 
   std::optional<int64_t> last_step() const { return last_step_; }
   size_t input_count() const { return slot_names_.size(); }
+  // The input series names, by slot.
+  const std::vector<std::string>& input_names() const { return slot_names_; }
   // The steps of history the target needs (windows, delays, derivatives).
   int64_t lookback_steps() const;
   // The steps of input history a render of the target reads before its
