@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 
+#include <cstring>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -26,6 +27,34 @@ uint64_t Jitter(uint64_t delay_ms) {
   // Full jitter over the upper half: [delay/2, delay].
   uint64_t half = delay_ms / 2;
   return half + (half > 0 ? rng() % (half + 1) : 0);
+}
+
+// True when a connection to a local port nobody listens on got that same port as its
+// own source port: TCP's simultaneous open then connects the socket to itself. Its
+// writes are acknowledged by our own kernel and never read, so it must not count as a
+// destination that is up (and it keeps the port from the peer that wants to bind it).
+bool ConnectedToItself(const uv_tcp_t* tcp) {
+  sockaddr_storage local{}, peer{};
+  int local_len = sizeof(local), peer_len = sizeof(peer);
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&local),
+                         &local_len) != 0 ||
+      uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&peer), &peer_len) !=
+          0) {
+    return false;
+  }
+  if (local.ss_family != peer.ss_family) return false;
+  if (local.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(local);
+    const auto& b = reinterpret_cast<const sockaddr_in&>(peer);
+    return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+  }
+  if (local.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(local);
+    const auto& b = reinterpret_cast<const sockaddr_in6&>(peer);
+    return a.sin6_port == b.sin6_port &&
+           std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof(a.sin6_addr)) == 0;
+  }
+  return false;
 }
 
 }  // namespace
@@ -216,6 +245,10 @@ void Destination::OnConnect(uv_connect_t* req, int status) {
     return;  // timed out; close already under way
   if (status != 0) {
     self->ConnectionLost(uv_strerror(status));
+    return;
+  }
+  if (ConnectedToItself(self->tcp_)) {
+    self->ConnectionLost("connected to itself: nothing listens on the port");
     return;
   }
   self->state_ = State::kConnected;

@@ -46,8 +46,42 @@ GRALARM_BIN = os.environ.get("GRALARM_BIN", os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "gralarm"))
 
 
+# Ports for the servers a test starts. Under ctest each integration file has its own
+# block of _PORT_BLOCK_SIZE ports from _PORT_BLOCKS_START (GRALARM_TEST_PORT_BLOCK, set in
+# tests/CMakeLists.txt), below the kernel's ephemeral range (32768 and up on Linux): a
+# port that a test frees while a peer is down cannot be taken meanwhile by another file's
+# server or by an outgoing connection, and a test hands out each port of its block once.
+# Run by hand (no block), ports come from the kernel as before.
+_PORT_BLOCKS_START = 10000
+_PORT_BLOCK_SIZE = 400
+_PORT_BLOCK = os.environ.get("GRALARM_TEST_PORT_BLOCK")
+_next_port = [None]
+
+
+def _bindable(port):
+    """True when `port` is free on loopback for both TCP and UDP."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        try:
+            with socket.socket(socket.AF_INET, kind) as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A loopback port free for TCP and UDP at the time of asking."""
+    if _PORT_BLOCK is not None:
+        first = _PORT_BLOCKS_START + int(_PORT_BLOCK) * _PORT_BLOCK_SIZE
+        if _next_port[0] is None:
+            _next_port[0] = first
+        while _next_port[0] < first + _PORT_BLOCK_SIZE:
+            port = _next_port[0]
+            _next_port[0] += 1
+            if _bindable(port):
+                return port
+        raise AssertionError(f"port block {_PORT_BLOCK} ({first}..."
+                             f"{first + _PORT_BLOCK_SIZE - 1}) used up")
     while True:
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
