@@ -176,6 +176,34 @@ struct GrafanaOptions {
   int64_t timeout_ms = 10000;
 };
 
+// [cluster]: an active-active pair (README "Redundancy"). Off when node_id is
+// empty (the section absent).
+struct ClusterOptions {
+  // This node's name, unique in the cluster: 1 to 64 of [A-Za-z0-9_.-].
+  // Records written here carry it; the lowest node_id among the live nodes
+  // sends the notifications of channels other than alertmanager.
+  std::string node_id;
+  // Where peer copies of client points arrive (host:port). Points read here
+  // are evaluated but neither forwarded nor copied again.
+  std::string listen = "0.0.0.0:2005";
+  // The peers' cluster.listen addresses (host:port), where this node copies
+  // every point its clients send.
+  std::vector<std::string> peers;
+  // The peers' API base URLs (http:// or https://), in the order of `peers`:
+  // health, and the rules, templates and silences this node is missing.
+  std::vector<std::string> peer_apis;
+  // The write token of the peers' APIs (their api.token): peer_token, or the
+  // first line of peer_token_file (setting both is an error). Never logged.
+  std::string peer_token;
+  std::string peer_token_file;
+  // A standby sends the notifications of non-alertmanager channels once every
+  // node before it has been unreachable for this long.
+  int64_t failover_s = 30;
+  // Bounds each request to a peer's API.
+  int64_t timeout_ms = 5000;
+  bool enabled() const { return !node_id.empty(); }
+};
+
 // The whole parsed configuration. Built once, then shared read-only by every
 // loop.
 struct Config {
@@ -191,6 +219,7 @@ struct Config {
   std::vector<ScheduleOptions> schedules;
   std::vector<ChannelOptions> channels;
   GrafanaOptions grafana;
+  ClusterOptions cluster;
 
   // The schedule or channel of that name, or null.
   const ScheduleOptions* FindSchedule(std::string_view name) const;

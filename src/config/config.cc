@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gralarm/net_address.h"
@@ -332,6 +333,77 @@ void ReadGraphite(const toml::table& t, GraphiteOptions* o, Errors* errors) {
     }
     TrimTrailingSlashes(&o->url);
   }
+  r.Int("timeout_ms", &o->timeout_ms, 1, 600000);
+  r.Finish();
+}
+
+bool ValidNodeId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char ch : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '_' &&
+        ch != '.' && ch != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+void ReadCluster(const toml::table& t, ClusterOptions* o, Errors* errors) {
+  TableReader r(t, "cluster", errors);
+  const toml::node* id = r.String("node_id", &o->node_id);
+  if (id == nullptr) {
+    errors->Add(t.source(), "cluster.node_id is required in [cluster]");
+  } else if (!ValidNodeId(o->node_id)) {
+    errors->Add(id->source(),
+                StrCat("cluster.node_id \"", o->node_id,
+                       "\" must be 1 to 64 of A-Z a-z 0-9 _ . -"));
+  }
+  CheckAddress(r.String("listen", &o->listen), o->listen, "cluster.listen",
+               false, errors);
+  r.StringList("peers", &o->peers);
+  for (const std::string& peer : o->peers) {
+    auto hp = ParseHostPort(peer);
+    if (!hp.ok()) {
+      errors->Add(t.source(), StrCat("cluster.peers \"", peer,
+                                     "\": ", hp.status().message()));
+    }
+  }
+  r.StringList("peer_apis", &o->peer_apis);
+  for (std::string& url : o->peer_apis) {
+    if (std::string why = HttpUrlProblem(url); !why.empty()) {
+      errors->Add(t.source(), StrCat("cluster.peer_apis \"", url, "\" ", why,
+                                     " (a peer's API base URL, e.g. "
+                                     "http://10.0.0.2:2080)"));
+    }
+    TrimTrailingSlashes(&url);
+  }
+  if (o->peers.empty()) {
+    errors->Add(t.source(), "cluster.peers needs the peer's cluster.listen "
+                            "address (host:port)");
+  }
+  if (o->peer_apis.size() != o->peers.size()) {
+    errors->Add(t.source(),
+                StrCat("cluster.peer_apis has ", o->peer_apis.size(),
+                       " URLs for ", o->peers.size(),
+                       " cluster.peers: give each peer's API URL, in the "
+                       "same order"));
+  }
+  const toml::node* token = r.String("peer_token", &o->peer_token);
+  const toml::node* token_file = r.String("peer_token_file", &o->peer_token_file);
+  if (token != nullptr && token_file != nullptr && !o->peer_token.empty() &&
+      !o->peer_token_file.empty()) {
+    errors->Add(token_file->source(),
+                "set cluster.peer_token or cluster.peer_token_file, not both");
+  } else if (token_file != nullptr && !o->peer_token_file.empty()) {
+    auto read = ReadTokenFile(o->peer_token_file);
+    if (!read.ok()) {
+      errors->Add(token_file->source(),
+                  StrCat("cluster.peer_token_file: ", read.status().message()));
+    } else {
+      o->peer_token = *std::move(read);
+    }
+  }
+  r.Int("failover_s", &o->failover_s, 1, 86400);
   r.Int("timeout_ms", &o->timeout_ms, 1, 600000);
   r.Finish();
 }
@@ -739,6 +811,9 @@ absl::StatusOr<std::shared_ptr<const Config>> ParseConfig(
   }
   if (const toml::table* t = SubTable(top, "graphite", &errors)) {
     ReadGraphite(*t, &config->graphite, &errors);
+  }
+  if (const toml::table* t = SubTable(top, "cluster", &errors)) {
+    ReadCluster(*t, &config->cluster, &errors);
   }
   top.Finish();
   Validate(root, config.get(), &errors);
