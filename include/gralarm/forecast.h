@@ -42,9 +42,14 @@ inline constexpr size_t kForecastMaxPoints = 4096;  // a power of two, < 65536
 // updates. Adding a point is O(1) amortised.
 //
 // Layout: 16 bytes inline (a null pointer until the first point), and one
-// heap block holding the sums and the ring. The ring's position is inline, so
-// a point's slots are found without waiting for the block's sums: the two
-// loads go out together (docs/FORECAST.md "Cost").
+// heap block: a 64-byte header (the sums, the anchor, the last forecast), the
+// ring, then the raise forecast. The ring's position is inline, so a point's
+// slots are found without waiting for the header: the loads go out together.
+// The ring grows one slot at a time up to 64 slots, so in a window whose
+// number of points is steady (a series reporting at a steady interval) the
+// ring holds exactly those points and the new point takes the slot of the one
+// that left: a point touches the header and one ring slot (docs/FORECAST.md
+// "Cost").
 class ForecastWindow {
  public:
   struct Point {
@@ -86,8 +91,11 @@ class ForecastWindow {
   void set_last_forecast(std::optional<double> f);
   // The forecast that raised the alert of the (rule, series), kept here for
   // the AlertEngine (0 when never set).
-  double raise_forecast() const { return block_ ? block_->raise_forecast : 0; }
-  void set_raise_forecast(double f) { Ensure()->raise_forecast = f; }
+  double raise_forecast() const { return block_ ? *raise_slot() : 0; }
+  void set_raise_forecast(double f) {
+    Ensure();
+    *raise_slot() = f;
+  }
 
  private:
   // Neumaier's compensated sum.
@@ -97,29 +105,39 @@ class ForecastWindow {
     void Add(double x);
     double value() const { return sum + c; }
   };
-  // The heap block: these fields, then 1 << log2_capacity_ Points.
+  // The heap block: these fields (one cache line), then capacity_ Points,
+  // then the raise forecast (a double).
   struct Block {
     int64_t sum_x = 0;   // exact
     int64_t sum_xx = 0;  // exact
     Sum sum_y, sum_xy;
     uint32_t anchor = 0;  // x = ts - anchor
     uint32_t popped = 0;  // points dropped since the last Rebuild()
-    bool has_last_forecast = false;
     double last_forecast = 0;
-    double raise_forecast = 0;
   };
+  static_assert(sizeof(Block) == 64);
   static_assert(sizeof(Block) % alignof(Point) == 0);
 
-  Point* points() const { return reinterpret_cast<Point*>(block_ + 1); }
-  size_t capacity() const { return block_ ? size_t{1} << log2_capacity_ : 0; }
-  // The i-th point, oldest first.
-  Point& At(size_t i) const {
-    return points()[(head_ + i) & ((size_t{1} << log2_capacity_) - 1)];
+  static size_t BlockBytes(size_t capacity) {
+    return sizeof(Block) + capacity * sizeof(Point) + sizeof(double);
   }
-  // The block, allocated (empty, 8 slots) when missing.
+  Point* points() const { return reinterpret_cast<Point*>(block_ + 1); }
+  double* raise_slot() const {
+    return reinterpret_cast<double*>(points() + capacity_);
+  }
+  size_t capacity() const { return capacity_; }
+  // The i-th point, oldest first (i < capacity_).
+  Point& At(size_t i) const {
+    size_t slot = head_ + i;
+    if (slot >= capacity_) slot -= capacity_;
+    return points()[slot];
+  }
+  // The capacity after `capacity` when the ring is full.
+  static size_t NextCapacity(size_t capacity);
+  // The block, allocated (empty) when missing.
   Block* Ensure();
-  // Moves the points into a block of 1 << log2 slots (oldest first).
-  void Regrow(uint8_t log2);
+  // Moves the points into a block of `slots` slots (oldest first).
+  void Regrow(size_t slots);
   void Free();
   void PopOldest();
   void Rebuild();
@@ -127,7 +145,8 @@ class ForecastWindow {
   Block* block_ = nullptr;
   uint16_t head_ = 0;  // the oldest point's slot
   uint16_t size_ = 0;
-  uint8_t log2_capacity_ = 0;
+  uint16_t capacity_ = 0;
+  bool has_last_forecast_ = false;
 };
 
 }  // namespace gralarm

@@ -11,7 +11,10 @@
 namespace gralarm {
 namespace {
 
-constexpr uint8_t kMinLog2Capacity = 3;  // 8 slots
+constexpr size_t kMinCapacity = 4;
+// Up to here the ring grows a slot at a time; beyond, by a quarter.
+constexpr size_t kExactCapacity = 64;
+static_assert(kForecastMaxPoints <= UINT16_MAX);
 
 }  // namespace
 
@@ -27,12 +30,13 @@ ForecastWindow& ForecastWindow::operator=(const ForecastWindow& other) {
   if (this == &other) return *this;
   Free();
   if (other.block_ == nullptr) return *this;
-  const size_t bytes = sizeof(Block) + other.capacity() * sizeof(Point);
+  const size_t bytes = BlockBytes(other.capacity_);
   block_ = static_cast<Block*>(::operator new(bytes));
   std::memcpy(static_cast<void*>(block_), other.block_, bytes);
   head_ = other.head_;
   size_ = other.size_;
-  log2_capacity_ = other.log2_capacity_;
+  capacity_ = other.capacity_;
+  has_last_forecast_ = other.has_last_forecast_;
   return *this;
 }
 
@@ -46,7 +50,8 @@ ForecastWindow& ForecastWindow::operator=(ForecastWindow&& other) noexcept {
   block_ = std::exchange(other.block_, nullptr);
   head_ = std::exchange(other.head_, 0);
   size_ = std::exchange(other.size_, 0);
-  log2_capacity_ = std::exchange(other.log2_capacity_, 0);
+  capacity_ = std::exchange(other.capacity_, 0);
+  has_last_forecast_ = std::exchange(other.has_last_forecast_, false);
   return *this;
 }
 
@@ -55,36 +60,44 @@ void ForecastWindow::Free() {
   block_ = nullptr;
   head_ = 0;
   size_ = 0;
-  log2_capacity_ = 0;
+  capacity_ = 0;
+  has_last_forecast_ = false;
+}
+
+size_t ForecastWindow::NextCapacity(size_t capacity) {
+  if (capacity < kMinCapacity) return kMinCapacity;
+  const size_t next =
+      capacity < kExactCapacity ? capacity + 1 : capacity + capacity / 4;
+  return std::min(next, kForecastMaxPoints);
 }
 
 ForecastWindow::Block* ForecastWindow::Ensure() {
-  if (block_ == nullptr) Regrow(kMinLog2Capacity);
+  if (block_ == nullptr) Regrow(kMinCapacity);
   return block_;
 }
 
-void ForecastWindow::Regrow(uint8_t log2) {
-  const size_t slots = size_t{1} << log2;
-  auto* grown = static_cast<Block*>(
-      ::operator new(sizeof(Block) + slots * sizeof(Point)));
+void ForecastWindow::Regrow(size_t slots) {
+  auto* grown = static_cast<Block*>(::operator new(BlockBytes(slots)));
   new (grown) Block(block_ != nullptr ? *block_ : Block());
   auto* to = reinterpret_cast<Point*>(grown + 1);
   for (size_t i = 0; i < size_; ++i) to[i] = At(i);
+  const double raise = block_ != nullptr ? *raise_slot() : 0;
   ::operator delete(block_);
   block_ = grown;
   head_ = 0;
-  log2_capacity_ = log2;
+  capacity_ = static_cast<uint16_t>(slots);
+  *raise_slot() = raise;
 }
 
 std::optional<double> ForecastWindow::last_forecast() const {
-  if (block_ == nullptr || !block_->has_last_forecast) return std::nullopt;
+  if (!has_last_forecast_) return std::nullopt;
   return block_->last_forecast;
 }
 
 void ForecastWindow::set_last_forecast(std::optional<double> f) {
   if (!f && block_ == nullptr) return;
   Block* b = Ensure();
-  b->has_last_forecast = f.has_value();
+  has_last_forecast_ = f.has_value();
   b->last_forecast = f.value_or(0);
 }
 
@@ -96,7 +109,7 @@ void ForecastWindow::PopOldest() {
   b.sum_xx -= x * x;
   b.sum_y.Add(-p.value);
   b.sum_xy.Add(-static_cast<double>(x) * p.value);
-  head_ = static_cast<uint16_t>((head_ + 1) & (capacity() - 1));
+  head_ = static_cast<uint16_t>(head_ + 1 == capacity_ ? 0 : head_ + 1);
   --size_;
   ++b.popped;
 }
@@ -128,7 +141,7 @@ void ForecastWindow::Add(uint32_t ts, double value, int64_t window_s) {
     PopOldest();
   }
   if (size_ == kForecastMaxPoints) PopOldest();
-  if (size_ == capacity()) Regrow(static_cast<uint8_t>(log2_capacity_ + 1));
+  if (size_ == capacity_) Regrow(NextCapacity(capacity_));
   Block& b = *block_;
   if (size_ == 0) {
     Rebuild();  // clears what rounding left in the sums
@@ -192,9 +205,7 @@ bool ForecastWindow::Restore(const std::vector<Point>& points) {
     if (block_ != nullptr) Rebuild();
     return ok;
   }
-  uint8_t log2 = kMinLog2Capacity;
-  while ((size_t{1} << log2) < points.size()) ++log2;
-  Regrow(log2);
+  Regrow(std::max(points.size(), kMinCapacity));
   std::copy(points.begin(), points.end(), this->points());
   size_ = static_cast<uint16_t>(points.size());
   Rebuild();
