@@ -155,6 +155,29 @@ TEST(ForecastWindowTest, RestoresPoints) {
   EXPECT_EQ(r.size(), 0u);
 }
 
+TEST(ForecastWindowTest, ForecastsSurviveTheRingGrowingAndWrapping) {
+  ForecastWindow w;
+  w.Add(0, 0, 100000);
+  w.set_raise_forecast(42);
+  w.set_last_forecast(-3);
+  // 3..100 slots: every growth step, the exact ones and the quarter ones.
+  for (uint32_t t = 10; t < 1000; t += 10) w.Add(t, t * 2.0, 100000);
+  EXPECT_EQ(w.size(), 100u);
+  EXPECT_EQ(w.raise_forecast(), 42);
+  EXPECT_EQ(w.last_forecast(), -3);
+  // A steady window of 7 points slides around its ring many times.
+  ForecastWindow s;
+  for (uint32_t t = 0; t < 10000; t += 10) {
+    s.Add(t, 1.5 * t, 70);
+    ASSERT_EQ(s.size(), std::min<size_t>(t / 10 + 1, 7));
+  }
+  s.set_raise_forecast(5);
+  s.Add(10000, 15000, 70);
+  ExpectClose(*s.Predict(70, 30), 1.5 * 10030);
+  EXPECT_EQ(s.Points().front().ts, 9940u);
+  EXPECT_EQ(s.raise_forecast(), 5);
+}
+
 TEST(ForecastWindowTest, CopiesAreDeepAndMovesEmptyTheSource) {
   ForecastWindow w;
   for (uint32_t t = 0; t <= 300; t += 30) w.Add(t, t * 0.5, 600);
