@@ -26,6 +26,13 @@ input; the run waits for them, then reads every target rule's output series thro
 API (the last step each reached) and /metrics (late points, active alerts): the table
 states the steps completed, the input points the target rules evaluated and the points
 that came too late.
+
+With --pair, each gralarm run is followed by the same run of a pair: the measured node A
+has a [cluster] section naming a second node B (the same rules, its own store), copies
+every point to B's cluster listener and forwards to the sink as before. The rate is A's,
+as for a single node, so "pair / single" is what the copy costs a node; the run then
+waits until B has evaluated every copy (gralarm_peer_points_received_total) and states
+how long after the last line reached the sink that was.
 """
 import argparse
 import json
@@ -228,7 +235,7 @@ def window_rates(timeline, windows):
 
 
 def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, series=0,
-                api_port=None, targets=None):
+                api_port=None, targets=None, cluster=""):
     if kind == "carbon-c-relay":
         conf = os.path.join(workdir, "relay.conf")
         with open(conf, "w") as f:
@@ -254,7 +261,8 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
                     f'[self_metrics]\ncarbon_interval_s = 0\n'
                     f'[store]\npath = "{os.path.join(workdir, "store")}"\n{rule_section}'
                     f'[forward]\nqueue_points = {max(lines, 1000)}\n'
-                    f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n')
+                    f'[[forward.destinations]]\naddress = "127.0.0.1:{sink_port}"\n'
+                    f'{cluster}')
         cmd = [os.path.join(build, "gralarm"), "serve", "-c", conf, "--log-level", "warn"]
     log = open(os.path.join(workdir, kind + ".log"), "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -262,10 +270,26 @@ def start_relay(kind, build, workdir, port, sink_port, workers, lines, rules=0, 
     return proc
 
 
+def cluster_section(node_id, listen_port, peer_port, peer_api_port):
+    return (f'[cluster]\nnode_id = "{node_id}"\nlisten = "127.0.0.1:{listen_port}"\n'
+            f'peers = ["127.0.0.1:{peer_port}"]\n'
+            f'peer_apis = ["http://127.0.0.1:{peer_api_port}"]\n')
+
+
+def peer_points_received(api_port):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics", timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("gralarm_peer_points_received_total"):
+                return float(line.split()[-1])
+    return 0.0
+
+
 def run_once(kind, build, lines, series, connections, workers, rules=0, history=0,
-             queries=False, target_rules=0, target_step=5, target_lateness=None):
+             queries=False, target_rules=0, target_step=5, target_lateness=None,
+             pair=False):
     workdir = tempfile.mkdtemp(prefix="gralarm-e2e-")
-    sink = relay = None
+    sink = relay = peer = None
     try:
         sink_port, relay_port = free_port(), free_port()
         ready = os.path.join(workdir, "sink.ready")
@@ -287,11 +311,21 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
             targets = {"count": target_rules, "step_s": target_step,
                        "lateness_s": lateness}
         base_ts = int(time.time()) - 3600
+        cluster = ""
+        if pair:
+            # Node B: the same rules, its own store; it receives only A's copies.
+            peer_dir = os.path.join(workdir, "b")
+            os.makedirs(peer_dir)
+            a_cluster, b_cluster, b_api = free_port(), free_port(), free_port()
+            peer = start_relay(kind, build, peer_dir, free_port(), sink_port, workers,
+                               lines, rules, series, b_api, None,
+                               cluster_section("b", b_cluster, a_cluster, api_port))
+            cluster = cluster_section("a", a_cluster, b_cluster, b_api)
         if kind == "loopback":
             relay_port = sink_port  # the sender straight into the sink: the ceiling
         else:
             relay = start_relay(kind, build, workdir, relay_port, sink_port, workers,
-                                lines, rules, series, api_port, targets)
+                                lines, rules, series, api_port, targets, cluster)
         import threading
         stop, query_seconds, quiet = threading.Event(), [], []
         querier = None
@@ -310,6 +344,13 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         sent = json.loads(gen.stdout)
         out, _ = sink.communicate(timeout=600)
         got = json.loads(out)
+        peer_seconds = None
+        if pair:
+            deadline = time.time() + 600
+            while peer_points_received(b_api) < lines and time.time() < deadline:
+                time.sleep(0.2)
+            peer_seconds = time.time() - got["last"]
+            peer_got = peer_points_received(b_api)
         if querier:
             stop.set()
             querier.join()
@@ -322,18 +363,21 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                                     targets["step_s"])
             checked["step_s"] = targets["step_s"]
             checked["lateness_s"] = targets["lateness_s"]
-        if relay:
-            relay.terminate()
-            try:
-                relay.wait(20)
-            except subprocess.TimeoutExpired:
-                relay.kill()
+        for proc in (relay, peer):
+            if proc:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         seconds = max(got["last"] - sent["start"], 1e-9)
         label = kind
         if kind == "gralarm":
             if rules:
                 label += (f" ({rules} rules, {target_rules} target)" if target_rules
                           else f" ({rules} rules)")
+            if pair:
+                label += " pair"
             if queries:
                 what = {"continuous": "continuous history queries",
                         "paired": "history queries, each after a quiet window",
@@ -345,6 +389,9 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
         if checked:
             result["targets"] = checked
+        if pair:
+            result["peer_evaluated"] = int(peer_got)
+            result["peer_seconds_after"] = round(peer_seconds, 1)
         if queries:
             result["queries"] = len(query_seconds)
             result["query_seconds"] = [round(b - a, 2) for a, b in query_seconds]
@@ -359,7 +406,7 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
         return result
     finally:
         # After an error too: nothing started here outlives the run.
-        for proc in (relay, sink):
+        for proc in (relay, peer, sink):
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
@@ -400,6 +447,9 @@ def main():
     ap.add_argument("--paired-queries", action="store_true",
                     help="with --history: alternate a quiet window and a query of the same "
                          "length for the whole run, and compare each pair's ingest rates")
+    ap.add_argument("--pair", action="store_true",
+                    help="after each gralarm run, the same with a second node (an "
+                         "active-active pair): the node's rate with its copies to the peer")
     args = ap.parse_args()
     if args.target_rules > args.rules:
         ap.error("--target-rules is a part of --rules")
@@ -414,10 +464,14 @@ def main():
             if args.history:
                 runs.append(("gralarm", "paired" if args.paired_queries else
                              "continuous" if args.continuous_queries else "once"))
+            if args.pair:
+                runs.append(("gralarm", "pair"))
             for kind, queries in runs:
+                pair = queries == "pair"
                 r = run_once(kind, args.build, args.lines, args.series, connections,
-                             args.workers, args.rules, args.history, queries,
-                             args.target_rules, args.target_step, args.target_lateness)
+                             args.workers, args.rules, args.history,
+                             None if pair else queries, args.target_rules,
+                             args.target_step, args.target_lateness, pair)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr)
     print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
@@ -447,7 +501,8 @@ def main():
             if r["connections"] == connections:
                 key = r["relay"]
                 if key.startswith("gralarm"):
-                    key = "gralarm+queries" if "history" in key else "gralarm"
+                    key = ("gralarm+queries" if "history" in key else
+                           "gralarm pair" if key.endswith(" pair") else "gralarm")
                 best[key] = max(best.get(key, 0), r["rate"])
         if "gralarm" in best and "carbon-c-relay" in best:
             ratio = best["gralarm"] / best["carbon-c-relay"]
@@ -455,6 +510,15 @@ def main():
         if "gralarm" in best and "loopback" in best:
             print(f"{connections} connection(s): gralarm / loopback ceiling = "
                   f"{best['gralarm'] / best['loopback']:.2f}")
+        if "gralarm pair" in best and "gralarm" in best:
+            print(f"{connections} connection(s): a pair node / a single node = "
+                  f"{best['gralarm pair'] / best['gralarm']:.2f} (the copy costs "
+                  f"{(1 - best['gralarm pair'] / best['gralarm']) * 100:.1f}%)")
+            for r in results:
+                if r["connections"] == connections and "peer_evaluated" in r:
+                    print(f"  the peer evaluated {r['peer_evaluated']:,} of "
+                          f"{r['lines']:,} copies, the last "
+                          f"{r['peer_seconds_after']} s after the sink had every line")
         if "gralarm+queries" in best and "gralarm" in best:
             drop = 1 - best["gralarm+queries"] / best["gralarm"]
             print(f"{connections} connection(s): ingest rate with the history query running: "
