@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/alert_service.h"
+#include "gralarm/record_sync.h"
 #include "gralarm/api.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/clock.h"
@@ -122,6 +123,9 @@ class Server final : public ApiBackend {
   std::unique_ptr<TargetEngine> targets_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<AlertService> alert_service_;
+  // Replicates API rules, templates and silences to cluster.peer_apis; set
+  // when a [cluster] is configured at start.
+  std::unique_ptr<RecordSync> record_sync_;
   uint64_t rules_generation_ = 0;
   // The rule files in force, as read at the last start or reload.
   std::vector<RuleFile> rule_files_ ABSL_GUARDED_BY(config_mu_);
