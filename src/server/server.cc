@@ -280,8 +280,7 @@ absl::Status Server::Start() {
   if (config_->cluster.enabled()) {
     record_sync_ = std::make_unique<RecordSync>(
         store_.get(), alert_service_.get(), [this] { return config(); });
-    alert_service_->set_on_queued(
-        [s = record_sync_.get()] { s->Notify(); });
+    alert_service_->set_on_queued([s = record_sync_.get()] { s->Notify(); });
   }
   {
     absl::MutexLock lock(&config_mu_);
