@@ -42,12 +42,12 @@ absl::StatusOr<std::vector<ReplicatedRecord>> ParseReplicatedRecords(
 // The sync thread. For each peer of cluster.peer_apis: while the peer is
 // unknown or was unreachable, takes its records (GET
 // /api/v1/cluster/records) and applies the newer ones; then sends the
-// records queued for it (POST /api/v1/cluster/records, batches of
-// kBatchRecords in queue order), removing them from the queue once the peer
-// answered 200. A failed request is retried after a backoff doubling from
-// 0.5 s to 30 s. Logs when a peer becomes unreachable and when it has caught
-// up. Requests carry "Authorization: Bearer <cluster.peer_token>" when set
-// and last at most cluster.timeout_ms.
+// records queued for it (POST /api/v1/cluster/records, in queue order, in
+// batches of at most kBatchRecords and 512 KiB of JSON), removing them from
+// the queue once the peer answered 200. A failed request is retried after a
+// backoff doubling from 0.5 s to 30 s. Logs when a peer becomes unreachable and
+// when it has caught up. Requests carry "Authorization: Bearer
+// <cluster.peer_token>" when set and last at most cluster.timeout_ms.
 //
 // Blocks only on its own requests and on the store; takes AlertService's
 // lock (through ApplyReplicated) while applying a peer's records, and its own

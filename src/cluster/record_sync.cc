@@ -20,6 +20,7 @@ constexpr int64_t kMaxBackoffMs = 30000;
 // another process cannot happen; this only bounds a missed wake-up).
 constexpr int64_t kPollMs = 1000;
 constexpr char kPath[] = "/api/v1/cluster/records";
+constexpr size_t kMaxBatchBytes = 512 << 10;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -187,13 +188,24 @@ absl::Status RecordSync::Push(const std::string& url,
     if (!entries.ok()) return entries.status();
     if (entries->empty()) return absl::OkStatus();
     nlohmann::json records = nlohmann::json::array();
+    size_t bytes = 0, taken = 0;
     for (const Store::SyncEntry& e : *entries) {
-      if (e.id.empty()) continue;  // did not decode (logged)
-      auto r = store_->Record(e.kind, e.id);
-      if (!r.ok()) return r.status();
-      // Erased (a first write undone): nothing to send.
-      if (*r) records.push_back(ReplicatedRecordJson(**r));
+      if (!e.id.empty()) {  // else it did not decode (logged): dropped
+        auto r = store_->Record(e.kind, e.id);
+        if (!r.ok()) return r.status();
+        // None: erased (a first write undone), nothing to send.
+        if (*r) {
+          nlohmann::json j = ReplicatedRecordJson(**r);
+          const size_t size = JsonText(j).size();
+          // The peer's API takes bodies up to 1 MiB.
+          if (!records.empty() && bytes + size > kMaxBatchBytes) break;
+          bytes += size;
+          records.push_back(std::move(j));
+        }
+      }
+      ++taken;
     }
+    entries->resize(taken);
     if (!records.empty()) {
       auto token = PeerToken(cluster);
       if (!token.ok()) return token.status();
