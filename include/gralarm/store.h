@@ -192,6 +192,10 @@ class Store {
   // Removes these entries of `peer` (delivered).
   absl::Status RemoveSyncEntries(std::string_view peer,
                                  const std::vector<SyncEntry>& entries);
+  // Removes the entries of every peer not in `peers` (no longer configured:
+  // at its return it takes what it is missing itself); returns how many.
+  absl::StatusOr<uint64_t> DropSyncPeersExcept(
+      const std::vector<std::string>& peers);
   // How many entries wait for `peer`.
   absl::StatusOr<uint64_t> SyncQueued(std::string_view peer);
 

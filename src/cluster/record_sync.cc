@@ -85,6 +85,18 @@ std::vector<RecordSync::PeerStatus> RecordSync::Peers() {
 }
 
 void RecordSync::Run() {
+  {
+    const auto config = config_();
+    auto dropped = store_->DropSyncPeersExcept(config->cluster.peer_apis);
+    if (!dropped.ok()) {
+      spdlog::error("cluster: {}", dropped.status().message());
+    } else if (*dropped > 0) {
+      spdlog::info(
+          "cluster: dropped {} queued records of peers no longer in "
+          "cluster.peer_apis",
+          *dropped);
+    }
+  }
   while (true) {
     const auto config = config_();
     const ClusterOptions& cluster = config->cluster;

@@ -787,6 +787,31 @@ absl::Status Store::RemoveSyncEntries(std::string_view peer,
                    "store: remove sync entries");
 }
 
+absl::StatusOr<uint64_t> Store::DropSyncPeersExcept(
+    const std::vector<std::string>& peers) {
+  if (cf(kSyncOutbox) == nullptr) return 0;
+  rocksdb::WriteBatch batch;
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSyncOutbox)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::string_view peer = key.substr(0, key.find('\0'));
+    if (std::find(peers.begin(), peers.end(), peer) != peers.end()) continue;
+    batch.Delete(cf(kSyncOutbox), it->key());
+    ++n;
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: sync outbox"); !s.ok())
+    return s;
+  if (n == 0) return n;
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                                 "store: drop sync entries");
+      !s.ok()) {
+    return s;
+  }
+  return n;
+}
+
 absl::StatusOr<uint64_t> Store::SyncQueued(std::string_view peer) {
   if (cf(kSyncOutbox) == nullptr) return 0;
   const std::string prefix = SyncPrefix(peer);

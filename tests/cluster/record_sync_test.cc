@@ -205,6 +205,23 @@ TEST_F(ReplicationTest, LocalWritesAreVersionedAndQueuedForEachPeer) {
   EXPECT_EQ((*all)[0].state.version, v2->version);
 }
 
+TEST_F(ReplicationTest, QueuesOfPeersNoLongerConfiguredAreDropped) {
+  UseCluster();
+  ASSERT_TRUE(service_
+                  ->CreateRule(Spec(R"({"id": "r1", "pattern": "a.*",
+                                       "thresholds": {"warning": 1}})"))
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->WriteRecord(*(*store_->Record(RecordKind::kRule, "r1")),
+                                {"http://gone:1", "http://127.0.0.1:1"})
+                  .ok());
+  auto dropped = store_->DropSyncPeersExcept({"http://127.0.0.1:1"});
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 1u);
+  EXPECT_EQ(*store_->SyncQueued("http://gone:1"), 0u);
+  EXPECT_EQ(*store_->SyncQueued("http://127.0.0.1:1"), 2u);
+}
+
 TEST_F(ReplicationTest, WithoutClusterNothingIsQueued) {
   ASSERT_TRUE(service_
                   ->CreateRule(Spec(R"({"id": "r1", "pattern": "a.*",
