@@ -300,10 +300,10 @@ TEST(StoreFixtureTest, OpeningForWritingDropsTheSpoolFamilyOnce) {
     ExpectFixtureRecords(store->get());
   }
   EXPECT_EQ(Families(dir),
-            (std::vector<std::string>{
-                "alerts", "default", "events", "history", "outbox",
-                "record_versions", "rules", "series_state", "silences",
-                "sync_outbox", "target_state", "templates"}));
+            (std::vector<std::string>{"alerts", "default", "events", "history",
+                                      "outbox", "record_versions", "rules",
+                                      "series_state", "silences", "sync_outbox",
+                                      "target_state", "templates"}));
 }
 
 TEST(StoreFixtureTest, OldRecordsReadAsVersionZero) {
