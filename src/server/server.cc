@@ -292,7 +292,6 @@ absl::Status Server::Start() {
   if (absl::Status s = targets_->Restore(); !s.ok()) return s;
   targets_->StartHistoryLoader();
   if (absl::Status s = alert_service_->LoadSilences(); !s.ok()) return s;
-  if (record_sync_) record_sync_->Start();
   auto forwarder = MakeForwarder(config_);
   if (!forwarder.ok()) return forwarder.status();
   SetSelfMetrics(*config_);
@@ -348,6 +347,8 @@ absl::Status Server::Start() {
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
   notifier_->Start();
+  // Once nothing can fail: Stop() stops it.
+  if (record_sync_) record_sync_->Start();
   spdlog::info(
       "gralarm {} listening on {} (tcp+udp, {} loops){}, api on {} (port {})",
       kVersion, ingest_address_, workers,
