@@ -32,6 +32,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(bytes, records::DecodeEvent, records::EncodeEvent);
   Check(bytes, records::DecodeSilence, records::EncodeSilence);
   Check(bytes, records::DecodeOutbox, records::EncodeOutbox);
+  Check(bytes, records::DecodeRecordState, records::EncodeRecordState);
+  RecordKind kind;
+  std::string id;
+  if (records::DecodeSyncEntry(bytes, &kind, &id).ok()) {
+    RecordKind k2;
+    std::string id2;
+    if (!records::DecodeSyncEntry(records::EncodeSyncEntry(kind, id), &k2, &id2)
+             .ok() ||
+        k2 != kind || id2 != id) {
+      std::abort();
+    }
+  }
   std::string json;
   if (records::DecodeJsonText(bytes, &json).ok()) {
     std::string again;

@@ -1,10 +1,12 @@
 #ifndef GRALARM_ALERT_SERVICE_H_
 #define GRALARM_ALERT_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -13,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_engine.h"
 #include "gralarm/config.h"
+#include "gralarm/record_version.h"
 #include "gralarm/rule.h"
 #include "gralarm/store.h"
 
@@ -82,6 +85,41 @@ class AlertService {
   // Puts the stored silences in force (at start).
   absl::Status LoadSilences();
 
+  // ---- Replication (README "Rules, templates and silences").
+  // Every write above stores the record with a new version (NextVersion, with
+  // cluster.node_id) and, when a [cluster] is configured, queues it for each
+  // of cluster.peer_apis (Store::WriteRecord); `on_queued`, when set, is then
+  // called (under this service's lock: it must only signal). Set it before
+  // the first write.
+  void set_on_queued(std::function<void()> on_queued) {
+    on_queued_ = std::move(on_queued);
+  }
+
+  // What ApplyReplicated did with a batch.
+  struct ApplyResult {
+    uint64_t applied = 0;  // newer than what was held: now in force
+    uint64_t ignored = 0;  // not newer (already applied, or older)
+    // Refused by the validation of an API write: (kind, id, why).
+    std::vector<std::tuple<RecordKind, std::string, absl::Status>> refused;
+  };
+  // Applies records written on a peer: each one whose version is newer than
+  // what is held (ShouldApply) is validated as an API write of it would be,
+  // stored with its version (not queued again for any peer), and put in
+  // force. Templates are applied first, then rules, then template deletes,
+  // then silences, whatever their order in `records`. An error is a store or
+  // rule load failure (nothing after it applied).
+  absl::StatusOr<ApplyResult> ApplyReplicated(
+      std::vector<ReplicatedRecord> records);
+  // Records of peers applied, ignored and refused so far (ApplyReplicated).
+  struct ReplicationCounts {
+    uint64_t applied = 0, ignored = 0, refused = 0;
+  };
+  ReplicationCounts replication_counts() const {
+    return {applied_.load(), ignored_.load(), refused_.load()};
+  }
+  // Every record held, tombstones included (Store::Records).
+  absl::StatusOr<std::vector<ReplicatedRecord>> Records();
+
  private:
   // Stores, then rebuilds the rules in force. Caller holds mu_.
   absl::Status ApplyStoredRulesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -93,7 +131,21 @@ class AlertService {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::shared_ptr<const Rule>> PutRuleLocked(RuleSpec spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<TemplateSpec> PutTemplateLocked(TemplateSpec spec, bool create)
+  // `create`: the template must not exist; else it must. Writes nothing when
+  // `validate_only`.
+  absl::StatusOr<TemplateSpec> PutTemplateLocked(TemplateSpec spec, bool create,
+                                                 bool validate_only = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DeleteTemplateCheckLocked(std::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static absl::Status CheckSilence(const SilenceRecord& x);
+  // Stores a local write of `record` with its next version, queued for the
+  // peers.
+  absl::Status WriteLocalLocked(ReplicatedRecord record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts `previous` (what was held before a write, none: nothing) back.
+  absl::Status RestoreLocked(RecordKind kind, std::string_view id,
+                             const std::optional<ReplicatedRecord>& previous)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
@@ -104,6 +156,8 @@ class AlertService {
   // order: taken before Server::config_mu_ (reload_rules_, config_) and the
   // engine's locks.
   absl::Mutex mu_;
+  std::function<void()> on_queued_;
+  std::atomic<uint64_t> applied_{0}, ignored_{0}, refused_{0};
 };
 
 }  // namespace gralarm

@@ -19,6 +19,7 @@
 #include "gralarm/ingest_worker.h"
 #include "gralarm/listener.h"
 #include "gralarm/notifier.h"
+#include "gralarm/record_sync.h"
 #include "gralarm/rule.h"
 #include "gralarm/stats.h"
 #include "gralarm/store.h"
@@ -122,6 +123,9 @@ class Server final : public ApiBackend {
   std::unique_ptr<TargetEngine> targets_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<AlertService> alert_service_;
+  // Replicates API rules, templates and silences to cluster.peer_apis; set
+  // when a [cluster] is configured at start.
+  std::unique_ptr<RecordSync> record_sync_;
   uint64_t rules_generation_ = 0;
   // The rule files in force, as read at the last start or reload.
   std::vector<RuleFile> rule_files_ ABSL_GUARDED_BY(config_mu_);

@@ -84,6 +84,16 @@ struct StatsSnapshot {
   uint64_t outbox_pending = 0;
   std::map<std::pair<std::string, std::string>, uint64_t>
       notifications;  // (channel, result) -> count
+  // Replicated rules, templates and silences: records of peers applied,
+  // ignored (not newer) and refused; per peer API, records queued and sent.
+  uint64_t sync_applied = 0, sync_ignored = 0, sync_refused = 0;
+  struct SyncPeer {
+    std::string peer;
+    uint64_t queued = 0;
+    uint64_t sent = 0;
+    bool up = false;
+  };
+  std::vector<SyncPeer> sync_peers;
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gralarm/alert_model.h"
 #include "gralarm/evaluator.h"
+#include "gralarm/record_version.h"
 
 namespace rocksdb {
 class DB;
@@ -152,6 +153,52 @@ class Store {
   // Writes an active alert as it is now (its silenced or held flag changed).
   absl::Status PutAlert(const AlertRecord& alert);
 
+  // ---- Replicated records: API rules, templates and silences with their
+  // versions (README "Rules, templates and silences"; docs/STORAGE.md
+  // "record_versions", "sync_outbox").
+
+  // What is held of (kind, id): its version entry; (0, "") for a record
+  // stored without one (an earlier release's); none when neither the record
+  // nor its tombstone is held.
+  absl::StatusOr<std::optional<RecordState>> HeldRecord(RecordKind kind,
+                                                        std::string_view id);
+  // In one batch: the record's content (put, or deleted for a tombstone), its
+  // version entry, and an entry in the sync outbox of each of `peers` (the
+  // peers' API URLs).
+  absl::Status WriteRecord(const ReplicatedRecord& record,
+                           const std::vector<std::string>& peers);
+  // Removes the record and its version entry, as if never written (the undo
+  // of the first write of a record that could not be put in force).
+  absl::Status EraseRecord(RecordKind kind, std::string_view id);
+  // The record as held, content included; none as HeldRecord.
+  absl::StatusOr<std::optional<ReplicatedRecord>> Record(RecordKind kind,
+                                                         std::string_view id);
+  // Every record held, tombstones included: templates, rules, then silences.
+  absl::StatusOr<std::vector<ReplicatedRecord>> Records();
+  // Removes the tombstones whose version is older than `before_ms`; returns
+  // how many.
+  absl::StatusOr<uint64_t> PruneTombstones(int64_t before_ms);
+
+  // A record waiting to be sent to a peer: its kind and id (what is sent is
+  // the record as held when it is sent).
+  struct SyncEntry {
+    uint64_t seq = 0;
+    RecordKind kind = RecordKind::kRule;
+    std::string id;
+  };
+  // The first `max` entries waiting for `peer`, oldest first.
+  absl::StatusOr<std::vector<SyncEntry>> SyncQueue(std::string_view peer,
+                                                   size_t max);
+  // Removes these entries of `peer` (delivered).
+  absl::Status RemoveSyncEntries(std::string_view peer,
+                                 const std::vector<SyncEntry>& entries);
+  // Removes the entries of every peer not in `peers` (no longer configured:
+  // at its return it takes what it is missing itself); returns how many.
+  absl::StatusOr<uint64_t> DropSyncPeersExcept(
+      const std::vector<std::string>& peers);
+  // How many entries wait for `peer`.
+  absl::StatusOr<uint64_t> SyncQueued(std::string_view peer);
+
  private:
   enum Family {
     kDefault,
@@ -164,6 +211,8 @@ class Store {
     kOutbox,
     kSilences,
     kTargetState,
+    kRecordVersions,
+    kSyncOutbox,
     kNumFamilies
   };
   Store() = default;
@@ -178,6 +227,7 @@ class Store {
   std::atomic<uint32_t> history_seq_{0};
   std::atomic<uint64_t> next_outbox_seq_{1};
   std::atomic<uint64_t> outbox_pending_{0};
+  std::atomic<uint64_t> next_sync_seq_{1};
   // Outbox seqs taken by a write still in progress (see OutboxWrittenBelow).
   mutable absl::Mutex outbox_mu_;
   std::set<uint64_t> outbox_writing_ ABSL_GUARDED_BY(outbox_mu_);

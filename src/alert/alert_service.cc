@@ -9,6 +9,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "gralarm/glob.h"
 #include "gralarm/log.h"
 #include "gralarm/rule_set.h"
@@ -111,19 +112,22 @@ absl::StatusOr<std::shared_ptr<const Rule>> AlertService::PutRuleLocked(
   spec.source = RuleSource::kApi;
   // What the store held for this id, to put back if the new rules cannot be
   // put in force: the store never keeps a rule the engine refused.
-  auto previous = store_->RuleJson(spec.id);
+  auto previous = store_->Record(RecordKind::kRule, spec.id);
   if (!previous.ok()) return previous.status();
-  if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
-      !s.ok()) {
+  ReplicatedRecord record;
+  record.kind = RecordKind::kRule;
+  record.id = spec.id;
+  record.json = RuleSpecToJson(spec);
+  if (absl::Status s = WriteLocalLocked(std::move(record)); !s.ok()) {
     return s;
   }
   if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) {
-    absl::Status undo = *previous ? store_->PutRuleJson(spec.id, **previous)
-                                  : store_->DeleteRuleJson(spec.id);
+    absl::Status undo = RestoreLocked(RecordKind::kRule, spec.id, *previous);
     if (!undo.ok()) {
-      spdlog::error("rule {}: not put in force ({}), and the stored rule could "
-                    "not be put back: {}",
-                    spec.id, s.message(), undo.message());
+      spdlog::error(
+          "rule {}: not put in force ({}), and the stored rule could "
+          "not be put back: {}",
+          spec.id, s.message(), undo.message());
     }
     return s;
   }
@@ -193,11 +197,10 @@ AlertService::ImportRules(std::vector<RuleSpec> specs) {
   }
   // Store all, then put them in force at once; put everything back when
   // anything fails.
-  std::vector<std::pair<std::string, std::optional<std::string>>> previous;
-  auto undo = [&](const absl::Status& why) {
-    for (const auto& [id, json] : previous) {
-      absl::Status u =
-          json ? store_->PutRuleJson(id, *json) : store_->DeleteRuleJson(id);
+  std::vector<std::pair<std::string, std::optional<ReplicatedRecord>>> previous;
+  auto undo = [&](const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& [id, before] : previous) {
+      absl::Status u = RestoreLocked(RecordKind::kRule, id, before);
       if (!u.ok()) {
         spdlog::error("import: rule {} could not be put back after \"{}\": {}",
                       id, why.message(), u.message());
@@ -206,11 +209,14 @@ AlertService::ImportRules(std::vector<RuleSpec> specs) {
     return why;
   };
   for (const RuleSpec& spec : specs) {
-    auto before = store_->RuleJson(spec.id);
+    auto before = store_->Record(RecordKind::kRule, spec.id);
     if (!before.ok()) return undo(before.status());
     previous.emplace_back(spec.id, *before);
-    if (absl::Status s = store_->PutRuleJson(spec.id, RuleSpecToJson(spec));
-        !s.ok()) {
+    ReplicatedRecord record;
+    record.kind = RecordKind::kRule;
+    record.id = spec.id;
+    record.json = RuleSpecToJson(spec);
+    if (absl::Status s = WriteLocalLocked(std::move(record)); !s.ok()) {
       return undo(s);
     }
   }
@@ -231,7 +237,13 @@ absl::Status AlertService::DeleteRule(std::string_view id) {
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = store_->DeleteRuleJson(id); !s.ok()) return s;
+  ReplicatedRecord tombstone;
+  tombstone.kind = RecordKind::kRule;
+  tombstone.id = std::string(id);
+  tombstone.state.deleted = true;
+  if (absl::Status s = WriteLocalLocked(std::move(tombstone)); !s.ok()) {
+    return s;
+  }
   return ApplyStoredRulesLocked();
 }
 
@@ -249,8 +261,8 @@ absl::StatusOr<TemplateSpec> AlertService::ReplaceTemplate(
   return PutTemplateLocked(std::move(spec), /*create=*/false);
 }
 
-absl::StatusOr<TemplateSpec> AlertService::PutTemplateLocked(TemplateSpec spec,
-                                                             bool create) {
+absl::StatusOr<TemplateSpec> AlertService::PutTemplateLocked(
+    TemplateSpec spec, bool create, bool validate_only) {
   const auto rules = engine_->rules();
   const TemplateSpec* existing = rules->FindTemplate(spec.name);
   if (create && existing != nullptr) {
@@ -278,9 +290,12 @@ absl::StatusOr<TemplateSpec> AlertService::PutTemplateLocked(TemplateSpec spec,
                  "\" would become invalid: ", resolved.status().message()));
     }
   }
-  if (absl::Status s =
-          store_->PutTemplateJson(spec.name, TemplateSpecToJson(spec));
-      !s.ok()) {
+  if (validate_only) return spec;
+  ReplicatedRecord record;
+  record.kind = RecordKind::kTemplate;
+  record.id = spec.name;
+  record.json = TemplateSpecToJson(spec);
+  if (absl::Status s = WriteLocalLocked(std::move(record)); !s.ok()) {
     return s;
   }
   if (absl::Status s = ApplyStoredRulesLocked(); !s.ok()) return s;
@@ -289,6 +304,18 @@ absl::StatusOr<TemplateSpec> AlertService::PutTemplateLocked(TemplateSpec spec,
 
 absl::Status AlertService::DeleteTemplate(std::string_view name) {
   absl::MutexLock lock(&mu_);
+  if (absl::Status s = DeleteTemplateCheckLocked(name); !s.ok()) return s;
+  ReplicatedRecord tombstone;
+  tombstone.kind = RecordKind::kTemplate;
+  tombstone.id = std::string(name);
+  tombstone.state.deleted = true;
+  if (absl::Status s = WriteLocalLocked(std::move(tombstone)); !s.ok()) {
+    return s;
+  }
+  return ApplyStoredRulesLocked();
+}
+
+absl::Status AlertService::DeleteTemplateCheckLocked(std::string_view name) {
   const auto rules = engine_->rules();
   const TemplateSpec* t = rules->FindTemplate(name);
   if (t == nullptr) {
@@ -307,8 +334,7 @@ absl::Status AlertService::DeleteTemplate(std::string_view name) {
                                                 "\" is used by rule(s) ",
                                                 absl::StrJoin(users, ", ")));
   }
-  if (absl::Status s = store_->DeleteTemplateJson(name); !s.ok()) return s;
-  return ApplyStoredRulesLocked();
+  return absl::OkStatus();
 }
 
 absl::Status AlertService::ApplySilencesLocked() {
@@ -318,7 +344,7 @@ absl::Status AlertService::ApplySilencesLocked() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SilenceRecord> AlertService::AddSilence(SilenceRecord x) {
+absl::Status AlertService::CheckSilence(const SilenceRecord& x) {
   if (x.ends_at_ms <= x.starts_at_ms) {
     return FieldError("ends_at", "must be after starts_at");
   }
@@ -331,9 +357,18 @@ absl::StatusOr<SilenceRecord> AlertService::AddSilence(SilenceRecord x) {
   if (x.rule.empty() && x.series.empty()) {
     return FieldError("rule", "set rule or series (or both)");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SilenceRecord> AlertService::AddSilence(SilenceRecord x) {
+  if (absl::Status s = CheckSilence(x); !s.ok()) return s;
   x.id = RandomId("silence-");
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = store_->PutSilence(x); !s.ok()) return s;
+  ReplicatedRecord record;
+  record.kind = RecordKind::kSilence;
+  record.id = x.id;
+  record.silence = x;
+  if (absl::Status s = WriteLocalLocked(std::move(record)); !s.ok()) return s;
   if (absl::Status s = ApplySilencesLocked(); !s.ok()) return s;
   return x;
 }
@@ -347,7 +382,13 @@ absl::Status AlertService::DeleteSilence(std::string_view id) {
   if (it == all->end()) {
     return absl::NotFoundError(StrCat("silence \"", id, "\" not found"));
   }
-  if (absl::Status s = store_->DeleteSilence(id); !s.ok()) return s;
+  ReplicatedRecord tombstone;
+  tombstone.kind = RecordKind::kSilence;
+  tombstone.id = std::string(id);
+  tombstone.state.deleted = true;
+  if (absl::Status s = WriteLocalLocked(std::move(tombstone)); !s.ok()) {
+    return s;
+  }
   all->erase(it);
   engine_->SetSilences(*all);
   return absl::OkStatus();
@@ -364,6 +405,149 @@ absl::StatusOr<std::vector<SilenceRecord>> AlertService::Silences() {
 absl::Status AlertService::LoadSilences() {
   absl::MutexLock lock(&mu_);
   return ApplySilencesLocked();
+}
+
+absl::Status AlertService::WriteLocalLocked(ReplicatedRecord record) {
+  auto held = store_->HeldRecord(record.kind, record.id);
+  if (!held.ok()) return held.status();
+  const auto config = config_();
+  const ClusterOptions& cluster = config->cluster;
+  std::optional<RecordVersion> stored;
+  if (*held) stored = (*held)->version;
+  record.state.version =
+      NextVersion(stored, absl::ToUnixMillis(absl::Now()), cluster.node_id);
+  static const std::vector<std::string> kNoPeers;
+  const std::vector<std::string>& peers =
+      cluster.enabled() ? cluster.peer_apis : kNoPeers;
+  if (absl::Status s = store_->WriteRecord(record, peers); !s.ok()) return s;
+  if (!peers.empty() && on_queued_) on_queued_();
+  return absl::OkStatus();
+}
+
+absl::Status AlertService::RestoreLocked(
+    RecordKind kind, std::string_view id,
+    const std::optional<ReplicatedRecord>& previous) {
+  if (!previous) return store_->EraseRecord(kind, id);
+  return store_->WriteRecord(*previous, {});
+}
+
+absl::StatusOr<std::vector<ReplicatedRecord>> AlertService::Records() {
+  return store_->Records();
+}
+
+absl::StatusOr<AlertService::ApplyResult> AlertService::ApplyReplicated(
+    std::vector<ReplicatedRecord> records) {
+  // Templates first (rules may use them), then rules, then template deletes
+  // (their rules may go in the same batch), then silences.
+  auto phase = [](const ReplicatedRecord& r) {
+    switch (r.kind) {
+      case RecordKind::kTemplate:
+        return r.state.deleted ? 2 : 0;
+      case RecordKind::kRule:
+        return 1;
+      case RecordKind::kSilence:
+        return 3;
+    }
+    return 3;
+  };
+  std::stable_sort(
+      records.begin(), records.end(),
+      [&](const auto& a, const auto& b) { return phase(a) < phase(b); });
+  absl::MutexLock lock(&mu_);
+  ApplyResult result;
+  const auto config = config_();
+  bool rules_changed = false, silences_changed = false;
+  int current_phase = -1;
+  // Rules are put in force once a phase (not once a record): a batch is a
+  // whole store at a node's start.
+  auto end_phase = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    if (!rules_changed) return absl::OkStatus();
+    rules_changed = false;
+    return ApplyStoredRulesLocked();
+  };
+  for (ReplicatedRecord& r : records) {
+    if (phase(r) != current_phase) {
+      if (absl::Status s = end_phase(); !s.ok()) return s;
+      current_phase = phase(r);
+    }
+    auto held = store_->HeldRecord(r.kind, r.id);
+    if (!held.ok()) return held.status();
+    if (!ShouldApply(*held, r.state.version)) {
+      ++result.ignored;
+      continue;
+    }
+    const auto rules = engine_->rules();
+    absl::Status check;
+    if (r.kind == RecordKind::kRule) {
+      auto in_force = rules->Find(r.id);
+      if (in_force && in_force->spec.source == RuleSource::kFile) {
+        check = absl::FailedPreconditionError(
+            StrCat("rule \"", r.id, "\" comes from ",
+                   in_force->spec.source_file, " on this node"));
+      } else if (!r.state.deleted) {
+        auto spec = ParseRuleJson(r.json);
+        if (!spec.ok()) {
+          check = spec.status();
+        } else if (spec->id != r.id) {
+          check = FieldError("id", "differs from the record's id");
+        } else {
+          spec->source = RuleSource::kApi;
+          const TemplateSpec* tmpl =
+              spec->template_name.empty()
+                  ? nullptr
+                  : rules->FindTemplate(spec->template_name);
+          auto resolved = ResolveRule(*spec, tmpl, *config);
+          check = resolved.status();
+          if (check.ok()) r.json = RuleSpecToJson(*spec);
+        }
+      }
+    } else if (r.kind == RecordKind::kTemplate) {
+      if (r.state.deleted) {
+        if (rules->FindTemplate(r.id) != nullptr) {
+          check = DeleteTemplateCheckLocked(r.id);
+        }
+      } else {
+        auto spec = ParseTemplateJson(r.json);
+        if (!spec.ok()) {
+          check = spec.status();
+        } else if (spec->name != r.id) {
+          check = FieldError("name", "differs from the record's name");
+        } else {
+          const bool exists = rules->FindTemplate(r.id) != nullptr;
+          auto v = PutTemplateLocked(*spec, /*create=*/!exists,
+                                     /*validate_only=*/true);
+          check = v.status();
+          if (check.ok()) r.json = TemplateSpecToJson(*spec);
+        }
+      }
+    } else if (!r.state.deleted) {
+      r.silence.id = r.id;
+      check = CheckSilence(r.silence);
+    }
+    if (!check.ok()) {
+      result.refused.emplace_back(r.kind, r.id, std::move(check));
+      continue;
+    }
+    if (absl::Status s = store_->WriteRecord(r, {}); !s.ok()) return s;
+    ++result.applied;
+    if (r.kind == RecordKind::kSilence) {
+      silences_changed = true;
+    } else {
+      rules_changed = true;
+    }
+  }
+  if (absl::Status s = end_phase(); !s.ok()) return s;
+  if (silences_changed) {
+    if (absl::Status s = ApplySilencesLocked(); !s.ok()) return s;
+  }
+  applied_ += result.applied;
+  ignored_ += result.ignored;
+  refused_ += result.refused.size();
+  for (const auto& [kind, id, why] : result.refused) {
+    spdlog::warn("cluster: a peer's {} {} is refused: {}", RecordKindName(kind),
+                 id, why.message());
+  }
+  return result;
 }
 
 }  // namespace gralarm

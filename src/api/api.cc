@@ -17,6 +17,7 @@
 #include "gralarm/idle_priority.h"
 #include "gralarm/line_parser.h"
 #include "gralarm/record_json.h"
+#include "gralarm/record_sync.h"
 #include "gralarm/rule.h"
 #include "gralarm/rule_set.h"
 #include "gralarm/strings.h"
@@ -335,6 +336,9 @@ class Request {
   // checks (token, same origin, JSON): it costs CPU, and the page calls it
   // like any write.
   HttpResponse Evaluate();
+  // GET and POST /api/v1/cluster/records (README "Rules, templates and
+  // silences").
+  HttpResponse ClusterRecords();
 
   ApiBackend* const b_;
   WriteToken* const token_;
@@ -429,6 +433,9 @@ HttpResponse Request::Handle() {
     return GrafanaImportResponse(
         *b_->config(), *b_->alert_engine().rules(), b_->alert_service(),
         r_.body, [](const gralarm::Rule& r) { return RuleJson(r); });
+  }
+  if (first == "cluster" && n == 2 && parts_[1] == "records") {
+    return Is("GET") || Is("POST") ? ClusterRecords() : MethodNotAllowed();
   }
   if (first == "graph" && n == 1) {
     return Is("GET") ? GraphResponse(b_->config()->graphite, q_)
@@ -815,6 +822,48 @@ HttpResponse Request::DeleteSilence(const std::string& id) {
   if (absl::Status s = b_->alert_service().DeleteSilence(id); !s.ok())
     return ServiceError(s);
   return HttpResponse{204, "application/json", ""};
+}
+
+HttpResponse Request::ClusterRecords() {
+  if (!b_->config()->cluster.enabled()) {
+    return JsonError(404, "no_cluster",
+                     "no [cluster] is configured on this node: it takes no "
+                     "replicated records");
+  }
+  if (Is("GET")) {
+    // Like a write: the records are every rule of the node.
+    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
+    if (!token.ok()) {
+      return JsonError(503, "unavailable",
+                       std::string(token.status().message()));
+    }
+    if (!token->empty() &&
+        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
+      return JsonError(401, "unauthenticated",
+                       "the cluster endpoints need the header Authorization: "
+                       "Bearer <api.token>");
+    }
+    auto all = b_->alert_service().Records();
+    if (!all.ok()) return Internal(all.status());
+    json records = json::array();
+    for (const ReplicatedRecord& r : *all)
+      records.push_back(ReplicatedRecordJson(r));
+    return Json(200, json{{"node_id", b_->config()->cluster.node_id},
+                          {"records", std::move(records)}});
+  }
+  auto records = ParseReplicatedRecords(r_.body);
+  if (!records.ok()) return FieldErrorResponse(records.status());
+  auto result = b_->alert_service().ApplyReplicated(std::move(*records));
+  if (!result.ok()) return Internal(result.status());
+  json refused = json::array();
+  for (const auto& [kind, id, why] : result->refused) {
+    refused.push_back(json{{"kind", std::string(RecordKindName(kind))},
+                           {"id", id},
+                           {"error", std::string(why.message())}});
+  }
+  return Json(200, json{{"applied", result->applied},
+                        {"ignored", result->ignored},
+                        {"refused", std::move(refused)}});
 }
 
 HttpResponse Request::Match() {

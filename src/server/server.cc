@@ -159,6 +159,15 @@ void Server::Maintain() {
         spdlog::info("history: removed {} entries older than {} days", *pruned,
                      retention_days);
       }
+      // Tombstones of deleted rules, templates and silences are kept as long
+      // as history: a peer away for longer may bring a deleted record back.
+      auto tombstones = store_->PruneTombstones(cutoff);
+      if (!tombstones.ok()) {
+        spdlog::error("{}", tombstones.status().message());
+      } else if (*tombstones > 0) {
+        spdlog::info("cluster: removed {} tombstones older than {} days",
+                     *tombstones, retention_days);
+      }
       last_prune = now;
     }
     maintenance_mu_.Lock();
@@ -268,6 +277,11 @@ absl::Status Server::Start() {
   alert_service_ = std::make_unique<AlertService>(
       store_.get(), engine_.get(), [this] { return config(); },
       [this] { return ReloadRules(); });
+  if (config_->cluster.enabled()) {
+    record_sync_ = std::make_unique<RecordSync>(
+        store_.get(), alert_service_.get(), [this] { return config(); });
+    alert_service_->set_on_queued([s = record_sync_.get()] { s->Notify(); });
+  }
   {
     absl::MutexLock lock(&config_mu_);
     auto rules = LoadAllRulesLocked(*config_, &rule_files_);
@@ -333,6 +347,8 @@ absl::Status Server::Start() {
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
   notifier_->Start();
+  // Once nothing can fail: Stop() stops it.
+  if (record_sync_) record_sync_->Start();
   spdlog::info(
       "gralarm {} listening on {} (tcp+udp, {} loops){}, api on {} (port {})",
       kVersion, ingest_address_, workers,
@@ -447,6 +463,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
     stopping_ = true;
   }
   maintenance_.join();
+  if (record_sync_) record_sync_->Stop();
   targets_->StopHistoryLoader();
   notifier_->Stop();
   if (absl::Status s = engine_->Flush(); !s.ok()) {
@@ -475,6 +492,14 @@ StatsSnapshot Server::Snapshot() {
     s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();
     for (const auto& [key, n] : notifier_->Counts()) s.notifications[key] = n;
+    const auto counts = alert_service_->replication_counts();
+    s.sync_applied = counts.applied;
+    s.sync_ignored = counts.ignored;
+    s.sync_refused = counts.refused;
+    if (record_sync_) {
+      for (const auto& p : record_sync_->Peers())
+        s.sync_peers.push_back({p.peer, p.queued, p.sent, p.up});
+    }
   }
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) s.AddIngest(w->counters());

@@ -227,6 +227,33 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   auto outbox = Family("outbox_pending", "Notifications waiting in the outbox.",
                        MetricType::Gauge);
   AddSample(&outbox, {}, static_cast<double>(s.outbox_pending));
+  auto sync_received =
+      Family("sync_records_received_total",
+             "Rules, templates and silences received from peers, by result "
+             "(applied, ignored: not newer than the one held, refused).",
+             MetricType::Counter);
+  AddSample(&sync_received, {{"result", "applied"}},
+            static_cast<double>(s.sync_applied));
+  AddSample(&sync_received, {{"result", "ignored"}},
+            static_cast<double>(s.sync_ignored));
+  AddSample(&sync_received, {{"result", "refused"}},
+            static_cast<double>(s.sync_refused));
+  auto sync_queued =
+      Family("sync_records_queued", "Records waiting to be sent to a peer API.",
+             MetricType::Gauge);
+  auto sync_sent =
+      Family("sync_records_sent_total", "Records delivered to a peer API.",
+             MetricType::Counter);
+  auto sync_up = Family("sync_peer_up",
+                        "1 while the last request to the peer API succeeded.",
+                        MetricType::Gauge);
+  for (const auto& p : s.sync_peers) {
+    AddSample(&sync_queued, {{"peer", p.peer}}, static_cast<double>(p.queued));
+    AddSample(&sync_sent, {{"peer", p.peer}}, static_cast<double>(p.sent));
+    AddSample(&sync_up, {{"peer", p.peer}}, p.up ? 1.0 : 0.0);
+  }
+  for (auto* f : {&sync_received, &sync_queued, &sync_sent, &sync_up})
+    families.push_back(std::move(*f));
   auto build = Family("build_info", "Always 1; the version is a label.",
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);

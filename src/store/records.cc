@@ -442,4 +442,56 @@ absl::Status DecodeJsonText(std::string_view in, std::string* json) {
   return UnknownVersion("rule or template", in);
 }
 
+namespace {
+constexpr uint8_t kRecordDeleted = 1;  // record_versions flags
+}  // namespace
+
+std::string EncodeRecordState(const RecordState& state) {
+  std::string out;
+  coding::PutFixed8(&out, kRecordVersion);
+  coding::PutFixed8(&out, state.deleted ? kRecordDeleted : 0);
+  coding::PutInt64(&out, state.version.updated_ms);
+  coding::PutLengthPrefixed(&out, state.version.node_id);
+  return out;
+}
+
+absl::Status DecodeRecordState(std::string_view in, RecordState* state) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kRecordVersion) {
+    return UnknownVersion("record version", in);
+  }
+  return DecodeV1("record version", in, state, [](Reader* r, RecordState* s) {
+    uint8_t flags;
+    if (!r->GetFixed8(&flags) || (flags & ~kRecordDeleted) != 0) return false;
+    s->deleted = flags & kRecordDeleted;
+    return r->GetInt64(&s->version.updated_ms) &&
+           r->GetString(&s->version.node_id);
+  });
+}
+
+std::string EncodeSyncEntry(RecordKind kind, std::string_view id) {
+  std::string out;
+  coding::PutFixed8(&out, kRecordVersion);
+  coding::PutFixed8(&out, static_cast<uint8_t>(kind));
+  coding::PutLengthPrefixed(&out, id);
+  return out;
+}
+
+absl::Status DecodeSyncEntry(std::string_view in, RecordKind* kind,
+                             std::string* id) {
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kRecordVersion) {
+    return UnknownVersion("sync outbox", in);
+  }
+  Reader r(in.substr(1));
+  uint8_t k;
+  std::string text;
+  if (!r.GetFixed8(&k) || k < static_cast<uint8_t>(RecordKind::kRule) ||
+      k > static_cast<uint8_t>(RecordKind::kSilence) || !r.GetString(&text)) {
+    return Corrupt("sync outbox", "truncated or malformed");
+  }
+  if (r.remaining() != 0) return Corrupt("sync outbox", "trailing bytes");
+  *kind = static_cast<RecordKind>(k);
+  *id = std::move(text);
+  return absl::OkStatus();
+}
+
 }  // namespace gralarm::records

@@ -45,6 +45,14 @@ absl::Status DecodeOutbox(std::string_view in, OutboxRecord* record);
 std::string EncodeJsonText(std::string_view json);
 absl::Status DecodeJsonText(std::string_view in, std::string* json);
 
+// Replicated records: the version entry of a rule, template or silence, and
+// a sync outbox entry (its kind and id).
+std::string EncodeRecordState(const RecordState& state);
+absl::Status DecodeRecordState(std::string_view in, RecordState* state);
+std::string EncodeSyncEntry(RecordKind kind, std::string_view id);
+absl::Status DecodeSyncEntry(std::string_view in, RecordKind* kind,
+                             std::string* id);
+
 }  // namespace gralarm::records
 
 #endif  // GRALARM_SRC_STORE_RECORDS_H_

@@ -23,8 +23,9 @@ using coding::PutBigEndian;
 
 // By Store::Family.
 const char* const kFamilyNames[] = {
-    "default", "rules",  "templates", "series_state", "alerts",
-    "history", "events", "outbox",    "silences",     "target_state"};
+    "default",  "rules",        "templates",       "series_state",
+    "alerts",   "history",      "events",          "outbox",
+    "silences", "target_state", "record_versions", "sync_outbox"};
 
 // Column families of earlier releases that are dropped when a store is opened
 // for writing (docs/STORAGE.md "Migrations").
@@ -152,6 +153,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       }
     }
     store->outbox_pending_ = pending;
+  }
+  // Sync outbox entries are numbered on from the highest one waiting.
+  if (store->cf(kSyncOutbox) != nullptr) {
+    std::unique_ptr<rocksdb::Iterator> so(store->db_->NewIterator(
+        rocksdb::ReadOptions(), store->cf(kSyncOutbox)));
+    for (so->SeekToFirst(); so->Valid(); so->Next()) {
+      const std::string_view key = so->key().ToStringView();
+      if (key.size() < 9) continue;
+      const uint64_t seq = DecodeBigEndian(key.substr(key.size() - 8), 8);
+      if (seq >= store->next_sync_seq_) store->next_sync_seq_ = seq + 1;
+    }
   }
   // Events are numbered on from the last one written.
   std::unique_ptr<rocksdb::Iterator> it(
@@ -559,6 +571,260 @@ absl::Status Store::RemoveOutbox(uint64_t seq) {
                 "store: outbox");
   if (s.ok() && outbox_pending_ > 0) --outbox_pending_;
   return s;
+}
+
+namespace {
+
+// record_versions key: the kind's byte, then the id.
+std::string VersionKey(RecordKind kind, std::string_view id) {
+  std::string key(1, static_cast<char>(kind));
+  key.append(id);
+  return key;
+}
+
+// sync_outbox keys: the peer, NUL, then the be64 sequence.
+std::string SyncPrefix(std::string_view peer) {
+  std::string key(peer);
+  key.push_back('\0');
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<RecordState>> Store::HeldRecord(
+    RecordKind kind, std::string_view id) {
+  auto r = Record(kind, id);
+  if (!r.ok()) return r.status();
+  if (!*r) return std::nullopt;
+  return (*r)->state;
+}
+
+absl::Status Store::WriteRecord(const ReplicatedRecord& r,
+                                const std::vector<std::string>& peers) {
+  const Family f = r.kind == RecordKind::kRule       ? kRules
+                   : r.kind == RecordKind::kTemplate ? kTemplates
+                                                     : kSilences;
+  rocksdb::WriteBatch batch;
+  if (r.state.deleted) {
+    batch.Delete(cf(f), r.id);
+  } else if (r.kind == RecordKind::kSilence) {
+    SilenceRecord x = r.silence;
+    x.id = r.id;
+    batch.Put(cf(f), r.id, records::EncodeSilence(x));
+  } else {
+    batch.Put(cf(f), r.id, records::EncodeJsonText(r.json));
+  }
+  batch.Put(cf(kRecordVersions), VersionKey(r.kind, r.id),
+            records::EncodeRecordState(r.state));
+  for (const std::string& peer : peers) {
+    std::string key = SyncPrefix(peer);
+    PutBigEndian(&key, next_sync_seq_.fetch_add(1), 8);
+    batch.Put(cf(kSyncOutbox), key, records::EncodeSyncEntry(r.kind, r.id));
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   StrCat("store: write ", RecordKindName(r.kind), " ", r.id));
+}
+
+absl::Status Store::EraseRecord(RecordKind kind, std::string_view id) {
+  const Family f = kind == RecordKind::kRule       ? kRules
+                   : kind == RecordKind::kTemplate ? kTemplates
+                                                   : kSilences;
+  rocksdb::WriteBatch batch;
+  batch.Delete(cf(f), rocksdb::Slice(id.data(), id.size()));
+  batch.Delete(cf(kRecordVersions), VersionKey(kind, id));
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   "store: erase record");
+}
+
+absl::StatusOr<std::optional<ReplicatedRecord>> Store::Record(
+    RecordKind kind, std::string_view id) {
+  const Family f = kind == RecordKind::kRule       ? kRules
+                   : kind == RecordKind::kTemplate ? kTemplates
+                                                   : kSilences;
+  ReplicatedRecord out;
+  out.kind = kind;
+  out.id = std::string(id);
+  bool has_version = false;
+  if (cf(kRecordVersions) != nullptr) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kRecordVersions),
+                                 VersionKey(kind, id), &value);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "store: get version");
+    if (s.ok()) {
+      if (absl::Status d = records::DecodeRecordState(value, &out.state);
+          !d.ok()) {
+        return d;
+      }
+      has_version = true;
+    }
+  }
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(f),
+                               rocksdb::Slice(id.data(), id.size()), &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "store: get record");
+  if (s.IsNotFound()) {
+    // A tombstone, or nothing. (A version entry that says "present" without
+    // its record cannot be written: WriteRecord writes both at once.)
+    if (!has_version) return std::nullopt;
+    out.state.deleted = true;
+    return out;
+  }
+  out.state.deleted = false;
+  absl::Status d = kind == RecordKind::kSilence
+                       ? records::DecodeSilence(value, &out.silence)
+                       : records::DecodeJsonText(value, &out.json);
+  if (!d.ok()) return d;
+  return out;
+}
+
+absl::StatusOr<std::vector<ReplicatedRecord>> Store::Records() {
+  std::vector<ReplicatedRecord> out;
+  // The content families give the ids held; tombstones come from versions.
+  for (const auto& [kind, f] : {std::pair{RecordKind::kTemplate, kTemplates},
+                                std::pair{RecordKind::kRule, kRules},
+                                std::pair{RecordKind::kSilence, kSilences}}) {
+    std::vector<std::string> ids;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(f)));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      ids.emplace_back(it->key().ToStringView());
+    if (absl::Status s = FromRocks(it->status(), "store: records"); !s.ok())
+      return s;
+    if (cf(kRecordVersions) != nullptr) {
+      const std::string prefix(1, static_cast<char>(kind));
+      std::unique_ptr<rocksdb::Iterator> v(
+          db_->NewIterator(rocksdb::ReadOptions(), cf(kRecordVersions)));
+      for (v->Seek(prefix); v->Valid() && v->key().starts_with(prefix);
+           v->Next()) {
+        RecordState st;
+        if (!DecodeOrSkip("record_versions", v->value(),
+                          records::DecodeRecordState, &st) ||
+            !st.deleted) {
+          continue;
+        }
+        ids.emplace_back(v->key().ToStringView().substr(1));
+      }
+      if (absl::Status s = FromRocks(v->status(), "store: records"); !s.ok())
+        return s;
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const std::string& id : ids) {
+      auto r = Record(kind, id);
+      if (!r.ok()) {
+        LogSkipped(kFamilyNames[f], r.status());
+        continue;
+      }
+      if (*r) out.push_back(std::move(**r));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> Store::PruneTombstones(int64_t before_ms) {
+  if (cf(kRecordVersions) == nullptr) return 0;
+  rocksdb::WriteBatch batch;
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kRecordVersions)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    RecordState st;
+    if (!records::DecodeRecordState(it->value().ToStringView(), &st).ok())
+      continue;
+    if (!st.deleted || st.version.updated_ms >= before_ms) continue;
+    batch.Delete(cf(kRecordVersions), it->key());
+    ++n;
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: tombstones"); !s.ok())
+    return s;
+  if (n == 0) return n;
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                                 "store: prune tombstones");
+      !s.ok()) {
+    return s;
+  }
+  return n;
+}
+
+absl::StatusOr<std::vector<Store::SyncEntry>> Store::SyncQueue(
+    std::string_view peer, size_t max) {
+  std::vector<SyncEntry> out;
+  if (cf(kSyncOutbox) == nullptr) return out;
+  const std::string prefix = SyncPrefix(peer);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSyncOutbox)));
+  for (it->Seek(prefix);
+       it->Valid() && it->key().starts_with(prefix) && out.size() < max;
+       it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8) continue;
+    SyncEntry e;
+    e.seq = DecodeBigEndian(key.substr(prefix.size()), 8);
+    absl::Status d =
+        records::DecodeSyncEntry(it->value().ToStringView(), &e.kind, &e.id);
+    if (!d.ok()) {
+      LogSkipped("sync_outbox", d);
+      // Never delivered; removed with the next delivered batch.
+      e.id.clear();
+    }
+    out.push_back(std::move(e));
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: sync outbox"); !s.ok())
+    return s;
+  return out;
+}
+
+absl::Status Store::RemoveSyncEntries(std::string_view peer,
+                                      const std::vector<SyncEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  for (const SyncEntry& e : entries) {
+    std::string key = SyncPrefix(peer);
+    PutBigEndian(&key, e.seq, 8);
+    batch.Delete(cf(kSyncOutbox), key);
+  }
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                   "store: remove sync entries");
+}
+
+absl::StatusOr<uint64_t> Store::DropSyncPeersExcept(
+    const std::vector<std::string>& peers) {
+  if (cf(kSyncOutbox) == nullptr) return 0;
+  rocksdb::WriteBatch batch;
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSyncOutbox)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::string_view peer = key.substr(0, key.find('\0'));
+    if (std::find(peers.begin(), peers.end(), peer) != peers.end()) continue;
+    batch.Delete(cf(kSyncOutbox), it->key());
+    ++n;
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: sync outbox"); !s.ok())
+    return s;
+  if (n == 0) return n;
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                                 "store: drop sync entries");
+      !s.ok()) {
+    return s;
+  }
+  return n;
+}
+
+absl::StatusOr<uint64_t> Store::SyncQueued(std::string_view peer) {
+  if (cf(kSyncOutbox) == nullptr) return 0;
+  const std::string prefix = SyncPrefix(peer);
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kSyncOutbox)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    ++n;
+  }
+  if (absl::Status s = FromRocks(it->status(), "store: sync outbox"); !s.ok())
+    return s;
+  return n;
 }
 
 }  // namespace gralarm

@@ -300,9 +300,31 @@ TEST(StoreFixtureTest, OpeningForWritingDropsTheSpoolFamilyOnce) {
     ExpectFixtureRecords(store->get());
   }
   EXPECT_EQ(Families(dir),
-            (std::vector<std::string>{
-                "alerts", "default", "events", "history", "outbox", "rules",
-                "series_state", "silences", "target_state", "templates"}));
+            (std::vector<std::string>{"alerts", "default", "events", "history",
+                                      "outbox", "record_versions", "rules",
+                                      "series_state", "silences", "sync_outbox",
+                                      "target_state", "templates"}));
+}
+
+TEST(StoreFixtureTest, OldRecordsReadAsVersionZero) {
+  const std::string dir = CopyOfFixture();
+  auto store = Store::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto all = (*store)->Records();
+  ASSERT_TRUE(all.ok()) << all.status();
+  auto rules = (*store)->RuleJsons();
+  auto silences = (*store)->Silences();
+  ASSERT_TRUE(rules.ok() && silences.ok());
+  size_t n_rules = 0, n_silences = 0;
+  for (const ReplicatedRecord& r : *all) {
+    EXPECT_EQ(r.state.version, (RecordVersion{0, ""})) << r.id;
+    EXPECT_FALSE(r.state.deleted) << r.id;
+    n_rules += r.kind == RecordKind::kRule;
+    n_silences += r.kind == RecordKind::kSilence;
+  }
+  EXPECT_EQ(n_rules, rules->size());
+  EXPECT_EQ(n_silences, silences->size());
+  EXPECT_GT(n_rules + n_silences, 0u);
 }
 
 TEST(StoreFixtureTest, OldSeriesStatesAreRewrittenAtTheNextFlush) {
