@@ -13,6 +13,7 @@
 #include "gralarm/api.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/clock.h"
+#include "gralarm/cluster_health.h"
 #include "gralarm/config.h"
 #include "gralarm/forwarder.h"
 #include "gralarm/http_server.h"
@@ -120,6 +121,10 @@ class Server final : public ApiBackend {
   std::unique_ptr<Store> store_;
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<TargetEngine> targets_;
+  // [cluster]: the peers' health and this node's notification role (the
+  // notifier's gate, so it is declared first and outlives it); null without a
+  // cluster. Started before the notifier, stopped after it.
+  std::unique_ptr<PeerHealthMonitor> peer_health_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<AlertService> alert_service_;
   uint64_t rules_generation_ = 0;

@@ -84,6 +84,11 @@ struct StatsSnapshot {
   uint64_t outbox_pending = 0;
   std::map<std::pair<std::string, std::string>, uint64_t>
       notifications;  // (channel, result) -> count
+  // Cluster (only when [cluster] is configured): whether this node sends the
+  // gated notification channels, and each peer API's health.
+  bool cluster = false;
+  bool cluster_active = false;
+  std::vector<std::pair<std::string, bool>> cluster_peers_up;  // (API, up)
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);

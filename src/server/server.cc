@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_split.h"
@@ -222,6 +223,14 @@ std::shared_ptr<const GraphiteWebClient> GraphiteClientOf(
   return std::make_shared<const GraphiteWebClient>(config.graphite);
 }
 
+// The /healthz answer: the node_id too when [cluster] is configured (peers
+// learn it from there).
+std::string HealthzBody(const Config& config) {
+  if (!config.cluster.enabled()) return R"({"status":"ok"})";
+  return nlohmann::json{{"status", "ok"}, {"node_id", config.cluster.node_id}}
+      .dump();
+}
+
 // Client connections, spool segments, RocksDB files and the API need file
 // descriptors: the soft limit goes up to the hard one, and a limit too low for
 // ingest.max_connections is said at start.
@@ -257,6 +266,11 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
+  if (config_->cluster.enabled()) {
+    peer_health_ =
+        std::make_unique<PeerHealthMonitor>(config_->cluster, clock_);
+    notifier_->SetGate(peer_health_.get());
+  }
   targets_ =
       std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
   targets_->SetEmitter(
@@ -300,8 +314,8 @@ absl::Status Server::Start() {
   auto http = HttpServer::Start(
       http_options,
       {{"/healthz",
-        [](const HttpRequest&) {
-          return HttpResponse{200, "application/json", R"({"status":"ok"})"};
+        [health = HealthzBody(*config_)](const HttpRequest&) {
+          return HttpResponse{200, "application/json", health};
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
        {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
@@ -332,6 +346,7 @@ absl::Status Server::Start() {
   ingest_address_ = sockets->address;
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
+  if (peer_health_) peer_health_->Start();
   notifier_->Start();
   spdlog::info(
       "gralarm {} listening on {} (tcp+udp, {} loops){}, api on {} (port {})",
@@ -349,6 +364,14 @@ void Server::Reload(std::shared_ptr<const Config> config) {
     spdlog::warn(
         "reload: ingest.listen, ingest.pickle_listen, ingest.workers and "
         "api.listen changes take effect at the next restart");
+  }
+  const ClusterOptions& was = config_->cluster;
+  const ClusterOptions& now = config->cluster;
+  if (now.node_id != was.node_id || now.peer_apis != was.peer_apis ||
+      now.failover_s != was.failover_s || now.timeout_ms != was.timeout_ms) {
+    spdlog::warn(
+        "reload: cluster.node_id, cluster.peer_apis, cluster.failover_s and "
+        "cluster.timeout_ms changes take effect at the next restart");
   }
   // Everything that can fail is built or checked first, then all is applied:
   // a reload that fails changes nothing. The forwarder is built (not started)
@@ -449,6 +472,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   maintenance_.join();
   targets_->StopHistoryLoader();
   notifier_->Stop();
+  if (peer_health_) peer_health_->Stop();
   if (absl::Status s = engine_->Flush(); !s.ok()) {
     spdlog::error("{}", s.message());
   }
@@ -475,6 +499,12 @@ StatsSnapshot Server::Snapshot() {
     s.transitions = c.transitions;
     s.outbox_pending = store_->OutboxPending();
     for (const auto& [key, n] : notifier_->Counts()) s.notifications[key] = n;
+  }
+  if (peer_health_) {
+    s.cluster = true;
+    s.cluster_active = peer_health_->Active();
+    for (const PeerHealthMonitor::PeerStatus& p : peer_health_->Peers())
+      s.cluster_peers_up.emplace_back(p.api, p.up);
   }
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) s.AddIngest(w->counters());

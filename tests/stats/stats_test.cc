@@ -60,6 +60,20 @@ TEST(Stats, RendersTheSpecNamesAndLabels) {
   EXPECT_THAT(text, HasSubstr("gralarm_alert_transitions_total{to=\"ok\"} 5"));
 }
 
+TEST(Stats, ClusterMetricsOnlyWithACluster) {
+  StatsSnapshot s = Sample();
+  std::string text = RenderPrometheus(s, "1.2.3");
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("gralarm_cluster")));
+  s.cluster = true;
+  s.cluster_active = false;
+  s.cluster_peers_up = {{"http://10.0.0.1:2080", true}};
+  text = RenderPrometheus(s, "1.2.3");
+  EXPECT_THAT(text, HasSubstr("gralarm_cluster_active 0"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("gralarm_cluster_peer_up{peer=\"http://10.0.0.1:2080\"} 1"));
+}
+
 TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
   CarbonSelfMetrics m(
       ExpandCarbonPrefix("carbon.relays.{host}", "relay1.example.com"));
