@@ -58,6 +58,8 @@ class Server final : public ApiBackend {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
+  // The bound cluster.listen address; empty without [cluster].
+  const std::string& cluster_address() const { return cluster_address_; }
   Store* store() { return store_.get(); }
   AlertEngine* engine() { return engine_.get(); }
   TargetEngine* target_engine() { return targets_.get(); }
@@ -144,6 +146,15 @@ class Server final : public ApiBackend {
   absl::Mutex self_metrics_mu_;
   std::unique_ptr<CarbonSelfMetrics> self_metrics_
       ABSL_GUARDED_BY(self_metrics_mu_);
+  // [cluster] point copies (README "Point copies"): the links to the peers,
+  // fed by every client ingest loop, and the loop that reads the peers'
+  // copies on cluster.listen (evaluated only). Built at Start() and kept to
+  // the end: [cluster] changes take effect at the next restart. Null without
+  // [cluster].
+  std::unique_ptr<Forwarder> peer_links_;
+  std::unique_ptr<IngestWorker> peer_worker_;
+  std::atomic<int64_t> peer_connections_{0};
+  std::string cluster_address_;
   Api api_{this};
   std::unique_ptr<HttpServer> http_;
   std::string ingest_address_;

@@ -67,6 +67,12 @@ struct StatsSnapshot {
     bool up = false;
   };
   std::vector<Destination> destinations;
+  // [cluster] copy links, named by their cluster.peers address
+  // (points_forwarded: points copied).
+  std::vector<Destination> peers;
+  // Valid points and invalid lines read on cluster.listen.
+  uint64_t peer_points_received = 0;
+  uint64_t peer_lines_invalid = 0;
   // Alerting.
   uint64_t rules = 0;
   uint64_t rules_invalid = 0;  // stored rules left out of force
@@ -92,6 +98,9 @@ struct StatsSnapshot {
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);
+  void AddPeer(std::string name, const DestinationCounters& c);
+  // The counters of the cluster.listen loop.
+  void AddPeerIngest(const IngestCounters& c);
 
   uint64_t TotalReceived() const;
   uint64_t TotalInvalid() const;
