@@ -199,6 +199,10 @@ def test_pair_survives_kill_of_either_node(tmp_path):
     step(4, 90, "firing", a)
     b.start()
     wait_until(has_alert(b, "srv.4.cpu", True), 30, what="b catching up from a's spool")
+
+    def alerts(g):
+        return sorted((x["series"], x["severity"]) for x in get(g, "/api/v1/alerts")["items"])
+    assert alerts(a) == alerts(b) == [("srv.4.cpu", "warning")]
     step(4, 10, "resolved", a)
     wait_until(has_alert(b, "srv.4.cpu", False), 30, what="b evaluating the clear")
 
