@@ -281,10 +281,11 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   auto outbox = Family("outbox_pending", "Notifications waiting in the outbox.",
                        MetricType::Gauge);
   AddSample(&outbox, {}, static_cast<double>(s.outbox_pending));
-  auto peer_up = Family("cluster_peer_up",
-                        "1 while the peer's API answers /healthz as a cluster "
-                        "node.",
-                        MetricType::Gauge);
+  auto cluster_peer_up =
+      Family("cluster_peer_up",
+             "1 while the peer's API answers /healthz as a cluster "
+             "node.",
+             MetricType::Gauge);
   auto cluster_active =
       Family("cluster_active",
              "1 while this node sends the notifications of channels other "
@@ -292,7 +293,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
              MetricType::Gauge);
   if (s.cluster) {
     for (const auto& [peer, is_up] : s.cluster_peers_up)
-      AddSample(&peer_up, {{"peer", peer}}, is_up ? 1.0 : 0.0);
+      AddSample(&cluster_peer_up, {{"peer", peer}}, is_up ? 1.0 : 0.0);
     AddSample(&cluster_active, {}, s.cluster_active ? 1.0 : 0.0);
   }
   auto build = Family("build_info", "Always 1; the version is a label.",
@@ -316,7 +317,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
     families.push_back(std::move(*f));
   }
   if (s.cluster) {
-    families.push_back(std::move(peer_up));
+    families.push_back(std::move(cluster_peer_up));
     families.push_back(std::move(cluster_active));
   }
   return prometheus::TextSerializer().Serialize(families);
