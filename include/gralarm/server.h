@@ -148,7 +148,8 @@ class Server final : public ApiBackend {
       ABSL_GUARDED_BY(self_metrics_mu_);
   // [cluster] point copies (README "Point copies"): the links to the peers,
   // fed by every client ingest loop, and the loop that reads the peers'
-  // copies on cluster.listen (evaluated only). Built at Start() and kept to
+  // copies on cluster.listen (evaluated only). Built at Start() before the
+  // HTTP server and any thread that reads them (Snapshot), and kept to
   // the end: [cluster] changes take effect at the next restart. Null without
   // [cluster].
   std::unique_ptr<Forwarder> peer_links_;

@@ -336,6 +336,11 @@ absl::Status Server::Start() {
     }
     peer_links_ = std::move(*links);
     cluster = std::move(*c);
+    cluster_address_ = cluster.address;
+    // Before the HTTP server, whose /metrics reads it (Snapshot).
+    peer_worker_ = std::make_unique<IngestWorker>(
+        workers, config_, PeerLoopSinks(engine_.get(), targets_.get()),
+        &peer_connections_);
   }
   HttpServer::Options http_options;
   http_options.listen = config_->api.listen;
@@ -358,13 +363,6 @@ absl::Status Server::Start() {
   }
   http_ = std::move(*http);
   api_port_ = http_->port();
-  if (peer_links_) {
-    // Before any thread that takes a Snapshot() starts.
-    peer_worker_ = std::make_unique<IngestWorker>(
-        workers, config_, PeerLoopSinks(engine_.get(), targets_.get()),
-        &peer_connections_);
-    cluster_address_ = cluster.address;
-  }
   {
     absl::MutexLock lock(&mu_);
     forwarder_ = std::move(*forwarder);

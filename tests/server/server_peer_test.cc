@@ -166,5 +166,31 @@ TEST(ServerPeer, ADownPeersCopiesWaitInItsOwnSpoolAndArriveInOrder) {
   server.Stop(std::chrono::seconds(5));
 }
 
+TEST(ServerPeer, StopDoesNotWaitForADownPeerItsCopiesStayInTheSpool) {
+  TestSink carbon;
+  const uint16_t peer_port = UnusedPort();
+  auto config = PairConfig(carbon.address(), {StrCat("127.0.0.1:", peer_port)});
+  {
+    Server server(config);
+    ASSERT_TRUE(server.Start().ok());
+    SendTcp(PortOf(server.ingest_address()), "c.a 1 1700000000\n");
+    ASSERT_TRUE(
+        carbon.WaitFor([](TestSink* t) { return t->Lines().size() == 1; }));
+    const auto t0 = std::chrono::steady_clock::now();
+    server.Stop(std::chrono::seconds(5));
+    // The carbon destination is up and confirms at once; the down peer is not
+    // waited for.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  }
+  // The next start delivers the copy kept in the spool.
+  TestSink back(peer_port);
+  ASSERT_TRUE(back.ok());
+  Server again(config);
+  ASSERT_TRUE(again.Start().ok());
+  ASSERT_TRUE(back.WaitFor([](TestSink* t) { return t->Lines().size() == 1; }));
+  EXPECT_EQ(back.Lines(), std::vector<std::string>{"c.a 1 1700000000"});
+  again.Stop(std::chrono::seconds(5));
+}
+
 }  // namespace
 }  // namespace gralarm
