@@ -16,6 +16,7 @@
 #include "gralarm/clock.h"
 #include "gralarm/config.h"
 #include "gralarm/notify_delivery.h"
+#include "gralarm/notify_gate.h"
 #include "gralarm/notify_groups.h"
 #include "gralarm/notify_policy.h"
 #include "gralarm/store.h"
@@ -52,7 +53,13 @@ class NotifyHub {
   void Count(const std::string& channel, const char* result, uint64_t n = 1);
   std::map<std::pair<std::string, std::string>, uint64_t> Counts() const;
 
+  // The gate of gated channels (notify_gate.h); null: this node sends them
+  // all (no cluster). Set before any worker starts.
+  void SetGate(const NotifyGate* gate) { gate_ = gate; }
+  const NotifyGate* gate() const { return gate_; }
+
  private:
+  const NotifyGate* gate_ = nullptr;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Config> config_ ABSL_GUARDED_BY(mu_);
   uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
@@ -94,6 +101,16 @@ class NotifyHub {
 // alert of its rules once a kResendMs and at start, from this same thread, so
 // a re-send never overtakes the notification that resolved an alert.
 // Re-sends are not queued: a failed one waits for the next.
+//
+// In a cluster, a gated channel (all but alertmanager, see notify_gate.h) is
+// sent only while the hub's NotifyGate says this node is active: Holds() is
+// asked before every record and every grouped message, the one place the
+// gate is applied. A standby reads nothing into memory (what it read while
+// active is forgotten, as after a restart: the records stay in the store) and
+// sweeps its held records instead: those whose NotifyGate::Fate() is kDrop
+// are removed unsent, counted "left_to_peer". Once active again it reads and
+// sends what it still holds, oldest first (grouped channels group it, digests
+// and limits included).
 class ChannelWorker {
  public:
   static constexpr int64_t kExpiryMs = NotifyPolicy::kExpiryMs;
@@ -102,6 +119,8 @@ class ChannelWorker {
   static constexpr size_t kWindow = 1000;      // records held in memory
   // Records a grouped channel reads at a time (they fold into their alerts).
   static constexpr size_t kGroupRead = 100000;
+  // A standby sweeps its held records this often.
+  static constexpr int64_t kSweepMs = 1000;
 
   // `active` may be empty (no re-sends).
   ChannelWorker(std::string channel, Store* store, const Clock* clock,
@@ -135,6 +154,12 @@ class ChannelWorker {
   void DropGroups();
   // Removes the head of queue_ from the store and from queue_.
   void Remove();
+  // Whether `c`'s notifications are held now (a gated channel on a standby).
+  bool Holds(const ChannelOptions* c) const;
+  // Became standby: forgets what was read (the store keeps it).
+  void ForgetRead();
+  // A standby's sweep of its held records (see the class comment).
+  void SweepHeld(const NotifyGate& gate);
 
   const std::string channel_;
   Store* const store_;
@@ -150,6 +175,8 @@ class ChannelWorker {
   ResendSchedule resend_;
   GroupBatcher groups_;
   GroupRetry group_retry_;
+  bool holding_ = false;       // Holds() was true at the last round
+  int64_t next_sweep_ms_ = 0;  // a standby's next SweepHeld()
   std::thread thread_;
 };
 

@@ -86,13 +86,16 @@ class Destination {
   // the chunk to count as delivered.
   static constexpr std::chrono::milliseconds kSettle{250};
 
+  // `name` replaces DestinationName(options) in logs and metrics when not
+  // empty (a peer link: "peer:host:port").
   Destination(const DestinationOptions& options, const ForwardOptions& forward,
-              uv_loop_t* loop, std::shared_ptr<Spool> spool = nullptr);
+              uv_loop_t* loop, std::shared_ptr<Spool> spool = nullptr,
+              std::string name = "");
   ~Destination();
   Destination(const Destination&) = delete;
   Destination& operator=(const Destination&) = delete;
 
-  // DestinationName(options()).
+  // DestinationName(options()), or the name given at construction.
   const std::string& name() const { return name_; }
   const DestinationOptions& options() const { return options_; }
   DestinationCounters& counters() { return counters_; }
@@ -214,6 +217,13 @@ class Forwarder {
   // Builds destinations and the router from the config. Nothing starts yet.
   static absl::StatusOr<std::unique_ptr<Forwarder>> Create(
       const Config& config);
+  // The copy links of [cluster]: one destination per cluster.peers address,
+  // named "peer:<address>", each sent every point (the peers are not on the
+  // hash ring), with the queue, spool, reconnect and drain policy of
+  // [forward]. Spools live under <spool root>/peers/, apart from the carbon
+  // destinations'. Needs cluster.enabled().
+  static absl::StatusOr<std::unique_ptr<Forwarder>> CreatePeerLinks(
+      const Config& config);
   ~Forwarder();
 
   // Starts the forward loop thread; destinations begin connecting.
@@ -242,8 +252,9 @@ class Forwarder {
   using Ticker = std::function<void(Forwarder*)>;
   void SetTicker(std::chrono::milliseconds interval, Ticker ticker);
 
-  // Delivers what is queued, waiting at most `timeout`; what is left is counted
-  // as dropped (reason shutdown) and logged. Stops and joins the loop thread.
+  // Delivers what is queued, waiting at most `timeout` (peer links do not wait
+  // for a link that is down: its points are in its spool already, or put
+  // there); what is left is counted as dropped (reason shutdown) and logged. Stops and joins the loop thread.
   // With `include_spool`, the spools are delivered too (at shutdown); what is
   // left in them waits for the next start.
   void Drain(std::chrono::milliseconds timeout, bool include_spool = false);
@@ -252,6 +263,12 @@ class Forwarder {
 
  private:
   Forwarder() = default;
+  // Create() and CreatePeerLinks(): destinations for `forward` (spooled under
+  // `spool_dir`; no spool when empty or forward.spool_max_bytes <= 0), named
+  // `name_prefix` + DestinationName().
+  static absl::StatusOr<std::unique_ptr<Forwarder>> Build(
+      const ForwardOptions& forward, const std::string& spool_dir,
+      const std::string& name_prefix);
   static void OnWake(uv_async_t* async);
   static void OnStop(uv_async_t* async);
   static void OnCheckDrain(uv_timer_t* timer);
@@ -267,6 +284,8 @@ class Forwarder {
   Ticker ticker_;
   std::chrono::steady_clock::time_point drain_deadline_{};
   bool drain_spool_ = false;
+  // False for peer links: Drain() gives up on a destination that is down.
+  bool drain_waits_for_down_ = true;
   std::unique_ptr<Router> router_;
   std::vector<std::unique_ptr<Destination>> destinations_;
   Liveness liveness_;  // of destinations_

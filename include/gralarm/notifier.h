@@ -45,11 +45,15 @@ class Notifier {
   // Where alertmanager re-sends come from; called on the workers' threads.
   // Call before Start().
   void SetActiveSource(ActiveSource source) { active_ = std::move(source); }
+  // The gate of gated channels in a cluster (not owned; outlives the
+  // Notifier). Call before Start().
+  void SetGate(const NotifyGate* gate) { hub_.SetGate(gate); }
 
   // gralarm_notifications_total{channel,result}: result is delivered, failed
   // (an attempt failed; it will be retried), rejected (the receiver refused
-  // it for good: dropped), expired, or resent (an active alert re-sent to
-  // Alertmanager).
+  // it for good: dropped), expired, resent (an active alert re-sent to
+  // Alertmanager), or left_to_peer (held by a standby while the active node
+  // had time to send it: dropped unsent).
   std::map<std::pair<std::string, std::string>, uint64_t> Counts() const;
 
  private:

@@ -13,6 +13,7 @@
 #include "gralarm/api.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/clock.h"
+#include "gralarm/cluster_health.h"
 #include "gralarm/config.h"
 #include "gralarm/forwarder.h"
 #include "gralarm/http_server.h"
@@ -58,6 +59,8 @@ class Server final : public ApiBackend {
   StatsSnapshot Snapshot();
 
   const std::string& ingest_address() const { return ingest_address_; }
+  // The bound cluster.listen address; empty without [cluster].
+  const std::string& cluster_address() const { return cluster_address_; }
   Store* store() { return store_.get(); }
   AlertEngine* engine() { return engine_.get(); }
   TargetEngine* target_engine() { return targets_.get(); }
@@ -121,6 +124,10 @@ class Server final : public ApiBackend {
   std::unique_ptr<Store> store_;
   std::unique_ptr<AlertEngine> engine_;
   std::unique_ptr<TargetEngine> targets_;
+  // [cluster]: the peers' health and this node's notification role (the
+  // notifier's gate, so it is declared first and outlives it); null without a
+  // cluster. Started before the notifier, stopped after it.
+  std::unique_ptr<PeerHealthMonitor> peer_health_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<AlertService> alert_service_;
   // Replicates API rules, templates and silences to cluster.peer_apis; set
@@ -143,6 +150,16 @@ class Server final : public ApiBackend {
   absl::Mutex self_metrics_mu_;
   std::unique_ptr<CarbonSelfMetrics> self_metrics_
       ABSL_GUARDED_BY(self_metrics_mu_);
+  // [cluster] point copies (README "Point copies"): the links to the peers,
+  // fed by every client ingest loop, and the loop that reads the peers'
+  // copies on cluster.listen (evaluated only). Built at Start() before the
+  // HTTP server and any thread that reads them (Snapshot), and kept to
+  // the end: [cluster] changes take effect at the next restart. Null without
+  // [cluster].
+  std::unique_ptr<Forwarder> peer_links_;
+  std::unique_ptr<IngestWorker> peer_worker_;
+  std::atomic<int64_t> peer_connections_{0};
+  std::string cluster_address_;
   Api api_{this};
   std::unique_ptr<HttpServer> http_;
   std::string ingest_address_;

@@ -67,6 +67,12 @@ struct StatsSnapshot {
     bool up = false;
   };
   std::vector<Destination> destinations;
+  // [cluster] copy links, named by their cluster.peers address
+  // (points_forwarded: points copied).
+  std::vector<Destination> peers;
+  // Valid points and invalid lines read on cluster.listen.
+  uint64_t peer_points_received = 0;
+  uint64_t peer_lines_invalid = 0;
   // Alerting.
   uint64_t rules = 0;
   uint64_t rules_invalid = 0;  // stored rules left out of force
@@ -94,9 +100,17 @@ struct StatsSnapshot {
     bool up = false;
   };
   std::vector<SyncPeer> sync_peers;
+  // Cluster (only when [cluster] is configured): whether this node sends the
+  // gated notification channels, and each peer API's health.
+  bool cluster = false;
+  bool cluster_active = false;
+  std::vector<std::pair<std::string, bool>> cluster_peers_up;  // (API, up)
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);
+  void AddPeer(std::string name, const DestinationCounters& c);
+  // The counters of the cluster.listen loop.
+  void AddPeerIngest(const IngestCounters& c);
 
   uint64_t TotalReceived() const;
   uint64_t TotalInvalid() const;

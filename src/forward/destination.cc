@@ -71,9 +71,9 @@ size_t OffsetAfterLines(std::string_view bytes, uint32_t n) {
 
 Destination::Destination(const DestinationOptions& options,
                          const ForwardOptions& forward, uv_loop_t* loop,
-                         std::shared_ptr<Spool> spool)
+                         std::shared_ptr<Spool> spool, std::string name)
     : options_(options),
-      name_(DestinationName(options)),
+      name_(name.empty() ? DestinationName(options) : std::move(name)),
       capacity_points_(forward.queue_points),
       reconnect_min_ms_(forward.reconnect_min_ms),
       reconnect_max_ms_(forward.reconnect_max_ms),

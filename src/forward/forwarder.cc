@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "gralarm/net_address.h"
 #include "gralarm/strings.h"
 
 namespace gralarm {
@@ -36,22 +37,53 @@ std::string SpoolDirName(const std::string& destination) {
   return out;
 }
 
+// The root of every spool directory: forward.spool_dir, or store.path/spool.
+std::string SpoolRoot(const Config& config) {
+  return config.forward.spool_dir.empty() ? StrCat(config.store.path, "/spool")
+                                          : config.forward.spool_dir;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
     const Config& config) {
-  auto router = Router::Create(config.forward);
+  return Build(config.forward, SpoolRoot(config), "");
+}
+
+absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::CreatePeerLinks(
+    const Config& config) {
+  ForwardOptions forward = config.forward;
+  forward.method = ForwardMethod::kForward;
+  forward.replication = 1;
+  forward.destinations.clear();
+  for (const std::string& peer : config.cluster.peers) {
+    auto hp = ParseHostPort(peer);
+    if (!hp.ok()) return hp.status();
+    DestinationOptions d;
+    d.address = peer;
+    d.host = hp->host;
+    d.port = hp->port;
+    forward.destinations.push_back(std::move(d));
+  }
+  // A carbon destination's spool directory always ends in "_<port>", so
+  // "peers" never is one.
+  auto links = Build(forward, StrCat(SpoolRoot(config), "/peers"), "peer:");
+  if (links.ok()) (*links)->drain_waits_for_down_ = false;
+  return links;
+}
+
+absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Build(
+    const ForwardOptions& forward, const std::string& spool_dir,
+    const std::string& name_prefix) {
+  auto router = Router::Create(forward);
   if (!router.ok()) return router.status();
-  const std::string spool_root = config.forward.spool_dir.empty()
-                                     ? StrCat(config.store.path, "/spool")
-                                     : config.forward.spool_dir;
   std::vector<std::shared_ptr<Spool>> spools;
-  for (const DestinationOptions& d : config.forward.destinations) {
+  for (const DestinationOptions& d : forward.destinations) {
     spools.emplace_back();
-    if (config.forward.spool_max_bytes <= 0) continue;
+    if (forward.spool_max_bytes <= 0 || spool_dir.empty()) continue;
     auto s =
-        SharedSpool(StrCat(spool_root, "/", SpoolDirName(DestinationName(d))),
-                    static_cast<uint64_t>(config.forward.spool_max_bytes));
+        SharedSpool(StrCat(spool_dir, "/", SpoolDirName(DestinationName(d))),
+                    static_cast<uint64_t>(forward.spool_max_bytes));
     if (!s.ok()) return s.status();
     spools.back() = std::move(*s);
   }
@@ -60,10 +92,11 @@ absl::StatusOr<std::unique_ptr<Forwarder>> Forwarder::Create(
     return absl::InternalError(StrCat("uv_loop_init: ", uv_strerror(rc)));
   }
   f->router_ = std::move(*router);
-  for (size_t i = 0; i < config.forward.destinations.size(); ++i) {
+  for (size_t i = 0; i < forward.destinations.size(); ++i) {
+    const DestinationOptions& d = forward.destinations[i];
     f->destinations_.push_back(std::make_unique<Destination>(
-        config.forward.destinations[i], config.forward, &f->loop_,
-        std::move(spools[i])));
+        d, forward, &f->loop_, std::move(spools[i]),
+        name_prefix.empty() ? "" : StrCat(name_prefix, DestinationName(d))));
   }
   std::vector<const std::atomic<bool>*> up;
   for (auto& d : f->destinations_) up.push_back(&d->counters().up);
@@ -146,7 +179,7 @@ void Forwarder::OnCheckDrain(uv_timer_t* timer) {
   // Lines enqueued after the drain began (late self-metrics) still get pumped.
   bool all = true;
   for (auto& d : self->destinations_) {
-    if (!d->drained()) {
+    if (!d->drained() && (self->drain_waits_for_down_ || d->up())) {
       d->Pump();
       all = false;
     }
@@ -158,13 +191,21 @@ void Forwarder::OnCheckDrain(uv_timer_t* timer) {
 
 void Forwarder::FinishDrain(bool timed_out) {
   uint64_t left = 0;
-  for (auto& d : destinations_) left += d->Abandon();
+  bool skipped = false;  // a peer link that was down
+  for (auto& d : destinations_) {
+    skipped = skipped || !d->drained();
+    left += d->Abandon();
+  }
   if (left > 0) {
     spdlog::error("drain: timed out with {} points undelivered", left);
   } else if (timed_out) {
     spdlog::warn(
         "drain: every point was written, but not every destination confirmed "
         "it by closing its side in time");
+  } else if (skipped) {
+    spdlog::info(
+        "drain: every peer link that is up confirmed delivery; the copies for "
+        "the others wait in their spools");
   } else {
     spdlog::info("drain: every destination confirmed delivery");
   }

@@ -104,7 +104,17 @@ void ChannelWorker::Run() {
     Channel* channel = ChannelFor(config);
     int64_t next;
     if (c == nullptr && !groups_.empty()) DropGroups();
-    if (DeliversGrouped(c, !groups_.empty())) {
+    const bool holds = Holds(c);
+    if (holds && !holding_) ForgetRead();
+    holding_ = holds;
+    if (holds) {
+      // Once a second, not on every wake (a storm wakes the worker often).
+      if (clock_->NowMs() >= next_sweep_ms_) {
+        SweepHeld(*hub_->gate());
+        next_sweep_ms_ = clock_->NowMs() + kSweepMs;
+      }
+      next = next_sweep_ms_;
+    } else if (DeliversGrouped(c, !groups_.empty())) {
       next = DrainGroups(*c, channel);
     } else {
       Refill();
@@ -181,6 +191,47 @@ void ChannelWorker::Refill() {
   cursor_ = full ? next : below;
 }
 
+bool ChannelWorker::Holds(const ChannelOptions* c) const {
+  const NotifyGate* gate = hub_->gate();
+  return gate != nullptr && c != nullptr && Gated(*c) && !gate->Active();
+}
+
+void ChannelWorker::ForgetRead() {
+  queue_.clear();
+  groups_ = GroupBatcher();
+  group_retry_ = GroupRetry();
+  cursor_ = 0;
+}
+
+void ChannelWorker::SweepHeld(const NotifyGate& gate) {
+  const uint64_t below = store_->OutboxWrittenBelow();
+  const int64_t now = clock_->NowMs();
+  std::vector<uint64_t> drop;
+  absl::Status s = store_->ScanOutbox([&](const OutboxRecord& r) {
+    if (r.seq >= below || hub_->stopping()) return false;
+    if (r.channel != channel_) return true;
+    // Records are created in seq order: the first one held ends the sweep.
+    if (gate.Fate(r.created_ms, now) != HeldFate::kDrop) return false;
+    drop.push_back(r.seq);
+    return drop.size() < kWindow;
+  });
+  if (!s.ok()) {
+    spdlog::error("notification channel {}: {}", channel_, s.message());
+  }
+  for (uint64_t seq : drop) {
+    if (absl::Status d = store_->RemoveOutbox(seq); !d.ok()) {
+      spdlog::error("{}", d.message());
+    }
+  }
+  if (!drop.empty()) {
+    spdlog::info(
+        "{} notifications to channel {} left to the active peer (it was alive "
+        "long enough to send them): dropped here",
+        drop.size(), channel_);
+    hub_->Count(channel_, "left_to_peer", drop.size());
+  }
+}
+
 void ChannelWorker::Remove() {
   if (absl::Status s = store_->RemoveOutbox(queue_.front().seq); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -196,6 +247,7 @@ int64_t ChannelWorker::Drain() {
     Channel* channel = ChannelFor(config);
     OutboxRecord& r = queue_.front();
     const int64_t now = clock_->NowMs();
+    if (Holds(config->FindChannel(channel_))) break;
     const RecordDue due =
         DueOf(r, config->FindChannel(channel_) != nullptr, now);
     if (due == RecordDue::kUnconfigured || due == RecordDue::kExpired) {
@@ -310,6 +362,7 @@ int64_t ChannelWorker::DrainGroups(const ChannelOptions& configured,
     int64_t now = clock_->NowMs();
     if (group_retry_.Waiting(now)) return group_retry_.retry_ms();
     int64_t next = now + 1000;
+    if (Holds(&configured)) return now;
     std::optional<GroupMessage> m = groups_.Take(c, now, max_alerts, &next);
     if (!m) return next;
     const DeliveryResult d = SendGroup(channel, *m);

@@ -5,12 +5,15 @@
 
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gralarm/alert_sink.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/forward_sink.h"
+#include "gralarm/peer_sink.h"
 #include "gralarm/version.h"
 
 namespace gralarm {
@@ -28,14 +31,27 @@ int WorkerCount(const Config& c) {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-// What one ingest loop hands its points to: the engine first (as the points
-// arrive), then the forwarder's batches.
+// What one client ingest loop hands its points to: the engine first (as the
+// points arrive), then the forwarder's batches, then (with [cluster]) the
+// peer copies.
 std::vector<std::unique_ptr<PointSink>> LoopSinks(AlertEngine* engine,
                                                   TargetEngine* targets,
-                                                  Forwarder* forwarder) {
+                                                  Forwarder* forwarder,
+                                                  Forwarder* peer_links) {
   std::vector<std::unique_ptr<PointSink>> sinks;
   sinks.push_back(std::make_unique<AlertSink>(engine, targets));
   sinks.push_back(std::make_unique<ForwardSink>(forwarder));
+  if (peer_links != nullptr)
+    sinks.push_back(std::make_unique<PeerSink>(peer_links));
+  return sinks;
+}
+
+// What the cluster.listen loop hands the peers' copies to: the engine only;
+// they are neither forwarded to carbon nor copied again.
+std::vector<std::unique_ptr<PointSink>> PeerLoopSinks(AlertEngine* engine,
+                                                      TargetEngine* targets) {
+  std::vector<std::unique_ptr<PointSink>> sinks;
+  sinks.push_back(std::make_unique<AlertSink>(engine, targets));
   return sinks;
 }
 
@@ -231,6 +247,14 @@ std::shared_ptr<const GraphiteWebClient> GraphiteClientOf(
   return std::make_shared<const GraphiteWebClient>(config.graphite);
 }
 
+// The /healthz answer: the node_id too when [cluster] is configured (peers
+// learn it from there).
+std::string HealthzBody(const Config& config) {
+  if (!config.cluster.enabled()) return R"({"status":"ok"})";
+  return nlohmann::json{{"status", "ok"}, {"node_id", config.cluster.node_id}}
+      .dump();
+}
+
 // Client connections, spool segments, RocksDB files and the API need file
 // descriptors: the soft limit goes up to the hard one, and a limit too low for
 // ingest.max_connections is said at start.
@@ -266,6 +290,11 @@ absl::Status Server::Start() {
   engine_ = std::make_unique<AlertEngine>(store_.get(), clock_, config_);
   notifier_ = std::make_unique<Notifier>(store_.get(), config_, clock_);
   engine_->SetNotifyHook([n = notifier_.get()] { n->Wake(); });
+  if (config_->cluster.enabled()) {
+    peer_health_ =
+        std::make_unique<PeerHealthMonitor>(config_->cluster, clock_);
+    notifier_->SetGate(peer_health_.get());
+  }
   targets_ =
       std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
   targets_->SetEmitter(
@@ -308,14 +337,33 @@ absl::Status Server::Start() {
     }
     pickle = std::move(*p);
   }
+  ListenSockets cluster;
+  if (config_->cluster.enabled()) {
+    auto links = Forwarder::CreatePeerLinks(*config_);
+    auto c = links.ok() ? OpenListenSockets(config_->cluster.listen, 1,
+                                            /*with_udp=*/false)
+                        : absl::StatusOr<ListenSockets>(links.status());
+    if (!c.ok()) {
+      CloseListenSockets(&*sockets);
+      CloseListenSockets(&pickle);
+      return c.status();
+    }
+    peer_links_ = std::move(*links);
+    cluster = std::move(*c);
+    cluster_address_ = cluster.address;
+    // Before the HTTP server, whose /metrics reads it (Snapshot).
+    peer_worker_ = std::make_unique<IngestWorker>(
+        workers, config_, PeerLoopSinks(engine_.get(), targets_.get()),
+        &peer_connections_);
+  }
   HttpServer::Options http_options;
   http_options.listen = config_->api.listen;
   http_options.allowed_hosts = config_->api.allowed_hosts;
   auto http = HttpServer::Start(
       http_options,
       {{"/healthz",
-        [](const HttpRequest&) {
-          return HttpResponse{200, "application/json", R"({"status":"ok"})"};
+        [health = HealthzBody(*config_)](const HttpRequest&) {
+          return HttpResponse{200, "application/json", health};
         }},
        {"/metrics", [this](const HttpRequest&) { return HandleMetrics(); }},
        {"/api/v1/", [this](const HttpRequest& r) { return api_.Handle(r); }},
@@ -324,6 +372,7 @@ absl::Status Server::Start() {
   if (!http.ok()) {
     CloseListenSockets(&*sockets);
     CloseListenSockets(&pickle);
+    CloseListenSockets(&cluster);
     return http.status();
   }
   http_ = std::move(*http);
@@ -335,9 +384,14 @@ absl::Status Server::Start() {
     for (int i = 0; i < workers; ++i) {
       workers_.push_back(std::make_unique<IngestWorker>(
           i, config_,
-          LoopSinks(engine_.get(), targets_.get(), forwarder_.get()),
+          LoopSinks(engine_.get(), targets_.get(), forwarder_.get(),
+                    peer_links_.get()),
           &open_connections_));
     }
+  }
+  if (peer_links_) {
+    peer_links_->Start();
+    peer_worker_->Start(cluster.tcp_fds[0], -1);
   }
   for (int i = 0; i < workers; ++i) {
     workers_[i]->Start(sockets->tcp_fds[i], sockets->udp_fds[i],
@@ -346,6 +400,7 @@ absl::Status Server::Start() {
   ingest_address_ = sockets->address;
   running_ = true;
   maintenance_ = std::thread([this] { Maintain(); });
+  if (peer_health_) peer_health_->Start();
   notifier_->Start();
   // Once nothing can fail: Stop() stops it.
   if (record_sync_) record_sync_->Start();
@@ -354,6 +409,12 @@ absl::Status Server::Start() {
       kVersion, ingest_address_, workers,
       pickle.address.empty() ? "" : StrCat(", pickle on ", pickle.address),
       config_->api.listen, http_->port());
+  if (peer_links_) {
+    spdlog::info(
+        "cluster: node {}, peer copies read on {}, client points copied to {}",
+        config_->cluster.node_id, cluster_address_,
+        absl::StrJoin(config_->cluster.peers, ", "));
+  }
   return absl::OkStatus();
 }
 
@@ -365,6 +426,21 @@ void Server::Reload(std::shared_ptr<const Config> config) {
     spdlog::warn(
         "reload: ingest.listen, ingest.pickle_listen, ingest.workers and "
         "api.listen changes take effect at the next restart");
+  }
+  const ClusterOptions& was = config_->cluster;
+  const ClusterOptions& now = config->cluster;
+  if (now.node_id != was.node_id || now.peer_apis != was.peer_apis ||
+      now.failover_s != was.failover_s || now.timeout_ms != was.timeout_ms) {
+    spdlog::warn(
+        "reload: cluster.node_id, cluster.peer_apis, cluster.failover_s and "
+        "cluster.timeout_ms changes take effect at the next restart");
+  }
+  if (config->cluster.enabled() != config_->cluster.enabled() ||
+      config->cluster.listen != config_->cluster.listen ||
+      config->cluster.peers != config_->cluster.peers) {
+    spdlog::warn(
+        "reload: [cluster] listen and peers changes take effect at the next "
+        "restart");
   }
   // Everything that can fail is built or checked first, then all is applied:
   // a reload that fails changes nothing. The forwarder is built (not started)
@@ -410,8 +486,14 @@ void Server::Reload(std::shared_ptr<const Config> config) {
   }
   SetSelfMetrics(*config);
   (*next)->Start();
-  for (auto& w : workers_)
-    w->SwapSinks(config, LoopSinks(engine_.get(), targets_.get(), next->get()));
+  for (auto& w : workers_) {
+    w->SwapSinks(config, LoopSinks(engine_.get(), targets_.get(), next->get(),
+                                   peer_links_.get()));
+  }
+  if (peer_worker_) {
+    peer_worker_->SwapSinks(config,
+                            PeerLoopSinks(engine_.get(), targets_.get()));
+  }
   std::unique_ptr<Forwarder> old;
   {
     absl::MutexLock lock(&mu_);
@@ -448,6 +530,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   // civetweb takes a moment to stop its threads: let it do so beside the drain.
   std::thread http_stop([this] { http_.reset(); });
   for (auto& w : workers_) w->Stop();
+  if (peer_worker_) peer_worker_->Stop();
   spdlog::info("shutdown: ingest closed; delivering {} queued points",
                Snapshot().TotalQueued());
   Forwarder* forwarder;
@@ -456,8 +539,15 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
     forwarder = forwarder_.get();
   }
   // Not under mu_: a self-metrics tick on the forward loop takes mu_ for
-  // Snapshot().
+  // Snapshot(). The peer links drain beside it, within the same timeout.
+  std::thread peer_drain;
+  if (peer_links_) {
+    peer_drain = std::thread([this, drain_timeout] {
+      peer_links_->Drain(drain_timeout, /*include_spool=*/true);
+    });
+  }
   forwarder->Drain(drain_timeout, /*include_spool=*/true);
+  if (peer_drain.joinable()) peer_drain.join();
   {
     absl::MutexLock lock(&maintenance_mu_);
     stopping_ = true;
@@ -466,6 +556,7 @@ void Server::Stop(std::chrono::milliseconds drain_timeout) {
   if (record_sync_) record_sync_->Stop();
   targets_->StopHistoryLoader();
   notifier_->Stop();
+  if (peer_health_) peer_health_->Stop();
   if (absl::Status s = engine_->Flush(); !s.ok()) {
     spdlog::error("{}", s.message());
   }
@@ -499,6 +590,19 @@ StatsSnapshot Server::Snapshot() {
     if (record_sync_) {
       for (const auto& p : record_sync_->Peers())
         s.sync_peers.push_back({p.peer, p.queued, p.sent, p.up});
+    }
+  }
+  if (peer_health_) {
+    s.cluster = true;
+    s.cluster_active = peer_health_->Active();
+    for (const PeerHealthMonitor::PeerStatus& p : peer_health_->Peers())
+      s.cluster_peers_up.emplace_back(p.api, p.up);
+  }
+  if (peer_worker_) s.AddPeerIngest(peer_worker_->counters());
+  if (peer_links_) {
+    for (int i = 0; i < peer_links_->num_destinations(); ++i) {
+      Destination& d = peer_links_->destination(i);
+      s.AddPeer(d.options().address, d.counters());
     }
   }
   absl::MutexLock lock(&mu_);

@@ -46,6 +46,22 @@ void StatsSnapshot::AddDestination(std::string name,
   destinations.push_back(std::move(d));
 }
 
+void StatsSnapshot::AddPeer(std::string name, const DestinationCounters& c) {
+  AddDestination(std::move(name), c);
+  peers.push_back(std::move(destinations.back()));
+  destinations.pop_back();
+}
+
+void StatsSnapshot::AddPeerIngest(const IngestCounters& c) {
+  for (int i = 0; i < kNumProtos; ++i) {
+    peer_points_received +=
+        c.points_received[i].load(std::memory_order_relaxed);
+  }
+  for (int i = 0; i < kNumInvalidReasons; ++i) {
+    peer_lines_invalid += c.lines_invalid[i].load(std::memory_order_relaxed);
+  }
+}
+
 uint64_t StatsSnapshot::TotalReceived() const {
   uint64_t n = 0;
   for (uint64_t v : points_received) n += v;
@@ -171,6 +187,44 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
               static_cast<double>(d.spool_bytes));
     AddSample(&up, {{"destination", d.name}}, d.up ? 1.0 : 0.0);
   }
+  auto peer_received =
+      Family("peer_points_received_total",
+             "Valid points read on cluster.listen (copies from the peers).",
+             MetricType::Counter);
+  AddSample(&peer_received, {}, static_cast<double>(s.peer_points_received));
+  auto peer_invalid = Family("peer_lines_invalid_total",
+                             "Invalid lines read on cluster.listen, dropped.",
+                             MetricType::Counter);
+  AddSample(&peer_invalid, {}, static_cast<double>(s.peer_lines_invalid));
+  auto peer_copied = Family("peer_points_copied_total",
+                            "Points copied to a peer (confirmed as for a "
+                            "destination).",
+                            MetricType::Counter);
+  auto peer_dropped = Family("peer_points_dropped_total",
+                             "Points dropped on the way to a peer, by reason.",
+                             MetricType::Counter);
+  auto peer_queued = Family("peer_queue_points",
+                            "Points waiting in a peer link's memory queue.",
+                            MetricType::Gauge);
+  auto peer_spool =
+      Family("peer_spool_bytes", "Bytes in a peer link's disk spool.",
+             MetricType::Gauge);
+  auto peer_up = Family("peer_up", "1 while the peer link is connected.",
+                        MetricType::Gauge);
+  for (const auto& d : s.peers) {
+    AddSample(&peer_copied, {{"peer", d.name}},
+              static_cast<double>(d.points_forwarded));
+    for (int r = 0; r < kNumDropReasons; ++r) {
+      AddSample(&peer_dropped,
+                {{"peer", d.name}, {"reason", std::string(DropReasonName(r))}},
+                static_cast<double>(d.points_dropped[r]));
+    }
+    AddSample(&peer_queued, {{"peer", d.name}},
+              static_cast<double>(d.queue_points));
+    AddSample(&peer_spool, {{"peer", d.name}},
+              static_cast<double>(d.spool_bytes));
+    AddSample(&peer_up, {{"peer", d.name}}, d.up ? 1.0 : 0.0);
+  }
   auto rules = Family("rules", "Threshold rules in force.", MetricType::Gauge);
   AddSample(&rules, {}, static_cast<double>(s.rules));
   auto rules_invalid =
@@ -218,7 +272,7 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   auto notifications = Family("notifications_total",
                               "Notification deliveries, by channel and result "
                               "(delivered, failed attempt, rejected, expired, "
-                              "resent).",
+                              "resent, left_to_peer).",
                               MetricType::Counter);
   for (const auto& [key, n] : s.notifications) {
     AddSample(&notifications, {{"channel", key.first}, {"result", key.second}},
@@ -254,17 +308,44 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   }
   for (auto* f : {&sync_received, &sync_queued, &sync_sent, &sync_up})
     families.push_back(std::move(*f));
+  auto cluster_peer_up =
+      Family("cluster_peer_up",
+             "1 while the peer's API answers /healthz as a cluster "
+             "node.",
+             MetricType::Gauge);
+  auto cluster_active =
+      Family("cluster_active",
+             "1 while this node sends the notifications of channels other "
+             "than alertmanager; 0 while it holds them (standby).",
+             MetricType::Gauge);
+  if (s.cluster) {
+    for (const auto& [peer, is_up] : s.cluster_peers_up)
+      AddSample(&cluster_peer_up, {{"peer", peer}}, is_up ? 1.0 : 0.0);
+    AddSample(&cluster_active, {}, s.cluster_active ? 1.0 : 0.0);
+  }
   auto build = Family("build_info", "Always 1; the version is a label.",
                       MetricType::Gauge);
   AddSample(&build, {{"version", std::string(version)}}, 1.0);
 
-  for (auto* f :
-       {&received,  &invalid,       &connections, &refused,       &pickle,
-        &forwarded, &spool,         &dropped,     &queued,        &up,
-        &rules,     &rules_invalid, &tracked,     &late,          &duplicate,
-        &history,   &active,        &transitions, &notifications, &outbox,
-        &build}) {
+  for (auto* f : {&received,      &invalid,
+                  &connections,   &refused,
+                  &pickle,        &forwarded,
+                  &spool,         &dropped,
+                  &queued,        &up,
+                  &peer_received, &peer_invalid,
+                  &peer_copied,   &peer_dropped,
+                  &peer_queued,   &peer_spool,
+                  &peer_up,       &rules,
+                  &rules_invalid, &tracked,
+                  &late,          &duplicate,
+                  &history,       &active,
+                  &transitions,   &notifications,
+                  &outbox,        &build}) {
     families.push_back(std::move(*f));
+  }
+  if (s.cluster) {
+    families.push_back(std::move(cluster_peer_up));
+    families.push_back(std::move(cluster_active));
   }
   return prometheus::TextSerializer().Serialize(families);
 }

@@ -60,6 +60,47 @@ TEST(Stats, RendersTheSpecNamesAndLabels) {
   EXPECT_THAT(text, HasSubstr("gralarm_alert_transitions_total{to=\"ok\"} 5"));
 }
 
+TEST(Stats, ClusterMetricsOnlyWithACluster) {
+  StatsSnapshot s = Sample();
+  std::string text = RenderPrometheus(s, "1.2.3");
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("gralarm_cluster")));
+  s.cluster = true;
+  s.cluster_active = false;
+  s.cluster_peers_up = {{"http://10.0.0.1:2080", true}};
+  text = RenderPrometheus(s, "1.2.3");
+  EXPECT_THAT(text, HasSubstr("gralarm_cluster_active 0"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("gralarm_cluster_peer_up{peer=\"http://10.0.0.1:2080\"} 1"));
+}
+
+TEST(Stats, PeerLinksAreReportedApartFromTheCarbonDestinations) {
+  StatsSnapshot s = Sample();
+  DestinationCounters c;
+  c.points_forwarded = 40;
+  c.points_dropped[static_cast<int>(DropReason::kSpoolFull)] = 2;
+  c.spool_bytes = 300;
+  s.AddPeer("10.0.0.2:2005", c);
+  IngestCounters in;
+  in.points_received[0] = 6;
+  in.lines_invalid[InvalidReasonIndex(LineVerdict::kFields)] = 1;
+  s.AddPeerIngest(in);
+  EXPECT_EQ(s.destinations.size(), 1u);
+  EXPECT_EQ(s.TotalForwarded(), 14u);
+  EXPECT_EQ(s.TotalReceived(), 15u);
+  const std::string text = RenderPrometheus(s, "1.2.3");
+  EXPECT_THAT(text, HasSubstr("gralarm_peer_points_copied_total{peer=\"10.0.0."
+                              "2:2005\"} 40"));
+  EXPECT_THAT(text, HasSubstr("gralarm_peer_points_dropped_total{peer=\"10.0.0."
+                              "2:2005\",reason=\"spool_full\"} 2"));
+  EXPECT_THAT(
+      text, HasSubstr("gralarm_peer_spool_bytes{peer=\"10.0.0.2:2005\"} 300"));
+  EXPECT_THAT(text, HasSubstr("gralarm_peer_up{peer=\"10.0.0.2:2005\"} 0"));
+  EXPECT_THAT(text, HasSubstr("\ngralarm_peer_points_received_total 6\n"));
+  EXPECT_THAT(text, HasSubstr("\ngralarm_peer_lines_invalid_total 1\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("destination=\"10.0.0.2:2005\"")));
+}
+
 TEST(CarbonSelfMetrics, ReportsIncreasesPerIntervalAndTheQueueAsIs) {
   CarbonSelfMetrics m(
       ExpandCarbonPrefix("carbon.relays.{host}", "relay1.example.com"));
