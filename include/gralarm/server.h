@@ -28,6 +28,8 @@
 
 namespace gralarm {
 
+class HeldOutputs;
+
 // The running proxy: ingest loops, the forwarder and the HTTP endpoint.
 // Start(), Reload() and Stop() are called from one control thread (main's
 // signal loop).
@@ -146,6 +148,9 @@ class Server final : public ApiBackend {
   // The current forwarder; counters of retired ones are folded into retired_.
   absl::Mutex mu_;
   std::unique_ptr<Forwarder> forwarder_ ABSL_GUARDED_BY(mu_);
+  // [cluster]: the target-rule outputs a standby holds (Emit); null without
+  // a cluster.
+  std::unique_ptr<HeldOutputs> held_outputs_ ABSL_GUARDED_BY(mu_);
   std::vector<StatsSnapshot::Destination> retired_ ABSL_GUARDED_BY(mu_);
   absl::Mutex self_metrics_mu_;
   std::unique_ptr<CarbonSelfMetrics> self_metrics_

@@ -105,6 +105,11 @@ struct StatsSnapshot {
   bool cluster = false;
   bool cluster_active = false;
   std::vector<std::pair<std::string, bool>> cluster_peers_up;  // (API, up)
+  // Target-rule outputs a standby holds, and those it dropped: the active
+  // node had time to forward them, or more than the bound were held.
+  uint64_t target_outputs_held = 0;
+  uint64_t target_outputs_left_to_peer = 0;
+  uint64_t target_outputs_held_dropped = 0;
 
   void AddIngest(const IngestCounters& c);
   void AddDestination(std::string name, const DestinationCounters& c);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cluster/held_outputs.h"
 #include "gralarm/alert_sink.h"
 #include "gralarm/carbon_self_metrics.h"
 #include "gralarm/forward_sink.h"
@@ -18,6 +19,10 @@
 
 namespace gralarm {
 namespace {
+
+// The target-rule output points a standby holds at most (about 35 s of them
+// are held while the active node lives: cluster.failover_s + 5 s).
+constexpr size_t kMaxHeldOutputs = 1000000;
 
 std::string HostName() {
   char buf[256] = {};
@@ -82,6 +87,11 @@ void Server::Emit(std::vector<EmittedPoint> points) {
   // the forwarder in force (the old one drains what it got before the swap).
   absl::MutexLock lock(&mu_);
   if (!forwarder_) return;
+  if (held_outputs_ != nullptr) {
+    points = held_outputs_->Pass(std::move(points), *peer_health_,
+                                 clock_->NowMs());
+    if (points.empty()) return;
+  }
   std::vector<std::string> lines(
       static_cast<size_t>(forwarder_->num_destinations()));
   std::vector<uint32_t> counts(lines.size(), 0);
@@ -155,6 +165,9 @@ void Server::Maintain() {
     const int64_t now = clock_->NowMs();
     targets_->Tick();
     engine_->Tick();
+    // A standby's held target outputs: dropped once the active node had time
+    // to forward them, forwarded once this node becomes active.
+    if (peer_health_) Emit({});
     api_.CheckToken();  // logs a token file that became unreadable
     if (now - last_flush >= flush_ms) {
       if (absl::Status s = engine_->Flush(); !s.ok()) {
@@ -294,6 +307,8 @@ absl::Status Server::Start() {
     peer_health_ =
         std::make_unique<PeerHealthMonitor>(config_->cluster, clock_);
     notifier_->SetGate(peer_health_.get());
+    absl::MutexLock lock(&mu_);
+    held_outputs_ = std::make_unique<HeldOutputs>(kMaxHeldOutputs);
   }
   targets_ =
       std::make_unique<TargetEngine>(engine_.get(), store_.get(), clock_);
@@ -590,6 +605,14 @@ StatsSnapshot Server::Snapshot() {
     if (record_sync_) {
       for (const auto& p : record_sync_->Peers())
         s.sync_peers.push_back({p.peer, p.queued, p.sent, p.up});
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (held_outputs_) {
+      s.target_outputs_held = held_outputs_->held();
+      s.target_outputs_left_to_peer = held_outputs_->left_to_peer();
+      s.target_outputs_held_dropped = held_outputs_->dropped_full();
     }
   }
   if (peer_health_) {

@@ -318,10 +318,29 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
              "1 while this node sends the notifications of channels other "
              "than alertmanager; 0 while it holds them (standby).",
              MetricType::Gauge);
+  auto outputs_held = Family(
+      "target_outputs_held",
+      "Target-rule output points this standby holds instead of forwarding.",
+      MetricType::Gauge);
+  auto outputs_left = Family(
+      "target_outputs_left_to_peer_total",
+      "Held target-rule output points dropped: the active node had time to "
+      "forward them.",
+      MetricType::Counter);
+  auto outputs_held_dropped =
+      Family("target_outputs_held_dropped_total",
+             "Held target-rule output points dropped because the bound of "
+             "held points was reached.",
+             MetricType::Counter);
   if (s.cluster) {
     for (const auto& [peer, is_up] : s.cluster_peers_up)
       AddSample(&cluster_peer_up, {{"peer", peer}}, is_up ? 1.0 : 0.0);
     AddSample(&cluster_active, {}, s.cluster_active ? 1.0 : 0.0);
+    AddSample(&outputs_held, {}, static_cast<double>(s.target_outputs_held));
+    AddSample(&outputs_left, {},
+              static_cast<double>(s.target_outputs_left_to_peer));
+    AddSample(&outputs_held_dropped, {},
+              static_cast<double>(s.target_outputs_held_dropped));
   }
   auto build = Family("build_info", "Always 1; the version is a label.",
                       MetricType::Gauge);
@@ -346,6 +365,9 @@ std::string RenderPrometheus(const StatsSnapshot& s, std::string_view version) {
   if (s.cluster) {
     families.push_back(std::move(cluster_peer_up));
     families.push_back(std::move(cluster_active));
+    families.push_back(std::move(outputs_held));
+    families.push_back(std::move(outputs_left));
+    families.push_back(std::move(outputs_held_dropped));
   }
   return prometheus::TextSerializer().Serialize(families);
 }

@@ -23,6 +23,16 @@ pattern = "pair.*.cpu"
 thresholds = { warning = 80 }
 """
 
+TARGET_RULE = """
+[[rules]]
+id = "cpu-sum"
+target = "sumSeries(pair.*.cpu)"
+step_s = 1
+lateness_s = 0
+emit_prefix = "derived"
+thresholds = { critical = 1000000 }
+"""
+
 
 class Tee:
     """A TCP relay in front of carbon-cache that records every line it passes on, so
@@ -146,11 +156,11 @@ def carbon(tmp_path):
     cache.stop()
 
 
-def make_pair(tmp_path, tee, gate_a_to_b=False):
+def make_pair(tmp_path, tee, gate_a_to_b=False, extra_rules=""):
     """Nodes a and b, each forwarding to `tee` and copying to the other; with
     `gate_a_to_b`, a's copies go through a Gate (returned) to b."""
     rules = tmp_path / "rules.toml"
-    rules.write_text(RULES)
+    rules.write_text(RULES + extra_rules)
     nodes = {}
     listen = {name: free_port() for name in ("a", "b")}
     for name in ("a", "b"):
@@ -242,6 +252,40 @@ def test_each_point_reaches_carbon_once_and_both_nodes_alert(tmp_path, carbon):
         assert metric(m, "gralarm_peer_points_received_total") == len(copied)
         assert metric(m, "gralarm_points_forwarded_total", destination=tee.address) == len(sent)
         assert metric(m, "gralarm_peer_up", peer=g.peer_label) == 1
+    assert a.stop()[0] == 0 and b.stop()[0] == 0
+
+
+def test_target_outputs_reach_carbon_once_from_the_active_node(tmp_path, carbon):
+    """Both nodes compute the target rule from the same points; a (the lowest node_id)
+    forwards its outputs, b holds its own and forwards none while a lives."""
+    cache, tee = carbon
+    a, b, _ = make_pair(tmp_path, tee, extra_rules=TARGET_RULE)
+    a.start()
+    b.start()
+    ts0 = int(time.time()) - 300
+    # Both series to a, in time order (lateness_s = 0); b evaluates a's copies.
+    lines = [line for pair in zip(lines_for("pair.x1.cpu", [1, 2, 3, 4, 5], ts0),
+                                  lines_for("pair.y1.cpu", [10, 20, 30, 40, 50], ts0))
+             for line in pair]
+    send_tcp(a.port, ("\n".join(lines) + "\n").encode())
+    # Steps ts0..ts0+3 complete as the watermark passes them (ts0+4 on idle).
+    want = {f"derived.sumSeries_pair._.cpu_ {v} {ts0 + i}"
+            for i, v in enumerate([11, 22, 33, 44, 55])}
+
+    def derived():
+        return [line for line in tee.snapshot() if line.startswith("derived.")]
+    try:
+        wait_until(lambda: want <= set(derived()), 30, what="a's target outputs at carbon")
+    except AssertionError:
+        raise AssertionError(f"want {sorted(want)}, carbon got {derived()}")
+    wait_until(lambda: metric(b.metrics(), "gralarm_target_outputs_held") >= 5, 10,
+               what="b holding its outputs")
+    time.sleep(2.0)  # a duplicate from b would come right behind
+    seen = collections.Counter(derived())
+    assert {line: seen[line] for line in want} == {line: 1 for line in want}, derived()
+    assert metric(a.metrics(), "gralarm_target_outputs_held") == 0
+    assert metric(a.metrics(), "gralarm_cluster_active") == 1
+    assert metric(b.metrics(), "gralarm_cluster_active") == 0
     assert a.stop()[0] == 0 and b.stop()[0] == 0
 
 
