@@ -27,12 +27,15 @@ API (the last step each reached) and /metrics (late points, active alerts): the 
 states the steps completed, the input points the target rules evaluated and the points
 that came too late.
 
-With --pair, each gralarm run is followed by the same run of a pair: the measured node A
-has a [cluster] section naming a second node B (the same rules, its own store), copies
-every point to B's cluster listener and forwards to the sink as before. The rate is A's,
-as for a single node, so "pair / single" is what the copy costs a node; the run then
-waits until B has evaluated every copy (gralarm_peer_points_received_total) and states
-how long after the last line reached the sink that was.
+With --pair, each gralarm run is followed by two runs of node A of a pair: A has a
+[cluster] section and copies every point to its peer while it forwards to the sink as
+before. The rate is A's, as for a single node, so "pair / single" is what the copies cost
+a node. First the peer is a second counting sink (what A pays, as when the peer is another
+machine), then a real second node B with the same rules and its own store: on one machine
+B's evaluation of every copy takes its share of the same cores, so that rate is a lower
+bound; the run waits until B has evaluated every copy
+(gralarm_peer_points_received_total) and states how long after the last line reached the
+sink that was.
 """
 import argparse
 import json
@@ -312,14 +315,24 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                        "lateness_s": lateness}
         base_ts = int(time.time()) - 3600
         cluster = ""
-        if pair:
-            # Node B: the same rules, its own store; it receives only A's copies.
-            peer_dir = os.path.join(workdir, "b")
-            os.makedirs(peer_dir)
+        if pair and pair != "half":
             a_cluster, b_cluster, b_api = free_port(), free_port(), free_port()
-            peer = start_relay(kind, build, peer_dir, free_port(), sink_port, workers,
-                               lines, rules, series, b_api, None,
-                               cluster_section("b", b_cluster, a_cluster, api_port))
+            if pair in ("sink", "symmetric"):
+                # The peer as a counting sink: only what the copies cost A.
+                peer_ready = os.path.join(workdir, "peer.ready")
+                peer = subprocess.Popen(
+                    [os.path.join(build, "bench", "gralarm-sink"), "--port", str(b_cluster),
+                     "--expect", str(lines), "--idle-ms", "5000", "--ready-file",
+                     peer_ready], stdout=subprocess.PIPE, text=True)
+                while not os.path.exists(peer_ready):
+                    time.sleep(0.01)
+            else:
+                # Node B: the same rules, its own store; it receives only A's copies.
+                peer_dir = os.path.join(workdir, "b")
+                os.makedirs(peer_dir)
+                peer = start_relay(kind, build, peer_dir, free_port(), sink_port, workers,
+                                   lines, rules, series, b_api, None,
+                                   cluster_section("b", b_cluster, a_cluster, api_port))
             cluster = cluster_section("a", a_cluster, b_cluster, b_api)
         if kind == "loopback":
             relay_port = sink_port  # the sender straight into the sink: the ceiling
@@ -336,16 +349,42 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                                              quiet if queries == "paired" else None))
             querier.start()
         time.sleep(0.5)  # let the relay connect to the sink
-        gen = subprocess.run([os.path.join(build, "bench", "gralarm-loadgen"), "--port",
-                              str(relay_port), "--lines", str(lines), "--series",
-                              str(series), "--connections", str(connections),
-                              "--timestamp", str(base_ts)],
+        loadgen = os.path.join(build, "bench", "gralarm-loadgen")
+        sent_series = series
+        copies = None
+        if pair in ("half", "symmetric"):
+            # A symmetric pair's node: its clients send half the series; with
+            # "symmetric", the peer's copies of the other half arrive at the same time.
+            sent_series = series // 2
+            if pair == "symmetric":
+                copies = subprocess.Popen(
+                    [loadgen, "--port", str(a_cluster), "--lines", str(lines), "--series",
+                     str(sent_series), "--series-offset", str(sent_series),
+                     "--connections", str(connections), "--timestamp", str(base_ts)],
+                    stdout=subprocess.PIPE, text=True)
+        gen = subprocess.run([loadgen, "--port", str(relay_port), "--lines", str(lines),
+                              "--series", str(sent_series), "--connections",
+                              str(connections), "--timestamp", str(base_ts)],
                              capture_output=True, text=True, check=True)
         sent = json.loads(gen.stdout)
+        if copies is not None:
+            copies.communicate(timeout=600)
         out, _ = sink.communicate(timeout=600)
         got = json.loads(out)
         peer_seconds = None
-        if pair:
+        if pair in ("sink", "symmetric"):
+            peer_out, _ = peer.communicate(timeout=600)
+            peer_got = json.loads(peer_out)["lines"]
+            peer_seconds = None
+            if pair == "symmetric":
+                # The copies A received, evaluated (they are neither forwarded nor
+                # copied): when A had them all, after the sink had every line.
+                deadline = time.time() + 600
+                while peer_points_received(api_port) < lines and time.time() < deadline:
+                    time.sleep(0.2)
+                peer_seconds = time.time() - got["last"]
+                peer_evaluated = peer_points_received(api_port)
+        elif pair == "node":
             deadline = time.time() + 600
             while peer_points_received(b_api) < lines and time.time() < deadline:
                 time.sleep(0.2)
@@ -376,8 +415,15 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
             if rules:
                 label += (f" ({rules} rules, {target_rules} target)" if target_rules
                           else f" ({rules} rules)")
-            if pair:
-                label += " pair"
+            if pair == "sink":
+                label += " pair, peer a sink"
+            elif pair == "half":
+                label += ", clients send half the series"
+            elif pair == "symmetric":
+                label += (" pair, clients send half the series, the peer's copies the "
+                          "other half")
+            elif pair:
+                label += " pair, peer a node"
             if queries:
                 what = {"continuous": "continuous history queries",
                         "paired": "history queries, each after a quiet window",
@@ -389,7 +435,14 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
         if checked:
             result["targets"] = checked
-        if pair:
+        if pair in ("sink", "symmetric"):
+            result["peer_received"] = int(peer_got)
+        if pair == "symmetric":
+            result["copies_evaluated"] = int(peer_evaluated)
+            result["copies_seconds_after"] = round(peer_seconds, 1)
+        elif pair == "half":
+            pass
+        elif pair and pair != "sink":
             result["peer_evaluated"] = int(peer_got)
             result["peer_seconds_after"] = round(peer_seconds, 1)
         if queries:
@@ -447,6 +500,10 @@ def main():
     ap.add_argument("--paired-queries", action="store_true",
                     help="with --history: alternate a quiet window and a query of the same "
                          "length for the whole run, and compare each pair's ingest rates")
+    ap.add_argument("--pair-symmetric", action="store_true",
+                    help="a node of a pair whose clients send half the series while the "
+                         "peer's copies of the other half arrive, vs a single node "
+                         "receiving only the same client half")
     ap.add_argument("--pair", action="store_true",
                     help="after each gralarm run, the same with a second node (an "
                          "active-active pair): the node's rate with its copies to the peer")
@@ -465,9 +522,11 @@ def main():
                 runs.append(("gralarm", "paired" if args.paired_queries else
                              "continuous" if args.continuous_queries else "once"))
             if args.pair:
-                runs.append(("gralarm", "pair"))
+                runs += [("gralarm", "pair-sink"), ("gralarm", "pair-node")]
+            if args.pair_symmetric:
+                runs += [("gralarm", "pair-half"), ("gralarm", "pair-symmetric")]
             for kind, queries in runs:
-                pair = queries == "pair"
+                pair = queries[5:] if queries and queries.startswith("pair") else None
                 r = run_once(kind, args.build, args.lines, args.series, connections,
                              args.workers, args.rules, args.history,
                              None if pair else queries, args.target_rules,
@@ -502,7 +561,10 @@ def main():
                 key = r["relay"]
                 if key.startswith("gralarm"):
                     key = ("gralarm+queries" if "history" in key else
-                           "gralarm pair" if key.endswith(" pair") else "gralarm")
+                           "symmetric" if key.endswith("the other half") else
+                           "half" if key.endswith("half the series") else
+                           "pair, sink" if key.endswith("peer a sink") else
+                           "pair, node" if key.endswith("peer a node") else "gralarm")
                 best[key] = max(best.get(key, 0), r["rate"])
         if "gralarm" in best and "carbon-c-relay" in best:
             ratio = best["gralarm"] / best["carbon-c-relay"]
@@ -510,15 +572,28 @@ def main():
         if "gralarm" in best and "loopback" in best:
             print(f"{connections} connection(s): gralarm / loopback ceiling = "
                   f"{best['gralarm'] / best['loopback']:.2f}")
-        if "gralarm pair" in best and "gralarm" in best:
-            print(f"{connections} connection(s): a pair node / a single node = "
-                  f"{best['gralarm pair'] / best['gralarm']:.2f} (the copy costs "
-                  f"{(1 - best['gralarm pair'] / best['gralarm']) * 100:.1f}%)")
-            for r in results:
-                if r["connections"] == connections and "peer_evaluated" in r:
-                    print(f"  the peer evaluated {r['peer_evaluated']:,} of "
-                          f"{r['lines']:,} copies, the last "
-                          f"{r['peer_seconds_after']} s after the sink had every line")
+        for key, what in (("pair, sink", "the peer a counting sink"),
+                          ("pair, node", "the peer a gralarm node on the same cores")):
+            if key in best and "gralarm" in best:
+                print(f"{connections} connection(s): a pair node / a single node = "
+                      f"{best[key] / best['gralarm']:.2f}, {what} (the copies cost "
+                      f"{(1 - best[key] / best['gralarm']) * 100:.1f}%)")
+        if "symmetric" in best and "half" in best:
+            print(f"{connections} connection(s): a node of a symmetric pair / a single node "
+                  f"with the same clients = {best['symmetric'] / best['half']:.2f} (the "
+                  f"pair costs {(1 - best['symmetric'] / best['half']) * 100:.1f}%)")
+        for r in results:
+            if r["connections"] == connections and "copies_evaluated" in r:
+                print(f"  it evaluated {r['copies_evaluated']:,} of {r['lines']:,} copies "
+                      f"from the peer, the last {r['copies_seconds_after']} s after the "
+                      f"sink had every client line")
+            elif r["connections"] == connections and "peer_received" in r:
+                print(f"  the peer sink received {r['peer_received']:,} of "
+                      f"{r['lines']:,} copies")
+            if r["connections"] == connections and "peer_evaluated" in r:
+                print(f"  the peer node evaluated {r['peer_evaluated']:,} of "
+                      f"{r['lines']:,} copies, the last "
+                      f"{r['peer_seconds_after']} s after the sink had every line")
         if "gralarm+queries" in best and "gralarm" in best:
             drop = 1 - best["gralarm+queries"] / best["gralarm"]
             print(f"{connections} connection(s): ingest rate with the history query running: "

@@ -2,7 +2,8 @@
 // fast as the receiver takes them, over one or more connections, then prints a
 // JSON summary.
 //   gralarm-loadgen --port 2003 --lines 5000000 --series 100000 --connections 8
-// Line i is "bench.s<i % series>.value <i> <ts>\n"; each connection sends a
+// Line i is "bench.s<offset + i % series>.value <i> <ts>\n" (offset: the
+// --series-offset, 0 by default); each connection sends a
 // contiguous share of the lines. The buffers are built before the clock starts.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,12 +33,14 @@ int main(int argc, char** argv) {
   const long lines = Arg(argc, argv, "--lines", 1000000);
   const long series = Arg(argc, argv, "--series", 100000);
   const long connections = Arg(argc, argv, "--connections", 1);
+  const long offset = Arg(argc, argv, "--series-offset", 0);
   const long base_ts =
       Arg(argc, argv, "--timestamp", static_cast<long>(time(nullptr)) - 3600);
-  if (port <= 0 || lines <= 0 || series <= 0 || connections <= 0) {
+  if (port <= 0 || lines <= 0 || series <= 0 || connections <= 0 ||
+      offset < 0) {
     std::fprintf(stderr,
                  "usage: gralarm-loadgen --port P --lines N --series S "
-                 "--connections C [--timestamp T]\n");
+                 "--connections C [--timestamp T] [--series-offset K]\n");
     return 2;
   }
   std::vector<std::string> buffers(static_cast<size_t>(connections));
@@ -49,7 +52,7 @@ int main(int argc, char** argv) {
     char line[128];
     for (long i = from; i < to; ++i) {
       int n = std::snprintf(line, sizeof(line), "bench.s%ld.value %ld %ld\n",
-                            i % series, i, base_ts + (i / series));
+                            offset + i % series, i, base_ts + (i / series));
       b.append(line, static_cast<size_t>(n));
     }
   }
