@@ -9,7 +9,8 @@ namespace gralarm {
 std::string_view IndexHtml();
 
 // A file the page loads from its own origin (GET /assets/<name>), compiled
-// into the binary from a Debian package at build time.
+// into the binary at build time: the chart library from a Debian package, and
+// the page's own scripts (src/api/web/*.js).
 struct WebAsset {
   std::string_view name;          // "dygraph.min.js"
   std::string_view content_type;  // the Content-Type it is served with
