@@ -17,7 +17,7 @@ packages=(
   # real peers for tests, demo and benchmarks
   graphite-carbon python3-whisper graphite-web carbon-c-relay prometheus
   python3 python3-pytest curl procps
-  chromium fonts-dejavu-core prometheus-alertmanager
+  chromium chromium-driver python3-selenium fonts-dejavu-core prometheus-alertmanager
   # the Debian package and its checks (tools/package.sh, tests/packaging)
   dpkg-dev systemd strace adduser
 )
