@@ -313,6 +313,23 @@ class Request {
 
  private:
   bool Is(std::string_view method) const { return r_.method == method; }
+  // The answer refusing a request without api.token (503 while a token file
+  // never gave one, 401 for a missing or wrong token), or none: it may go on.
+  // `who` names what needs the token in the 401's message.
+  std::optional<HttpResponse> RequireToken(std::string_view who) {
+    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
+    if (!token.ok()) {
+      return JsonError(503, "unavailable",
+                       std::string(token.status().message()));
+    }
+    if (!token->empty() &&
+        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
+      return JsonError(401, "unauthenticated",
+                       StrCat(who, " need the header Authorization: Bearer "
+                                   "<api.token>"));
+    }
+    return std::nullopt;
+  }
   HttpResponse MethodNotAllowed() const {
     return JsonError(405, "method_not_allowed",
                      StrCat(r_.method, " is not allowed on ", r_.path));
@@ -361,16 +378,9 @@ HttpResponse Request::Handle() {
                        StrCat("writes from the page of another site (Origin ",
                               ValidUtf8(r_.origin), ") are refused"));
     }
-    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
-    if (!token.ok()) {
-      return JsonError(503, "unavailable",
-                       std::string(token.status().message()));
-    }
-    if (!token->empty() &&
-        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
-      return JsonError(
-          401, "unauthenticated",
-          "writes need the header Authorization: Bearer <api.token>");
+    if (std::optional<HttpResponse> refused = RequireToken("writes");
+        refused) {
+      return *refused;
     }
     if ((Is("POST") || Is("PUT")) && !IsJsonContentType(r_.content_type)) {
       return JsonError(415, "unsupported_media_type",
@@ -891,16 +901,10 @@ HttpResponse Request::ClusterRecords() {
   }
   if (Is("GET")) {
     // Like a write: the records are every rule of the node.
-    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
-    if (!token.ok()) {
-      return JsonError(503, "unavailable",
-                       std::string(token.status().message()));
-    }
-    if (!token->empty() &&
-        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
-      return JsonError(401, "unauthenticated",
-                       "the cluster endpoints need the header Authorization: "
-                       "Bearer <api.token>");
+    if (std::optional<HttpResponse> refused =
+            RequireToken("the cluster endpoints");
+        refused) {
+      return *refused;
     }
     auto all = b_->alert_service().Records();
     if (!all.ok()) return Internal(all.status());
