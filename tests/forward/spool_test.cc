@@ -8,17 +8,10 @@
 #include <filesystem>
 
 #include "gralarm/strings.h"
+#include "testing/test_env.h"
 
 namespace gralarm {
 namespace {
-
-std::string FreshDir() {
-  static std::atomic<int> n{0};
-  std::string dir =
-      StrCat(::testing::TempDir(), "/gralarm-spool-test-", getpid(), "-", n++);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
 
 std::string Lines(int first, int count) {
   std::string out;
@@ -41,7 +34,7 @@ std::string ReadAll(Spool* spool, uint64_t* points = nullptr) {
 }
 
 TEST(SpoolTest, ChunksComeBackInOrderAcrossSegmentsAndReopens) {
-  const std::string dir = FreshDir();
+  const std::string dir = testing::FreshDir("spool-test");
   std::string expected;
   {
     auto spool = Spool::Open(dir, uint64_t{1} << 40);
@@ -79,7 +72,7 @@ TEST(SpoolTest, ChunksComeBackInOrderAcrossSegmentsAndReopens) {
 }
 
 TEST(SpoolTest, ARecordCutShortByACrashIsRemovedAtOpen) {
-  const std::string dir = FreshDir();
+  const std::string dir = testing::FreshDir("spool-test");
   {
     auto spool = Spool::Open(dir, uint64_t{1} << 40);
     uint64_t dropped = 0;
@@ -96,7 +89,7 @@ TEST(SpoolTest, ARecordCutShortByACrashIsRemovedAtOpen) {
 }
 
 TEST(SpoolTest, PrependedChunksComeFirst) {
-  auto spool = Spool::Open(FreshDir(), uint64_t{1} << 40);
+  auto spool = Spool::Open(testing::FreshDir("spool-test"), uint64_t{1} << 40);
   uint64_t dropped = 0;
   ASSERT_TRUE((*spool)->Append(Lines(10, 5), 5, &dropped).ok());
   ASSERT_TRUE((*spool)->Prepend({{Lines(0, 5), 5}, {Lines(5, 5), 5}}).ok());
@@ -105,7 +98,8 @@ TEST(SpoolTest, PrependedChunksComeFirst) {
 }
 
 TEST(SpoolTest, PastMaxBytesTheOldestSegmentsAreDroppedAndCounted) {
-  auto spool = Spool::Open(FreshDir(), 3 * Spool::kSegmentBytes);
+  auto spool =
+      Spool::Open(testing::FreshDir("spool-test"), 3 * Spool::kSegmentBytes);
   uint64_t dropped_total = 0, appended = 0;
   int first_kept = 0;
   for (int i = 0; i < 800; ++i) {

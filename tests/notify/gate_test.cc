@@ -9,6 +9,7 @@
 #include "gralarm/notifier.h"
 #include "gralarm/strings.h"
 #include "testing/http_receiver.h"
+#include "testing/test_env.h"
 
 namespace gralarm {
 namespace {
@@ -47,18 +48,6 @@ url = "http://127.0.0.1:)",
   return *c;
 }
 
-std::string FreshDir() {
-  std::string dir = StrCat(::testing::TempDir(), "/gralarm-gate-test-",
-                           getpid(), "-", std::rand());
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
-bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 3000 && !done(); ++i) usleep(10000);
-  return done();
-}
-
 OutboxRecord Record(const std::string& channel, const std::string& series,
                     int64_t created) {
   OutboxRecord r;
@@ -92,7 +81,7 @@ std::vector<std::string> HookSeries(testing::HttpReceiver& receiver) {
 
 TEST(NotifyGateTest, AStandbyHoldsGatedChannelsAndSendsAlertmanager) {
   testing::HttpReceiver receiver;
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("gate-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   FakeGate gate;
@@ -104,8 +93,8 @@ TEST(NotifyGateTest, AStandbyHoldsGatedChannelsAndSendsAlertmanager) {
   Notifier notifier(store->get(), Channels(receiver.port(), ""), &clock);
   notifier.SetGate(&gate);
   notifier.Start();
-  ASSERT_TRUE(
-      WaitFor([&] { return PathCount(receiver, "/api/v2/alerts") == 1; }));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return PathCount(receiver, "/api/v2/alerts") == 1; }));
   usleep(500000);
   EXPECT_EQ(PathCount(receiver, "/hook"), 0u);
   EXPECT_EQ((*store)->OutboxPending(), 2u);
@@ -114,23 +103,24 @@ TEST(NotifyGateTest, AStandbyHoldsGatedChannelsAndSendsAlertmanager) {
   gate.drop_before_ms = kStart + 1;
   clock.Advance(1000);
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 1; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 1; }));
   EXPECT_EQ((notifier.Counts()[{"hook", "left_to_peer"}]), 1u);
   EXPECT_EQ(PathCount(receiver, "/hook"), 0u);
 
   // Active (the lower node died): what is still held goes out.
   gate.active = true;
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
   EXPECT_EQ(HookSeries(receiver), std::vector<std::string>{"srv.b.cpu"});
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   notifier.Stop();
   EXPECT_EQ((notifier.Counts()[{"hook", "delivered"}]), 1u);
 }
 
 TEST(NotifyGateTest, AHeldBacklogGoesOutOldestFirstOnFailover) {
   testing::HttpReceiver receiver;
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("gate-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   FakeGate gate;
@@ -146,7 +136,8 @@ TEST(NotifyGateTest, AHeldBacklogGoesOutOldestFirstOnFailover) {
   EXPECT_EQ(PathCount(receiver, "/hook"), 0u);
   gate.active = true;
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return PathCount(receiver, "/hook") == 5; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return PathCount(receiver, "/hook") == 5; }));
   EXPECT_EQ(HookSeries(receiver),
             (std::vector<std::string>{"srv.0.cpu", "srv.1.cpu", "srv.2.cpu",
                                       "srv.3.cpu", "srv.4.cpu"}));
@@ -155,7 +146,7 @@ TEST(NotifyGateTest, AHeldBacklogGoesOutOldestFirstOnFailover) {
 
 TEST(NotifyGateTest, AGroupedChannelPassesTheSameGate) {
   testing::HttpReceiver receiver;
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("gate-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   FakeGate gate;
@@ -188,22 +179,24 @@ TEST(NotifyGateTest, AGroupedChannelPassesTheSameGate) {
   EXPECT_EQ(PathCount(receiver, "/hook"), 0u);  // a new group waits again
   clock.Advance(11000);
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
   EXPECT_EQ(HookSeries(receiver),
             (std::vector<std::string>{"srv.a.cpu", "srv.b.cpu"}));
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   notifier.Stop();
 }
 
 TEST(NotifyGateTest, WithoutAGateEveryChannelSends) {
   testing::HttpReceiver receiver;
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("gate-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   ASSERT_TRUE((*store)->Enqueue({Record("hook", "srv.a.cpu", kStart)}).ok());
   Notifier notifier(store->get(), Channels(receiver.port(), ""), &clock);
   notifier.Start();
-  ASSERT_TRUE(WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return PathCount(receiver, "/hook") == 1; }));
   notifier.Stop();
 }
 

@@ -18,6 +18,7 @@
 #include "gralarm/notify_delivery.h"
 #include "gralarm/strings.h"
 #include "testing/http_receiver.h"
+#include "testing/test_env.h"
 
 namespace gralarm {
 namespace {
@@ -264,24 +265,10 @@ TEST(DeliveryTest, ACommandStartsWithDefaultSignalsAndNeedNotReadItsInput) {
   sigaction(SIGPIPE, &old_action, nullptr);
 }
 
-std::string FreshDir() {
-  std::string dir = StrCat(::testing::TempDir(), "/gralarm-notifier-test-",
-                           getpid(), "-", std::rand());
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
-// Waits up to 30 s (a sanitizer build on a loaded machine is slow): true as
-// soon as `done` holds.
-bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 3000 && !done(); ++i) usleep(10000);
-  return done();
-}
-
 TEST(NotifierTest, ActiveAlertsAreResentToAlertmanagerEveryMinute) {
   Receiver receiver;
   auto config = ChannelConfig(receiver.port());
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   Notifier notifier(store->get(), config, &clock);
@@ -296,7 +283,8 @@ TEST(NotifierTest, ActiveAlertsAreResentToAlertmanagerEveryMinute) {
   notifier.Start();
   // At start: the alertmanager channel gets its two alerts in one POST; the
   // webhook nothing (its reminders go through the outbox).
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 1; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 1; }));
   auto requests = receiver.Requests();
   EXPECT_EQ(requests[0].first, "/api/v2/alerts");
   const json sent = json::parse(requests[0].second);
@@ -310,7 +298,8 @@ TEST(NotifierTest, ActiveAlertsAreResentToAlertmanagerEveryMinute) {
   EXPECT_EQ(receiver.Requests().size(), 1u);
   // ... then once more.
   clock.Advance(2000);
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 2; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 2; }));
   notifier.Stop();
   EXPECT_EQ((notifier.Counts()[{"am", "resent"}]), 4u);
 }
@@ -333,7 +322,7 @@ std::string Series(const std::string& body) {
 TEST(NotifierTest, ARefusedNotificationIsDroppedNotRetried) {
   Receiver receiver({400, 422});
   auto config = ChannelConfig(receiver.port());
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   ASSERT_TRUE((*store)
@@ -344,8 +333,9 @@ TEST(NotifierTest, ARefusedNotificationIsDroppedNotRetried) {
   Notifier notifier(store->get(), config, &clock);
   notifier.Start();
   // Each refusal costs one attempt, and the next record goes at once.
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 3; }));
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 3; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   clock.Advance(600000);  // well past any backoff
   notifier.Wake();
   usleep(300000);
@@ -363,7 +353,7 @@ TEST(NotifierTest, ARefusedNotificationIsDroppedNotRetried) {
 TEST(NotifierTest, TooManyRequestsTimeoutsAndServerErrorsAreRetriedInOrder) {
   Receiver receiver({429, 503, 408});
   auto config = ChannelConfig(receiver.port());
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   ASSERT_TRUE((*store)
@@ -373,14 +363,16 @@ TEST(NotifierTest, TooManyRequestsTimeoutsAndServerErrorsAreRetriedInOrder) {
   Notifier notifier(store->get(), config, &clock);
   notifier.Start();
   for (size_t attempt = 1; attempt <= 3; ++attempt) {
-    ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == attempt; }));
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return receiver.Requests().size() == attempt; }));
     usleep(100000);
     EXPECT_EQ(receiver.Requests().size(), attempt);  // waits for its backoff
     clock.Advance(300000);
     notifier.Wake();
   }
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 5; }));
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 5; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   const auto requests = receiver.Requests();
   for (size_t i = 0; i < 4; ++i)
     EXPECT_EQ(Series(requests[i].second), "srv.a.cpu");
@@ -404,7 +396,7 @@ url = "http://127.0.0.1:)",
 )"),
                             "t.toml");
   ASSERT_TRUE(config.ok()) << config.status();
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   std::vector<OutboxRecord> records;
@@ -416,7 +408,8 @@ url = "http://127.0.0.1:)",
   Notifier notifier(store->get(), *config, &clock);
   const auto t0 = std::chrono::steady_clock::now();
   notifier.Start();
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 4; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 4; }));
   // The webhook's four went while the command ran its first (1 s each).
   EXPECT_LT(std::chrono::steady_clock::now() - t0,
             std::chrono::milliseconds(900));
@@ -431,7 +424,7 @@ url = "http://127.0.0.1:)",
 TEST(NotifierTest, RecordsOfAChannelNoLongerConfiguredAreDropped) {
   Receiver receiver;
   auto config = ChannelConfig(receiver.port());
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   ASSERT_TRUE((*store)
@@ -440,7 +433,7 @@ TEST(NotifierTest, RecordsOfAChannelNoLongerConfiguredAreDropped) {
                   .ok());
   Notifier notifier(store->get(), config, &clock);
   notifier.Start();
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   EXPECT_EQ(receiver.Requests().size(), 1u);
   // Removed while running: its worker drops what comes for it.
   auto without = ParseConfig(StrCat(R"([[notify.channels]]
@@ -453,7 +446,7 @@ url = "http://127.0.0.1:)",
   notifier.SetConfig(*without);
   ASSERT_TRUE((*store)->Enqueue({Record("hook", "srv.b.cpu", kStart)}).ok());
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   notifier.Stop();
   EXPECT_EQ(receiver.Requests().size(), 1u);
   EXPECT_EQ((notifier.Counts()[{"gone", "expired"}]), 1u);
@@ -472,7 +465,7 @@ group_interval_s = 60
 )"),
                             "t.toml");
   ASSERT_TRUE(config.ok()) << config.status();
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   OutboxRecord cleared = Record("hook", "srv.a.cpu", kStart);
@@ -483,11 +476,12 @@ group_interval_s = 60
                   .ok());
   Notifier notifier(store->get(), *config, &clock);
   notifier.Start();
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 1; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 1; }));
   EXPECT_EQ((*store)->OutboxPending(), 3u);  // the POST failed: kept
   clock.Advance(2000);                       // past the backoff
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   ASSERT_EQ(receiver.Requests().size(), 2u);
   const json body = json::parse(receiver.Requests()[1].second);
   EXPECT_EQ(body["groupKey"], "{}:{alertname=\"cpu\"}");
@@ -502,15 +496,16 @@ group_interval_s = 60
   EXPECT_EQ(receiver.Requests().size(), 2u);
   clock.Advance(60000);
   notifier.Wake();
-  ASSERT_TRUE(WaitFor([&] { return receiver.Requests().size() == 3u; }));
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return receiver.Requests().size() == 3u; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   // Removed while its group holds an alert: dropped.
   ASSERT_TRUE(
       (*store)->Enqueue({Record("hook", "srv.d.cpu", clock.NowMs())}).ok());
   notifier.Wake();
   usleep(300000);
   notifier.SetConfig(*ParseConfig("", "t.toml"));
-  ASSERT_TRUE(WaitFor([&] { return (*store)->OutboxPending() == 0; }));
+  ASSERT_TRUE(testing::WaitFor([&] { return (*store)->OutboxPending() == 0; }));
   notifier.Stop();
   EXPECT_EQ(receiver.Requests().size(), 3u);
   EXPECT_EQ((notifier.Counts()[{"hook", "delivered"}]), 2u);
@@ -521,7 +516,7 @@ group_interval_s = 60
 TEST(NotifierTest, RecordsWrittenConcurrentlyGoOutOnceEachInOrder) {
   Receiver receiver;
   auto config = ChannelConfig(receiver.port());
-  auto store = Store::Open(FreshDir());
+  auto store = Store::Open(testing::FreshDir("notifier-test"));
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kStart);
   Notifier notifier(store->get(), config, &clock);
@@ -540,8 +535,8 @@ TEST(NotifierTest, RecordsWrittenConcurrentlyGoOutOnceEachInOrder) {
     });
   }
   for (std::thread& w : writers) w.join();
-  ASSERT_TRUE(
-      WaitFor([&] { return receiver.Requests().size() == kThreads * kEach; }));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return receiver.Requests().size() == kThreads * kEach; }));
   usleep(200000);
   notifier.Stop();
   const auto requests = receiver.Requests();

@@ -16,6 +16,7 @@
 #include "gralarm/store.h"
 #include "gralarm/strings.h"
 #include "store/records.h"
+#include "testing/test_env.h"
 
 namespace gralarm {
 namespace {
@@ -25,17 +26,9 @@ namespace fs = std::filesystem;
 // tests/store/fixtures/c9992f9: see make_fixture.cc there.
 constexpr char kFixture[] = GRALARM_STORE_FIXTURE_DIR;
 
-std::string FreshDir() {
-  static std::atomic<int> n{0};
-  std::string dir =
-      StrCat(::testing::TempDir(), "/gralarm-store-test-", getpid(), "-", n++);
-  fs::remove_all(dir);
-  return dir;
-}
-
 // The fixture is never opened in place: opening may write.
 std::string CopyOfFixture() {
-  const std::string dir = FreshDir();
+  const std::string dir = testing::FreshDir("store-test");
   fs::copy(kFixture, dir, fs::copy_options::recursive);
   return dir;
 }
@@ -365,7 +358,7 @@ TEST(StoreFixtureTest, OldSeriesStatesAreRewrittenAtTheNextFlush) {
 }
 
 TEST(StoreTest, ANewStoreHasNoSpoolFamilyAndWritesCurrentVersions) {
-  const std::string dir = FreshDir();
+  const std::string dir = testing::FreshDir("store-test");
   {
     auto store = Store::Open(dir);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -424,7 +417,7 @@ TEST(StoreTest, ANewStoreHasNoSpoolFamilyAndWritesCurrentVersions) {
 }
 
 TEST(StoreTest, AValueThatDoesNotDecodeIsSkipped) {
-  const std::string dir = FreshDir();
+  const std::string dir = testing::FreshDir("store-test");
   {
     auto store = Store::Open(dir);
     ASSERT_TRUE(store.ok()) << store.status();
