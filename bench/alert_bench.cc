@@ -86,36 +86,63 @@ void BM_Match(benchmark::State& state) {
 }
 BENCHMARK(BM_Match)->Arg(10000)->Arg(100000);
 
-void BM_MatchAndEvaluate(benchmark::State& state) {
-  const std::string dir =
-      "/tmp/gralarm-alert-bench-" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  auto config = std::make_shared<Config>();
-  auto store = Store::Open(dir);
-  if (!store.ok()) {
-    state.SkipWithError("store");
-    return;
+// An AlertEngine over a store of its own (removed at the end) with `n` rules
+// (forecasting or not), and the kSeries series names.
+class EngineBench {
+ public:
+  EngineBench(benchmark::State& state, int n, bool forecast)
+      : dir_("/tmp/gralarm-alert-bench-" + std::to_string(getpid())),
+        config_(std::make_shared<Config>()) {
+    std::filesystem::remove_all(dir_);
+    auto store = Store::Open(dir_);
+    if (!store.ok()) {
+      state.SkipWithError("store");
+      return;
+    }
+    store_ = std::move(*store);
+    engine_ = std::make_unique<AlertEngine>(store_.get(), &clock_, config_);
+    engine_->SetRules(MakeRules(*config_, n, forecast));
+    rules_ = engine_->rules();
+    for (int k = 0; k < kSeries; ++k) names_.push_back(SeriesName(k));
   }
-  RealClock clock;
-  AlertEngine engine(store->get(), &clock, config);
-  engine.SetRules(MakeRules(*config, static_cast<int>(state.range(0))));
-  auto rules = engine.rules();
-  std::vector<std::string> names;
-  for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
+  ~EngineBench() {
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  bool ok() const { return engine_ != nullptr; }
+  void Offer(const std::string& name, uint32_t ts, double value) {
+    engine_->Offer(*rules_, name, name, ts, value);
+  }
+  const std::vector<std::string>& names() const { return names_; }
+  EngineCounters counters() const { return engine_->Counters(); }
+
+ private:
+  const std::string dir_;
+  const std::shared_ptr<Config> config_;
+  RealClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AlertEngine> engine_;
+  std::shared_ptr<const RuleSet> rules_;
+  std::vector<std::string> names_;
+};
+
+void BM_MatchAndEvaluate(benchmark::State& state) {
+  EngineBench bench(state, static_cast<int>(state.range(0)), false);
+  if (!bench.ok()) return;
+  const std::vector<std::string>& names = bench.names();
   uint32_t ts = 1700000000;
-  for (const std::string& n : names)
-    engine.Offer(*rules, n, n, ts, 1.0);  // warm up
+  for (const std::string& n : names) bench.Offer(n, ts, 1.0);  // warm up
   size_t i = 0;
   for (auto _ : state) {
     const std::string& n = names[i % names.size()];
     if (++i % names.size() == 0) ++ts;
-    engine.Offer(*rules, n, n, ts + 1, 1.0);
+    bench.Offer(n, ts + 1, 1.0);
   }
   state.SetItemsProcessed(state.iterations());
-  const EngineCounters c = engine.Counters();
+  const EngineCounters c = bench.counters();
   state.counters["series_tracked"] = static_cast<double>(c.series_tracked);
   state.counters["rule_series"] = static_cast<double>(c.rule_series);
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_MatchAndEvaluate)->Arg(10000)->Arg(100000);
 
@@ -123,25 +150,13 @@ BENCHMARK(BM_MatchAndEvaluate)->Arg(10000)->Arg(100000);
 // series' point every 60 s (ts advances 60 a round of all series), after 10
 // warm-up rounds, so every forecast window holds 10 points and predicts.
 void BM_MatchAndEvaluateForecast(benchmark::State& state) {
-  const std::string dir =
-      "/tmp/gralarm-alert-bench-fc-" + std::to_string(getpid());
-  std::filesystem::remove_all(dir);
-  auto config = std::make_shared<Config>();
-  auto store = Store::Open(dir);
-  if (!store.ok()) {
-    state.SkipWithError("store");
-    return;
-  }
-  RealClock clock;
-  AlertEngine engine(store->get(), &clock, config);
-  engine.SetRules(MakeRules(*config, static_cast<int>(state.range(0)),
-                            state.range(1) != 0));
-  auto rules = engine.rules();
-  std::vector<std::string> names;
-  for (int k = 0; k < kSeries; ++k) names.push_back(SeriesName(k));
+  EngineBench bench(state, static_cast<int>(state.range(0)),
+                    state.range(1) != 0);
+  if (!bench.ok()) return;
+  const std::vector<std::string>& names = bench.names();
   uint32_t ts = 1700000000;
   for (int round = 0; round < 10; ++round, ts += 60) {
-    for (const std::string& n : names) engine.Offer(*rules, n, n, ts, 1.0);
+    for (const std::string& n : names) bench.Offer(n, ts, 1.0);
   }
   size_t i = 0;
   uint32_t round = 0;
@@ -152,12 +167,11 @@ void BM_MatchAndEvaluateForecast(benchmark::State& state) {
       ++round;
     }
     // Not a constant, and far from the thresholds: no transitions.
-    engine.Offer(*rules, n, n, ts, 1.0 + 0.25 * (round % 4));
+    bench.Offer(n, ts, 1.0 + 0.25 * (round % 4));
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["rule_series"] =
-      static_cast<double>(engine.Counters().rule_series);
-  std::filesystem::remove_all(dir);
+      static_cast<double>(bench.counters().rule_series);
 }
 BENCHMARK(BM_MatchAndEvaluateForecast)
     ->Args({10000, 0})
