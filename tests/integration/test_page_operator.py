@@ -190,7 +190,8 @@ def test_operator_screens(tmp_path, lang):
                               {"ids": sorted(before), "set": {"checks_alert": 0}})
         assert status == 400
         assert answer["error"]["message"] in text and answer["error"]["field"] in text
-        assert page.find("#cfg-bulk-status .op-message").get_attribute("translate") == "no"
+        assert page.js("document.querySelector('#cfg-bulk-status .op-message')"
+                       ".getAttribute('translate')") == "no"
         assert edge_rules(g) == before
         shot("5-configure-refused")
 

@@ -895,6 +895,8 @@ function buildConfigure() {
               control);
   };
   const numberInput = name => el("input", { id: "cfg-" + name, size: 4, inputMode: "decimal" });
+  // The bulk form sits between the filter and the table, so that it stays in
+  // reach however many rules the table holds.
   main.replaceChildren(
     el("section", {},
        el("h2", { i18n: "cfg.title" }),
@@ -908,27 +910,27 @@ function buildConfigure() {
              el("span", { i18n: "cfg.select_all" })),
           el("span", { id: "cfg-count", className: "note" }),
           opButton("cfg.reload", () => loadConfigure(), { id: "cfg-reload" })),
+       el("fieldset", { id: "cfg-bulk-section", className: "op-bulk" },
+          el("legend", { i18n: "cfg.bulk_title" }),
+          el("p", { className: "note", i18n: "cfg.bulk_hint" }),
+          el("form", { id: "cfg-bulk", noValidate: true },
+             bulkField("channels", el("span", { id: "cfg-channels", className: "op-checks" })),
+             bulkField("checks_alert", numberInput("checks_alert")),
+             bulkField("checks_ok", numberInput("checks_ok")),
+             bulkField("schedule", el("select", { id: "cfg-schedule" })),
+             bulkField("ok_margin_pct", numberInput("ok_margin_pct")),
+             bulkField("enabled", el("select", { id: "cfg-enabled" },
+                                     el("option", { value: "true", i18n: "cfg.yes" }),
+                                     el("option", { value: "false", i18n: "cfg.no" }))),
+             bulkField("template", el("select", { id: "cfg-template" })),
+             el("div", { className: "actions" },
+                el("button", { type: "submit", id: "cfg-apply" }))),
+          opNote("cfg-bulk-status")),
        opNote("cfg-status"),
        opTable("cfg-table", ["", "cfg.h_dashboard", "cfg.h_panel", "cfg.h_rule", "cfg.h_metric",
                              "cfg.h_channels", "cfg.h_checks_alert", "cfg.h_checks_ok",
                              "cfg.h_period", "cfg.h_margin", "cfg.h_template", "cfg.h_enabled",
-                             "cfg.h_source", "cfg.h_actions"])),
-    el("section", { id: "cfg-bulk-section" },
-       el("h2", { i18n: "cfg.bulk_title" }),
-       el("p", { className: "note", i18n: "cfg.bulk_hint" }),
-       el("form", { id: "cfg-bulk", noValidate: true },
-          bulkField("channels", el("span", { id: "cfg-channels", className: "op-checks" })),
-          bulkField("checks_alert", numberInput("checks_alert")),
-          bulkField("checks_ok", numberInput("checks_ok")),
-          bulkField("schedule", el("select", { id: "cfg-schedule" })),
-          bulkField("ok_margin_pct", numberInput("ok_margin_pct")),
-          bulkField("enabled", el("select", { id: "cfg-enabled" },
-                                  el("option", { value: "true", i18n: "cfg.yes" }),
-                                  el("option", { value: "false", i18n: "cfg.no" }))),
-          bulkField("template", el("select", { id: "cfg-template" })),
-          el("div", { className: "actions" },
-             el("button", { type: "submit", id: "cfg-apply" }))),
-       opNote("cfg-bulk-status")));
+                             "cfg.h_source", "cfg.h_actions"])));
   document.getElementById("cfg-filter").addEventListener("input", () => applyFilter());
   document.getElementById("cfg-select-all").addEventListener("change", ev => {
     for (const row of cfg.rows) {
@@ -1369,7 +1371,8 @@ function renderSettings(root, s) {
     kv("set.version", s.version),
     kv("set.node", s.node_id ? dataSpan(s.node_id) : word("set.no_node")),
     kv("set.store", s.store ? s.store.path : ""),
-    kv("set.store_size", s.store ? humanBytes(s.store.size_bytes) : ""),
+    kv("set.store_size", s.store && Number.isFinite(s.store.size_bytes)
+                         ? humanBytes(s.store.size_bytes) : ""),
     kv("set.token", word(s.api && s.api.token_required ? "set.token_yes" : "set.token_no"))));
   const conn = opTable("set-connections", ["set.h_service", "set.h_url", "set.h_state", "set.h_message"]);
   const channels = opTable("set-channels", ["set.h_name", "set.h_type", "set.h_target",
