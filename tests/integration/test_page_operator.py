@@ -26,7 +26,7 @@ SAYS = {
            "days": "Monday to Friday", "hours": "from 08:00 to 18:00", "every_day": "every day",
            "help": ["Checks to alert", "Checks to clear", "OK margin %", "Templates",
                     "Silences", "Flapping", "No data", "all or nothing"],
-           "token": "not required"},
+           "token": "not required", "really": "Really delete?"},
     "es": {"saved": "Plantilla guardada", "created": "20 reglas creadas.",
            "changed": "20 reglas cambiadas.", "refused": "Rechazado:",
            "shown": "20 de 21 alarmas mostradas", "apply": "Aplicar a 20 seleccionadas",
@@ -36,7 +36,7 @@ SAYS = {
            "help": ["Comprobaciones para alertar", "Comprobaciones para recuperar",
                     "Margen OK %", "Plantillas", "Silencios", "Oscilación", "Sin datos",
                     "todo o nada"],
-           "token": "no necesario"},
+           "token": "no necesario", "really": "¿Borrar de verdad?"},
 }
 
 
@@ -266,12 +266,45 @@ def test_operator_screens(tmp_path, lang):
         assert page.no_horizontal_scroll()
         shot("11-help")
 
+        # 7. A template in use cannot be deleted: the API's 409 is shown.
+        page.tab("templates")
+        delete = '#tpl-table tr[data-template="edge-util"] button.delete'
+        page.click(delete)
+        assert page.text(delete) == says["really"]
+        page.click(delete)
+        text = note(page, "#tpl-status", says["refused"], "template delete refused")
+        status, answer = call(g, "DELETE", "/api/v1/templates/edge-util")
+        assert status == 409 and answer["error"]["message"] in text
+        assert call(g, "GET", "/api/v1/templates/edge-util")[0] == 200
+        assert page.no_horizontal_scroll()
+        shot("12-template-in-use")
+
+        # 8. Edit (the Alerts tab's rule form) and Delete (two clicks) from Configure alarms.
+        rule_id = next(r["id"] for r in before.values() if r["pattern"] == "edge.r20.util")
+        row = f'#cfg-table tr[data-rule="{rule_id}"]'
+        page.tab("configure")
+        page.wait(f"document.querySelector({json.dumps(row)})", "rule row")
+        page.click(row + " button.edit")
+        page.wait(f"document.getElementById('rule-id').value === {json.dumps(rule_id)}",
+                  "rule form filled")
+        assert page.js("!document.getElementById('tab-home').hidden")
+        page.tab("configure")
+        page.wait(f"document.querySelector({json.dumps(row)})", "rule row")
+        page.click(row + " button.delete")
+        assert call(g, "GET", f"/api/v1/rules/{rule_id}")[0] == 200  # one click: not yet
+        page.click(row + " button.delete")
+        note(page, "#cfg-status", rule_id, "rule deleted")
+        assert call(g, "GET", f"/api/v1/rules/{rule_id}")[0] == 404
+        page.wait(f"!document.querySelector({json.dumps(row)})", "row gone")
+        assert len(edge_rules(g)) == 19
+
         for tab in ("templates", "configure", "silences"):
             page.tab(tab)
             assert page.no_horizontal_scroll(), tab
-        # The refused bulk change is the only failed request (Chromium logs its 400).
+        # The refused writes are the only failed requests (Chromium logs their status).
         assert [e for e in page.console_errors()
-                if not ("/api/v1/rules/bulk" in e and "400" in e)] == []
+                if not ("/api/v1/rules/bulk" in e and "400" in e)
+                and not ("/api/v1/templates/edge-util" in e and "409" in e)] == []
     finally:
         if page is not None:
             page.close()

@@ -32,7 +32,7 @@ addStrings({
     "cfg.failed": "Could not load",
     // Configure alarms.
     "cfg.title": "Configure alarms",
-    "cfg.intro": "Tick the alarms to change, choose the fields to change below the table, then apply. The change is all or nothing: if the server refuses it for one alarm, none changes.",
+    "cfg.intro": "Tick the alarms to change, choose the fields to change above the table, then apply. The change is all or nothing: if the server refuses it for one alarm, none changes.",
     "cfg.filter": "Filter",
     "cfg.filter_placeholder": "text in any column",
     "cfg.select_all": "Select all shown",
@@ -247,7 +247,7 @@ addStrings({
     "cfg.loading": "Cargando…",
     "cfg.failed": "No se pudo cargar",
     "cfg.title": "Configurar alarmas",
-    "cfg.intro": "Marque las alarmas que quiere cambiar, elija los campos debajo de la tabla y aplique. El cambio es todo o nada: si el servidor lo rechaza para una alarma, no cambia ninguna.",
+    "cfg.intro": "Marque las alarmas que quiere cambiar, elija los campos encima de la tabla y aplique. El cambio es todo o nada: si el servidor lo rechaza para una alarma, no cambia ninguna.",
     "cfg.filter": "Filtro",
     "cfg.filter_placeholder": "texto de cualquier columna",
     "cfg.select_all": "Seleccionar todas las mostradas",
