@@ -77,6 +77,11 @@ addStrings({
     "tpl.title": "Templates",
     "tpl.intro": "A template holds the settings many alarms share. An alarm takes from its template every field it does not set itself.",
     "tpl.new": "New template",
+    "tpl.lvl.warning": "warning",
+    "tpl.lvl.major": "major",
+    "tpl.lvl.critical": "critical",
+    "tpl.dir.above": "above",
+    "tpl.dir.below": "below",
     "tpl.h_name": "Name",
     "tpl.h_thresholds": "Thresholds",
     "tpl.h_direction": "Direction",
@@ -291,6 +296,11 @@ addStrings({
     "tpl.title": "Plantillas",
     "tpl.intro": "Una plantilla guarda los ajustes que comparten muchas alarmas. Una alarma toma de su plantilla todo campo que no fija ella misma.",
     "tpl.new": "Nueva plantilla",
+    "tpl.lvl.warning": "aviso",
+    "tpl.lvl.major": "mayor",
+    "tpl.lvl.critical": "crítica",
+    "tpl.dir.above": "por encima",
+    "tpl.dir.below": "por debajo",
     "tpl.h_name": "Nombre",
     "tpl.h_thresholds": "Umbrales",
     "tpl.h_direction": "Sentido",
@@ -420,7 +430,7 @@ addStrings({
     "help.checks_ok.t": "Comprobaciones para recuperar",
     "help.checks_ok.d": "Cuántos valores buenos seguidos hacen falta para que la alarma baje de nivel o se recupere.",
     "help.margin.t": "Margen OK %",
-    "help.margin.d": "Para recuperarse, el valor debe volver por debajo del umbral en este porcentaje de él. Con crítica 95 y un margen del 10 %, el valor debe bajar de 85,5. Evita que una alarma se encienda y apague cuando el valor ronda el umbral.",
+    "help.margin.d": "Para recuperarse, el valor debe alejarse del umbral, hacia el lado bueno, en este porcentaje de él. Con crítica 95 y un margen del 10 %, el valor debe bajar de 85,5. Evita que una alarma se encienda y apague cuando el valor ronda el umbral.",
     "help.schedule.t": "Periodo (horario)",
     "help.schedule.d": "Los días y horas en que se envían notificaciones (24x7 por defecto). Fuera del periodo las alarmas se levantan y registran igual, pero no se avisa a nadie; al abrirse el periodo se envían las que sigan activas. Los periodos aparecen en la pestaña Ajustes.",
     "help.channels.t": "Canales",
@@ -631,9 +641,13 @@ function fillSelect(select, firstKey, values, chosen) {
   select.value = chosen || "";
 }
 
+// "warning 70, major 85" in the page's language.
 function thresholdsOf(x) {
   return LEVELS.filter(l => x.thresholds && l in x.thresholds)
-    .map(l => l + " " + x.thresholds[l]).join(", ");
+    .map(l => t("tpl.lvl." + l) + " " + x.thresholds[l]).join(", ");
+}
+function directionCell(d) {
+  return d === "above" || d === "below" ? wordCell(t("tpl.dir." + d)) : dataCell(d || "");
 }
 
 // ---- Templates.
@@ -730,7 +744,7 @@ function renderTemplates() {
                  twoClickDelete(() => deleteTemplate(x.name)));
     }
     actions.appendChild(box);
-    return [dataCell(x.name), dataCell(thresholdsOf(x)), dataCell(x.direction || ""),
+    return [dataCell(x.name), wordCell(thresholdsOf(x)), directionCell(x.direction),
             dataCell(x.checks_alert), dataCell(x.checks_ok), dataCell(x.ok_margin_pct),
             dataCell(x.schedule || ""), dataCell((x.channels || []).join(", ")),
             wordCell(t("tpl.used", used.get(x.name) || 0), "used"), actions];
