@@ -26,7 +26,8 @@ SAYS = {
            "days": "Monday to Friday", "hours": "from 08:00 to 18:00", "every_day": "every day",
            "help": ["Checks to alert", "Checks to clear", "OK margin %", "Templates",
                     "Silences", "Flapping", "No data", "all or nothing"],
-           "token": "not required", "really": "Really delete?"},
+           "token": "not required", "really": "Really delete?",
+           "thresholds": "warning 70, major 85, critical 95"},
     "es": {"saved": "Plantilla guardada", "created": "20 reglas creadas.",
            "changed": "20 reglas cambiadas.", "refused": "Rechazado:",
            "shown": "20 de 21 alarmas mostradas", "apply": "Aplicar a 20 seleccionadas",
@@ -36,7 +37,8 @@ SAYS = {
            "help": ["Comprobaciones para alertar", "Comprobaciones para recuperar",
                     "Margen OK %", "Plantillas", "Silencios", "Oscilación", "Sin datos",
                     "todo o nada"],
-           "token": "no necesario", "really": "¿Borrar de verdad?"},
+           "token": "no necesario", "really": "¿Borrar de verdad?",
+           "thresholds": "aviso 70, mayor 85, crítica 95"},
 }
 
 
@@ -120,7 +122,7 @@ def test_operator_screens(tmp_path, lang):
         page.wait("document.querySelector('#tpl-table tr[data-template=\"edge-util\"]')",
                   "template listed")
         row = page.text('#tpl-table tr[data-template="edge-util"]')
-        assert "warning 70, major 85, critical 95" in row and "noc-webhook" in row
+        assert says["thresholds"] in row and "noc-webhook" in row
         shot("1-template")
 
         # 2. 20 rules from it ("New rules from this template").
