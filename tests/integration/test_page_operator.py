@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 
 from browser import Page
@@ -80,12 +81,35 @@ def start_gralarm(tmp_path):
     return Gralarm(str(tmp_path), ["127.0.0.1:1"], sections=sections).start()
 
 
+SETTLED = "!document.querySelector('main[data-busy]')"
+
+
+def show(page, tab):
+    """Opens the tab and waits until its screen has loaded what it shows."""
+    page.tab(tab)
+    page.wait(SETTLED, f"tab {tab} loaded")
+
+
+def click(page, css):
+    """Clicks `css`, again when the page redrew it between finding and clicking (the
+    Alerts tab redraws itself every 10 s)."""
+    for _ in range(3):
+        try:
+            page.click(css)
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    page.click(css)
+
+
 def note(page, css, expected, what):
-    """Waits until the element `css` (a role=status note) holds `expected`."""
+    """Waits until the element `css` (a role=status note) holds `expected` and the
+    screens have redrawn what the write changed."""
     page.wait(f"(document.querySelector({json.dumps(css)}) || {{}}).textContent"
               f" && document.querySelector({json.dumps(css)}).textContent"
               f".includes({json.dumps(expected)})", what)
-    assert page.find(css).get_attribute("role") == "status"
+    assert page.js(f"document.querySelector({json.dumps(css)}).getAttribute('role')") == "status"
+    page.wait(SETTLED, what + ", redrawn")
     return page.text(css)
 
 
@@ -98,6 +122,7 @@ def test_operator_screens(tmp_path, lang):
     try:
         page = Page(f"http://127.0.0.1:{g.api_port}", str(tmp_path / "profile"), lang=lang)
         page.open("templates")
+        page.wait(SETTLED, "templates loaded")
         assert page.js("document.documentElement.lang") == lang
 
         # 1. A template, made on the Templates tab.
@@ -144,7 +169,7 @@ def test_operator_screens(tmp_path, lang):
         shot("2-rules-from-template")
 
         # 3. Configure alarms: filter, select the 20, channels + checks in one action.
-        page.tab("configure")
+        show(page, "configure")
         page.wait("document.querySelectorAll('#cfg-table tbody tr.row').length === 21",
                   "21 rules in the table")
         # The file rule: read-only, no checkbox, its file named.
@@ -202,10 +227,10 @@ def test_operator_screens(tmp_path, lang):
         send_tcp(g.port, "".join(f"edge.r1.util 99 {now - 3 + k}\n" for k in range(3)).encode())
         wait_until(lambda: call(g, "GET", "/api/v1/alerts")[1]["items"], 10, what="the alert")
         page.tab("home")
-        page.run("refresh()")
+        page.run("return refresh()")
         page.wait("[...document.querySelectorAll('#alerts-table tbody tr.row')]"
                   ".some(tr => tr.textContent.includes('edge.r1.util'))", "alert row")
-        page.click("#alerts-table tbody tr.row button.silence")
+        click(page, "#alerts-table tbody tr.row button.silence")
         page.wait("document.getElementById('sil-dialog').open", "silence dialog")
         assert page.js("document.getElementById('sil-scope-series').checked")
         assert page.js("document.getElementById('sil-duration-1h').checked")
@@ -230,7 +255,7 @@ def test_operator_screens(tmp_path, lang):
         assert page.js("localStorage.getItem('gralarm.user')") == "noc-operator"
         shot("7-alert-silenced")
 
-        page.tab("silences")
+        show(page, "silences")
         page.wait("document.querySelectorAll('#sil-table tbody tr.row').length === 1",
                   "the silence listed")
         row = page.text("#sil-table tbody tr.row")
@@ -242,7 +267,7 @@ def test_operator_screens(tmp_path, lang):
         wait_until(lambda: call(g, "GET", "/api/v1/alerts")[1]["items"][0]["silenced"] is False,
                    5, what="alert no longer silenced")
         page.tab("home")
-        page.run("refresh()")
+        page.run("return refresh()")
         page.wait("[...document.querySelectorAll('#alerts-table tbody tr.row')]"
                   ".some(tr => tr.textContent.includes('edge.r1.util')"
                   " && tr.children[5].textContent.trim() === '')", "silenced mark gone")
@@ -250,7 +275,7 @@ def test_operator_screens(tmp_path, lang):
 
         # 6. Settings and Help.
         _, settings = call(g, "GET", "/api/v1/settings")
-        page.tab("settings")
+        show(page, "settings")
         page.wait("document.querySelectorAll('#set-channels tbody tr.row').length === 2",
                   "channels listed")
         text = page.text("#tab-settings")
@@ -261,7 +286,7 @@ def test_operator_screens(tmp_path, lang):
             assert expected in text, expected
         assert page.no_horizontal_scroll()
         shot("10-settings")
-        page.tab("help")
+        show(page, "help")
         text = page.text("#tab-help")
         for expected in says["help"]:
             assert expected in text, expected
@@ -269,7 +294,7 @@ def test_operator_screens(tmp_path, lang):
         shot("11-help")
 
         # 7. A template in use cannot be deleted: the API's 409 is shown.
-        page.tab("templates")
+        show(page, "templates")
         delete = '#tpl-table tr[data-template="edge-util"] button.delete'
         page.click(delete)
         assert page.text(delete) == says["really"]
@@ -284,13 +309,13 @@ def test_operator_screens(tmp_path, lang):
         # 8. Edit (the Alerts tab's rule form) and Delete (two clicks) from Configure alarms.
         rule_id = next(r["id"] for r in before.values() if r["pattern"] == "edge.r20.util")
         row = f'#cfg-table tr[data-rule="{rule_id}"]'
-        page.tab("configure")
+        show(page, "configure")
         page.wait(f"document.querySelector({json.dumps(row)})", "rule row")
         page.click(row + " button.edit")
         page.wait(f"document.getElementById('rule-id').value === {json.dumps(rule_id)}",
                   "rule form filled")
         assert page.js("!document.getElementById('tab-home').hidden")
-        page.tab("configure")
+        show(page, "configure")
         page.wait(f"document.querySelector({json.dumps(row)})", "rule row")
         page.click(row + " button.delete")
         assert call(g, "GET", f"/api/v1/rules/{rule_id}")[0] == 200  # one click: not yet
@@ -301,7 +326,7 @@ def test_operator_screens(tmp_path, lang):
         assert len(edge_rules(g)) == 19
 
         for tab in ("templates", "configure", "silences"):
-            page.tab(tab)
+            show(page, tab)
             assert page.no_horizontal_scroll(), tab
         # The refused writes are the only failed requests (Chromium logs their status).
         assert [e for e in page.console_errors()

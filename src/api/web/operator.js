@@ -563,6 +563,19 @@ function twoClickDelete(action) {
   return box;
 }
 
+// Marks the tab busy (data-busy on its <main>) while `work` runs, so that
+// whoever reads the screen (a test, a script) can wait until it settles.
+async function busy(tab, work) {
+  const main = document.getElementById("tab-" + tab);
+  main.dataset.busy = String((Number(main.dataset.busy) || 0) + 1);
+  try {
+    return await work();
+  } finally {
+    const n = Number(main.dataset.busy) - 1;
+    if (n > 0) main.dataset.busy = String(n); else delete main.dataset.busy;
+  }
+}
+
 // A labelled field: <label><span>text</span>control</label>.
 function field(key, control, error) {
   return el("label", {}, el("span", { i18n: key }), control, error || null);
@@ -715,7 +728,10 @@ function buildTemplates() {
   editTemplate(null);
 }
 
-async function loadTemplates() {
+function loadTemplates() {
+  return busy("templates", loadTemplatesNow);
+}
+async function loadTemplatesNow() {
   const note = document.getElementById("tpl-status");
   try {
     const [items, rules] = await Promise.all([allItems("/api/v1/templates"), allRules(),
@@ -963,7 +979,10 @@ function buildConfigure() {
   updateCount();
 }
 
-async function loadConfigure() {
+function loadConfigure() {
+  return busy("configure", loadConfigureNow);
+}
+async function loadConfigureNow() {
   const note = document.getElementById("cfg-status");
   try {
     const [rules, templates] = await Promise.all([allRules(), allItems("/api/v1/templates"),
@@ -1178,7 +1197,10 @@ function buildSilences() {
   sil.built = true;
 }
 
-async function loadSilences() {
+function loadSilences() {
+  return busy("silences", loadSilencesNow);
+}
+async function loadSilencesNow() {
   try {
     sil.items = await allItems("/api/v1/silences");
   } catch (e) {
@@ -1367,7 +1389,10 @@ function kv(key, value, id) {
                                                                      : dataCell(value));
 }
 
-async function loadSettingsScreen() {
+function loadSettingsScreen() {
+  return busy("settings", loadSettingsScreenNow);
+}
+async function loadSettingsScreenNow() {
   const root = document.getElementById("set-body");
   const s = await loadSettings(true);
   const note = document.getElementById("set-status");
