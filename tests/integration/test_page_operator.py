@@ -43,6 +43,26 @@ SAYS = {
 }
 
 
+# The texts of the operator's screens (and the silence dialog) that are an English
+# string of the page's table with a different Spanish one, outside translate="no".
+ENGLISH_LEFT = """
+const english = new Set(Object.keys(STRINGS.en).filter(k => typeof STRINGS.en[k] === "string"
+                                                          && STRINGS.en[k] !== STRINGS.es[k])
+                        .map(k => STRINGS.en[k]));
+const roots = ["tab-configure", "tab-templates", "tab-silences", "tab-settings", "tab-help",
+               "sil-dialog"].map(id => document.getElementById(id)).filter(e => e);
+const left = [];
+for (const root of roots) {
+  const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const text = n.textContent.trim();
+    if (text && !n.parentElement.closest("[translate=no]") && english.has(text)) left.push(text);
+  }
+}
+return left;
+"""
+
+
 def call(g, method, path, body=None):
     """(status, JSON answer) of the API."""
     data = json.dumps(body).encode() if body is not None else None
@@ -328,6 +348,19 @@ def test_operator_screens(tmp_path, lang):
         for tab in ("templates", "configure", "silences"):
             show(page, tab)
             assert page.no_horizontal_scroll(), tab
+
+        # 9. No English word left on the operator's screens in Spanish (data aside, in
+        # translate="no"); in English, the switch redraws them in Spanish.
+        if lang == "en":
+            page.set_lang("es")
+            page.wait("document.getElementById('cfg-apply').textContent.startsWith('Aplicar a ')",
+                      "bulk button in Spanish")
+            assert page.js("document.querySelector('#tab-configure h2').textContent") == (
+                "Configurar alarmas")
+            show(page, "templates")
+            assert "aviso 70" in page.text('#tpl-table tr[data-template="edge-util"]')
+        english = page.run(ENGLISH_LEFT)
+        assert english == [], english
         # The refused writes are the only failed requests (Chromium logs their status).
         assert [e for e in page.console_errors()
                 if not ("/api/v1/rules/bulk" in e and "400" in e)

@@ -502,32 +502,50 @@ function opTable(id, keys) {
 function opNote(id) {
   return el("p", { id, role: "status", className: "op-note" });
 }
+// Draws a note from parts: text, nodes (data, never translated) or functions
+// giving the page's words in the language in force; a change of language
+// draws it again (redrawNotes).
+function drawNote(note, cls, parts) {
+  note.className = "op-note " + cls;
+  note.opNote = { cls, parts };
+  note.replaceChildren(...parts.map(p => typeof p === "function" ? document.createTextNode(p())
+                                        : typeof p === "string" ? document.createTextNode(p) : p));
+}
+function redrawNotes() {
+  for (const n of document.querySelectorAll(".op-note")) {
+    if (n.opNote) drawNote(n, n.opNote.cls, n.opNote.parts);
+  }
+}
 function sayDone(note, ...parts) {
-  note.className = "op-note ok-note";
-  note.replaceChildren(...parts.map(p => typeof p === "string" ? document.createTextNode(p) : p));
+  drawNote(note, "ok-note", parts);
+}
+function sayWrong(note, ...parts) {
+  drawNote(note, "error", parts);
 }
 // The API's refusal as it gave it: "Refused: <message> (field: x, rule: y)".
 function sayRefused(note, r) {
   const e = r && r.data && r.data.error ? r.data.error : null;
-  note.className = "op-note error";
-  const parts = [t("cfg.refused") + ": ",
+  const parts = [() => t("cfg.refused") + ": ",
                  dataSpan(e && e.message ? e.message : "HTTP " + (r ? r.status : 0), "op-message")];
   const extra = [];
-  if (e && e.field) extra.push([t("cfg.field"), dataSpan(e.field, "op-field")]);
-  if (e && e.rule) extra.push([t("cfg.rule"), dataSpan(e.rule, "op-rule")]);
+  if (e && e.field) extra.push(["cfg.field", dataSpan(e.field, "op-field")]);
+  if (e && e.rule) extra.push(["cfg.rule", dataSpan(e.rule, "op-rule")]);
   if (extra.length) {
     parts.push(" (");
-    extra.forEach(([name, value], i) => {
+    extra.forEach(([key, value], i) => {
       if (i) parts.push(", ");
-      parts.push(name + ": ", value);
+      parts.push(() => t(key) + ": ", value);
     });
     parts.push(")");
   }
-  note.replaceChildren(...parts.map(p => typeof p === "string" ? document.createTextNode(p) : p));
+  drawNote(note, "error", parts);
 }
+// A failure that is no answer of the API (the network, a script error).
 function sayError(note, text) {
-  note.className = "op-note error";
-  note.replaceChildren(dataSpan(text));
+  drawNote(note, "error", [dataSpan(text)]);
+}
+function sayFailedLoad(note, text) {
+  drawNote(note, "error", [() => t("cfg.failed") + ": ", dataSpan(text)]);
 }
 
 // A button translated with the language.
@@ -664,7 +682,7 @@ function directionCell(d) {
 }
 
 // ---- Templates.
-const tpl = { built: false, items: [], rules: [], editing: null, forRules: "" };
+const tpl = { built: false, items: [], rules: [], editing: null, forRules: "", results: [] };
 
 function buildTemplates() {
   const main = document.getElementById("tab-templates");
@@ -739,7 +757,7 @@ async function loadTemplatesNow() {
     tpl.items = items;
     tpl.rules = rules;
   } catch (e) {
-    sayError(note, t("cfg.failed") + ": " + String(e));
+    sayFailedLoad(note, String(e));
     return;
   }
   renderTemplates();
@@ -843,7 +861,7 @@ async function saveTemplate() {
     at.replaceChildren(dataSpan(e.message || "HTTP " + r.status));
     return;
   }
-  sayDone(note, t("tpl.saved") + " ", dataSpan(r.data.name), ".");
+  sayDone(note, () => t("tpl.saved") + " ", dataSpan(r.data.name), ".");
   editTemplate(null);
   await loadTemplates();
 }
@@ -855,7 +873,7 @@ async function deleteTemplate(name) {
     sayRefused(note, r);
     return;
   }
-  sayDone(note, t("tpl.deleted") + " ", dataSpan(name), ".");
+  sayDone(note, () => t("tpl.deleted") + " ", dataSpan(name), ".");
   if (tpl.editing && tpl.editing.name === name) editTemplate(null);
   await loadTemplates();
 }
@@ -866,9 +884,20 @@ function openRulesForm(name) {
   section.hidden = false;
   document.getElementById("tpl-rules-template").textContent = visible(String(name));
   document.getElementById("tpl-rules-status").replaceChildren();
-  document.getElementById("tpl-rules-result").hidden = true;
+  tpl.results = [];
+  renderRulesResult();
   section.scrollIntoView();
   document.getElementById("tpl-rules-name").focus();
+}
+
+// What "New rules from this template" made of each pattern: the rule's id, or
+// the API's refusal.
+function renderRulesResult() {
+  const table = document.getElementById("tpl-rules-result");
+  table.hidden = !tpl.results.length;
+  fill("tpl-rules-result", tpl.results.map(x => [
+    dataCell(x.pattern, "series"), dataCell(x.id),
+    x.error ? dataCell(x.error, "error") : wordCell(t("tpl.created"), "ok-note")]), 3, "");
 }
 
 // One POST /api/v1/rules per pattern, each {"name", "pattern", "template"}.
@@ -878,29 +907,25 @@ async function createRulesFromTemplate() {
   const patterns = document.getElementById("tpl-rules-patterns").value.split("\n")
     .map(s => s.trim()).filter(s => s !== "");
   if (!name || !patterns.length || !tpl.forRules) {
-    note.className = "op-note error";
-    note.textContent = t("tpl.rules_need");
+    sayWrong(note, () => t("tpl.rules_need"));
     return;
   }
-  const rows = [];
+  tpl.results = [];
   let created = 0;
   for (const pattern of patterns) {
     const r = await send("POST", "/api/v1/rules", { name, pattern, template: tpl.forRules });
     if (r.ok) {
       created++;
-      rows.push([dataCell(pattern, "series"), dataCell(r.data.id), wordCell(t("tpl.created"), "ok-note")]);
+      tpl.results.push({ pattern, id: r.data.id, error: "" });
     } else {
       const e = r.data && r.data.error ? r.data.error : {};
-      rows.push([dataCell(pattern, "series"), dataCell(""),
-                 dataCell((e.field ? e.field + ": " : "") + (e.message || "HTTP " + r.status), "error")]);
+      tpl.results.push({ pattern, id: "", error: (e.field ? e.field + ": " : "") +
+                                                 (e.message || "HTTP " + r.status) });
     }
   }
-  const table = document.getElementById("tpl-rules-result");
-  table.hidden = false;
-  fill("tpl-rules-result", rows, 3, "");
+  renderRulesResult();
   const refused = patterns.length - created;
-  note.className = "op-note " + (refused ? "error" : "ok-note");
-  note.textContent = t("tpl.rules_done", created, refused);
+  drawNote(note, refused ? "error" : "ok-note", [() => t("tpl.rules_done", created, refused)]);
   if (refused === 0) document.getElementById("tpl-rules-patterns").value = "";
   await loadTemplates();
   refresh();
@@ -990,7 +1015,7 @@ async function loadConfigureNow() {
     cfg.rules = rules;
     cfg.templates = templates;
   } catch (e) {
-    sayError(note, t("cfg.failed") + ": " + String(e));
+    sayFailedLoad(note, String(e));
     return;
   }
   const ids = new Set(cfg.rules.filter(r => !r.read_only).map(r => r.id));
@@ -1141,13 +1166,11 @@ async function applyBulk() {
   const ids = selectedShown();
   const set = bulkSet();
   if (!ids.length) {
-    note.className = "op-note error";
-    note.textContent = t("cfg.nothing_selected");
+    sayWrong(note, () => t("cfg.nothing_selected"));
     return;
   }
   if (!Object.keys(set).length) {
-    note.className = "op-note error";
-    note.textContent = t("cfg.nothing_to_change");
+    sayWrong(note, () => t("cfg.nothing_to_change"));
     return;
   }
   const apply = document.getElementById("cfg-apply");
@@ -1163,7 +1186,7 @@ async function applyBulk() {
     return;
   }
   const n = r.data && Array.isArray(r.data.items) ? r.data.items.length : ids.length;
-  sayDone(note, t("cfg.changed", n));
+  sayDone(note, () => t("cfg.changed", n));
   await loadConfigure();
   refresh();
 }
@@ -1175,7 +1198,7 @@ async function deleteRule(id) {
     sayRefused(note, r);
     return;
   }
-  sayDone(note, t("cfg.deleted") + " ", dataSpan(id), ".");
+  sayDone(note, () => t("cfg.deleted") + " ", dataSpan(id), ".");
   cfg.selected.delete(id);
   await loadConfigure();
   refresh();
@@ -1204,7 +1227,7 @@ async function loadSilencesNow() {
   try {
     sil.items = await allItems("/api/v1/silences");
   } catch (e) {
-    sayError(document.getElementById("sil-status"), t("cfg.failed") + ": " + String(e));
+    sayFailedLoad(document.getElementById("sil-status"), String(e));
     return;
   }
   renderSilences();
@@ -1241,7 +1264,7 @@ async function expireSilence(x) {
     sayRefused(note, r);
     return;
   }
-  sayDone(note, t("sil.expired_note") + " ", dataSpan(x.series || x.rule), ".");
+  sayDone(note, () => t("sil.expired_note") + " ", dataSpan(x.series || x.rule), ".");
   await loadSilences();
   refresh();
 }
@@ -1319,7 +1342,7 @@ async function createSilence() {
     const v = document.getElementById("sil-until").value;
     ends = v ? new Date(v) : null;  // datetime-local: the browser's time zone
     if (!ends || isNaN(ends.getTime())) {
-      errorEl.textContent = t("sil.need_until");
+      sayWrong(errorEl, () => t("sil.need_until"));
       return;
     }
   } else {
@@ -1338,8 +1361,9 @@ async function createSilence() {
     return;
   }
   silenceDialog.close();
+  const until = r.data.ends_at;
   sayDone(alertsNote(), dataSpan(body.series || a.rule_name || a.rule_id), ": ",
-          t("sil.created", formatTime(r.data.ends_at)));
+          () => t("sil.created", formatTime(until)));
   await refresh();
   if (sil.built) loadSilences();
 }
@@ -1397,7 +1421,7 @@ async function loadSettingsScreenNow() {
   const s = await loadSettings(true);
   const note = document.getElementById("set-status");
   if (!s) {
-    sayError(note, t("cfg.failed") + ": " + opSettings.error);
+    sayFailedLoad(note, opSettings.error);
     return;
   }
   note.replaceChildren();
@@ -1489,7 +1513,8 @@ screen("help", buildHelp, null);
 // translateDom() has already changed every data-i18n text; what is drawn from
 // data with words in it is drawn again.
 LANG_LISTENERS.push(() => {
-  if (built.has("templates")) renderTemplates();
+  redrawNotes();
+  if (built.has("templates")) { renderTemplates(); renderRulesResult(); }
   if (built.has("configure")) { renderConfigure(); }
   if (built.has("silences")) renderSilences();
   if (built.has("settings") && opSettings.data) renderSettings(document.getElementById("set-body"), opSettings.data);
