@@ -485,9 +485,12 @@ function dataCell(text, cls) {
   td.setAttribute("translate", "no");
   return td;
 }
-// A cell of the page's own words.
+// A cell of the page's own words (translated, so no translate="no").
 function wordCell(text, cls) {
-  return cell(text, cls);
+  const td = document.createElement("td");
+  td.textContent = text === undefined || text === null ? "" : String(text);
+  if (cls) td.className = cls;
+  return td;
 }
 // A column header translated with the language.
 function headRow(keys) {
