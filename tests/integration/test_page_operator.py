@@ -43,12 +43,14 @@ SAYS = {
 }
 
 
-# The texts of the operator's screens (and the silence dialog) that are an English
-# string of the page's table with a different Spanish one, outside translate="no".
+# The texts of the operator's screens (and the silence dialog) outside translate="no"
+# that are an English string of the page's table with a different Spanish one, and no
+# Spanish string (some words, such as "Panel", are spelt the same in both).
 ENGLISH_LEFT = """
+const spanish = new Set(Object.values(STRINGS.es).filter(v => typeof v === "string"));
 const english = new Set(Object.keys(STRINGS.en).filter(k => typeof STRINGS.en[k] === "string"
                                                           && STRINGS.en[k] !== STRINGS.es[k])
-                        .map(k => STRINGS.en[k]));
+                        .map(k => STRINGS.en[k]).filter(v => !spanish.has(v)));
 const roots = ["tab-configure", "tab-templates", "tab-silences", "tab-settings", "tab-help",
                "sil-dialog"].map(id => document.getElementById(id)).filter(e => e);
 const left = [];
