@@ -371,3 +371,42 @@ def test_operator_screens(tmp_path, lang):
         if page is not None:
             page.close()
         assert g.stop()[0] == 0
+
+
+def test_silence_until_a_date_in_the_browsers_time_zone(tmp_path, monkeypatch):
+    """"until" takes a date and time in the browser's time zone (here Europe/Madrid,
+    UTC+1 in January) and "this alarm" silences the whole rule."""
+    monkeypatch.setenv("TZ", "Europe/Madrid")  # Chromium inherits it through chromedriver
+    g = start_gralarm(tmp_path)
+    page = None
+    try:
+        now = int(time.time())
+        send_tcp(g.port, f"file.a.x 5 {now - 1}\n".encode())
+        wait_until(lambda: call(g, "GET", "/api/v1/alerts")[1]["items"], 10, what="the alert")
+        page = Page(f"http://127.0.0.1:{g.api_port}", str(tmp_path / "profile"))
+        page.open()
+        page.wait("document.querySelector('#alerts-table tbody tr.row button.silence')",
+                  "alert row")
+        click(page, "#alerts-table tbody tr.row button.silence")
+        page.wait("document.getElementById('sil-dialog').open", "silence dialog")
+        page.click("#sil-scope-rule")
+        # Typing into a datetime-local field depends on the browser's locale: the value
+        # is set as the field holds it, with the input event typing sends.
+        page.run("const u = document.getElementById('sil-until'); u.value = '2030-01-15T10:00';"
+                 " u.dispatchEvent(new Event('input', {bubbles: true}));")
+        assert page.js("document.getElementById('sil-duration-until').checked")
+        page.type("#sil-comment", "until the window closes")
+        page.screenshot("operator-silence-until")
+        page.click("#sil-create")
+        note(page, "#sil-alert-status", "Silenced until", "silence confirmed")
+        items = call(g, "GET", "/api/v1/silences")[1]["items"]
+        assert len(items) == 1
+        assert (items[0]["rule"], items[0]["series"]) == ("file-rule", "")
+        assert items[0]["ends_at"].startswith("2030-01-15T09:00:00"), items[0]
+        show(page, "silences")
+        assert "15/01/2030, 10:00:00" in page.text("#sil-table tbody tr.row")
+        assert page.console_errors() == []
+    finally:
+        if page is not None:
+            page.close()
+        assert g.stop()[0] == 0

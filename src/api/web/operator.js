@@ -1015,7 +1015,15 @@ async function loadConfigureNow() {
   try {
     const [rules, templates] = await Promise.all([allRules(), allItems("/api/v1/templates"),
                                                   loadSettings()]);
-    cfg.rules = rules;
+    // Grouped as the operators know them: dashboard, panel, then name.
+    const key = r => { const x = ruleTexts(r); return [x.dashboard, x.panel, String(r.name || r.id), r.id]; };
+    cfg.rules = rules.map(r => [key(r), r]).sort((a, b) => {
+      for (let i = 0; i < a[0].length; i++) {
+        const c = a[0][i].localeCompare(b[0][i]);
+        if (c) return c;
+      }
+      return 0;
+    }).map(x => x[1]);
     cfg.templates = templates;
   } catch (e) {
     sayFailedLoad(note, String(e));
@@ -1326,6 +1334,10 @@ function openSilenceDialog(a) {
   document.getElementById("sil-dialog-error").replaceChildren();
   document.getElementById("sil-scope-series").checked = true;
   document.getElementById("sil-duration-1h").checked = true;
+  // The earliest end the browser offers: now, in its time zone.
+  const now = new Date();
+  now.setMinutes(now.getMinutes() - now.getTimezoneOffset());
+  document.getElementById("sil-until").min = now.toISOString().slice(0, 16);
   document.getElementById("sil-until").value = "";
   document.getElementById("sil-comment").value = "";
   let user = "";
