@@ -199,7 +199,10 @@ def test_operator_screens(tmp_path, lang):
         assert page.find_all(file_row + " input") == []
         assert says["from_file"] in page.text(file_row)
         assert "rules.toml" in page.text(file_row)
+        page.type("#cfg-filter", "no-such-alarm")
+        page.wait("!document.getElementById('cfg-no-match').hidden", "nothing matches")
         page.type("#cfg-filter", "edge.r")
+        page.wait("document.getElementById('cfg-no-match').hidden", "matches again")
         page.wait("document.getElementById('cfg-count').textContent.startsWith("
                   f"{json.dumps(says['shown'])})", "filter shows the 20")
         page.find("#cfg-select-all").send_keys(Keys.SPACE)  # by keyboard

@@ -19,7 +19,6 @@ addStrings({
     "cfg.refused": "Refused",
     "cfg.field": "field",
     "cfg.rule": "rule",
-    "cfg.none": "none",
     "cfg.yes": "yes",
     "cfg.no": "no",
     "cfg.reload": "Reload",
@@ -28,7 +27,6 @@ addStrings({
     "cfg.really_delete": "Really delete?",
     "cfg.cancel": "Cancel",
     "cfg.from_file": "from file",
-    "cfg.loading": "Loading…",
     "cfg.failed": "Could not load",
     // Configure alarms.
     "cfg.title": "Configure alarms",
@@ -56,7 +54,6 @@ addStrings({
     "cfg.no_match": "No alarm matches the filter.",
     "cfg.bulk_title": "Change the selected alarms",
     "cfg.bulk_hint": "Tick each field to change; the others stay as they are. An empty number puts the field back to its template's value or the default.",
-    "cfg.change": "Change",
     "cfg.channels": "Channels",
     "cfg.checks_alert": "Checks to alert",
     "cfg.checks_ok": "Checks to clear",
@@ -240,7 +237,6 @@ addStrings({
     "cfg.refused": "Rechazado",
     "cfg.field": "campo",
     "cfg.rule": "regla",
-    "cfg.none": "ninguno",
     "cfg.yes": "sí",
     "cfg.no": "no",
     "cfg.reload": "Recargar",
@@ -249,7 +245,6 @@ addStrings({
     "cfg.really_delete": "¿Borrar de verdad?",
     "cfg.cancel": "Cancelar",
     "cfg.from_file": "del fichero",
-    "cfg.loading": "Cargando…",
     "cfg.failed": "No se pudo cargar",
     "cfg.title": "Configurar alarmas",
     "cfg.intro": "Marque las alarmas que quiere cambiar, elija los campos encima de la tabla y aplique. El cambio es todo o nada: si el servidor lo rechaza para una alarma, no cambia ninguna.",
@@ -276,7 +271,6 @@ addStrings({
     "cfg.no_match": "Ninguna alarma coincide con el filtro.",
     "cfg.bulk_title": "Cambiar las alarmas seleccionadas",
     "cfg.bulk_hint": "Marque cada campo que quiere cambiar; los demás quedan como están. Un número vacío devuelve el campo al valor de su plantilla o al valor por defecto.",
-    "cfg.change": "Cambiar",
     "cfg.channels": "Canales",
     "cfg.checks_alert": "Comprobaciones para alertar",
     "cfg.checks_ok": "Comprobaciones para recuperar",
@@ -1116,6 +1110,8 @@ function renderConfigure() {
   if (!cfg.rules.length) {
     body.appendChild(el("tr", {}, el("td", { colSpan: 14, className: "empty", i18n: "cfg.no_rules" })));
   }
+  body.appendChild(el("tr", { id: "cfg-no-match", hidden: true },
+                      el("td", { colSpan: 14, className: "empty", i18n: "cfg.no_match" })));
   // The hidden label of the row checkboxes ("Select" + the rule's name).
   if (!document.getElementById("cfg-pick-label")) {
     document.getElementById("tab-configure").appendChild(
@@ -1127,6 +1123,8 @@ function renderConfigure() {
 function applyFilter() {
   const q = document.getElementById("cfg-filter").value.trim().toLowerCase();
   for (const row of cfg.rows) row.tr.hidden = q !== "" && !row.text.includes(q);
+  document.getElementById("cfg-no-match").hidden =
+    !cfg.rows.length || cfg.rows.some(row => !row.tr.hidden);
   updateCount();
 }
 
