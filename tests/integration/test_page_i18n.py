@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 
 from browser import Page
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from harness import Gralarm, send_tcp, wait_until
 
 TABS = ["home", "add", "metrics", "configure", "templates", "silences", "settings", "help"]
@@ -199,7 +201,30 @@ def visit(page, tab, lang):
                   "the configured metrics")
     time.sleep(0.5)  # what the tab's screen fetches on opening is drawn
     assert page.no_horizontal_scroll(), f"{tab} scrolls sideways at 1280 px in {lang}"
+    page.run("window.scrollTo(0, 0)")
     page.screenshot(f"i18n-{lang}-{tab}")
+
+
+# The page's controls the keyboard cannot reach: shown, enabled, yet out of the Tab order.
+UNREACHABLE_JS = """
+const shown = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+return [...document.querySelectorAll("a[href], button, input, select, textarea, [onclick]")]
+  .filter(e => shown(e) && !e.disabled && e.tabIndex < 0)
+  .map(e => e.id || e.outerHTML.slice(0, 80));
+"""
+
+
+def tab_through(page, presses):
+    """Presses Tab `presses` times from the first tab button; for each element the focus
+    reaches, its id (or tag), its outline's style and width."""
+    page.run("window.scrollTo(0, 0); document.getElementById('tab-button-home').focus()")
+    seen = []
+    for _ in range(presses):
+        ActionChains(page.driver).send_keys(Keys.TAB).perform()
+        seen.append(page.js(
+            "(e => [e.id || e.tagName.toLowerCase(), getComputedStyle(e).outlineStyle,"
+            " parseFloat(getComputedStyle(e).outlineWidth)])(document.activeElement)"))
+    return seen
 
 
 def since_digits(since, zone_offset_h):
@@ -245,14 +270,27 @@ def test_page_in_spanish_and_english(tmp_path):
         assert shown == since_digits(a["since"], -5), (row[4], a["since"])
         assert shown != since_digits(a["since"], 0)
 
-        problems = []
+        problems = {}
         for tab in TABS:
             visit(page, tab, "es")
-            problems += [f"{tab}: {p}" for p in offenders(page, static, only)]
-        assert problems == [], "\n".join(problems)
+            for p in offenders(page, static, only):
+                problems.setdefault(p, tab)  # reported once, with the first tab it is on
+            assert page.run(UNREACHABLE_JS) == [], tab
+        assert not problems, "\n".join(f"{tab}: {p}" for p, tab in problems.items())
         # The header's "updated" time is the browser's, in Spanish (no English month).
         assert re.fullmatch(r"\d+/\d+/\d+, \d+:\d+:\d+",
                             page.js("document.getElementById('updated').textContent"))
+
+        # Keyboard: Tab goes through the header's tabs, the language switch and the token
+        # field, then the alerts (rows take Enter), each showing where the focus is.
+        page.tab("home")
+        seen = tab_through(page, 12)
+        ids = [s[0] for s in seen]
+        assert ids[:10] == [f"tab-button-{t}" for t in TABS[1:]] + ["lang", "rule-token", "tr"], ids
+        assert all(style != "none" and width >= 2 for _, style, width in seen), seen
+        ActionChains(page.driver).send_keys(Keys.ENTER).perform()  # on the first alert row
+        page.wait("document.querySelector('#alerts-table tbody tr.row.selected') === "
+                  "document.activeElement", "the alert chosen with Enter")
 
         # English with the switch: the same texts come back in English.
         page.set_lang("en")
