@@ -1,11 +1,16 @@
 // libFuzzer target: the rule parsers. The first byte picks the parser (rule
-// JSON, template JSON, rule file TOML, config TOML); a rule that parses is also
-// resolved, and its JSON must parse back.
+// JSON, template JSON, rule file TOML, config TOML, the bulk change of
+// POST /api/v1/rules/bulk, the records of /api/v1/cluster/records); a rule
+// that parses is also resolved, and its JSON must parse back; a bulk change
+// that parses is applied to a rule; records that parse must write back as
+// records that parse.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "api/rule_bulk.h"
 #include "gralarm/config.h"
+#include "gralarm/record_sync.h"
 #include "gralarm/rule.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                               size - 1);
   static const std::shared_ptr<const gralarm::Config> config =
       *gralarm::ParseConfig("", "fuzz.toml");
-  switch (data[0] % 4) {
+  switch (data[0] % 6) {
     case 0: {
       auto spec = gralarm::ParseRuleJson(text);
       if (!spec.ok()) break;
@@ -40,6 +45,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3:
       (void)gralarm::ParseConfig(text, "fuzz.toml");
       break;
+    case 4: {
+      auto change = gralarm::ParseBulkRuleChange(text);
+      if (!change.ok()) break;
+      static const gralarm::RuleSpec rule = *gralarm::ParseRuleJson(
+          R"({"id": "r", "pattern": "a.*", "thresholds": {"warning": 1}})");
+      auto changed = gralarm::ApplyBulkRuleChange(rule, change->set);
+      if (changed.ok()) (void)gralarm::ResolveRule(*changed, nullptr, *config);
+      break;
+    }
+    case 5: {
+      auto records = gralarm::ParseReplicatedRecords(text);
+      if (!records.ok()) break;
+      nlohmann::json out = {{"records", nlohmann::json::array()}};
+      for (const gralarm::ReplicatedRecord& r : *records) {
+        out["records"].push_back(gralarm::ReplicatedRecordJson(r));
+      }
+      if (!gralarm::ParseReplicatedRecords(out.dump()).ok()) std::abort();
+      break;
+    }
   }
   return 0;
 }

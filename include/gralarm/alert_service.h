@@ -36,6 +36,8 @@ namespace gralarm {
 // Thread-safe.
 // The index of the spec at fault in an ImportRules error.
 inline constexpr char kImportIndexPayload[] = "gralarm.import_index";
+// The id of the rule at fault in a ChangeRules error.
+inline constexpr char kRuleIdPayload[] = "gralarm.rule_id";
 
 class AlertService {
  public:
@@ -68,6 +70,19 @@ class AlertService {
   // in force, in the order of `specs`.
   absl::StatusOr<std::vector<std::shared_ptr<const Rule>>> ImportRules(
       std::vector<RuleSpec> specs);
+
+  // Changes many API rules at once, all or none: `change` maps each rule's
+  // spec as stored (a rule in force, or a stored rule that no longer
+  // resolves) to its new spec (id and source are kept). Every new spec is
+  // validated before anything is stored; an error names the rule in the
+  // status payload kRuleIdPayload: an id listed twice (InvalidArgument,
+  // field "ids"), no such rule (NotFound), a rule from a rule file
+  // (FailedPrecondition), or what `change` or the validation refused
+  // (InvalidArgument with its field). Returns the rules as now in force, in
+  // the order of `ids`.
+  using RuleChange = std::function<absl::StatusOr<RuleSpec>(const RuleSpec&)>;
+  absl::StatusOr<std::vector<std::shared_ptr<const Rule>>> ChangeRules(
+      const std::vector<std::string>& ids, const RuleChange& change);
 
   // Templates: the same, by name. A replacement must leave every rule that
   // uses the template valid; a template still in use is not deleted.
@@ -131,6 +146,11 @@ class AlertService {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::shared_ptr<const Rule>> PutRuleLocked(RuleSpec spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores validated API rules (ids set), then puts them in force at once;
+  // puts back what the store held when anything fails. Returns them as now
+  // in force, in the order of `specs`.
+  absl::StatusOr<std::vector<std::shared_ptr<const Rule>>> PutRulesLocked(
+      const std::vector<RuleSpec>& specs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `create`: the template must not exist; else it must. Writes nothing when
   // `validate_only`.
   absl::StatusOr<TemplateSpec> PutTemplateLocked(TemplateSpec spec, bool create,

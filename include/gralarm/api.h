@@ -23,6 +23,16 @@
 
 namespace gralarm {
 
+// The pair as a node sees it (README "Redundancy: an active-active pair").
+struct ClusterView {
+  bool active = false;  // this node sends the gated channels
+  struct Peer {
+    std::string api;  // redacted
+    bool up = false;
+  };
+  std::vector<Peer> peers;
+};
+
 // What the HTTP API needs of the running server. Handlers only translate
 // between HTTP and JSON: every write of rules, templates and silences goes
 // through alert_service(), which serializes it; the engine is read-only here.
@@ -53,6 +63,9 @@ class ApiBackend {
       std::string_view /*rule_id*/) {
     return std::nullopt;
   }
+  // The pair as this node sees it (GET /api/v1/settings); nullopt without a
+  // [cluster].
+  virtual std::optional<ClusterView> cluster_view() { return std::nullopt; }
 };
 
 // The token writes need, failing closed: api.token when set; else the first

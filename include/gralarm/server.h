@@ -94,6 +94,7 @@ class Server final : public ApiBackend {
       std::string_view rule_id) override {
     return targets_->HistoryStatus(rule_id);
   }
+  std::optional<ClusterView> cluster_view() override;
   int api_port() const { return api_port_; }
 
  private:

@@ -195,6 +195,11 @@ AlertService::ImportRules(std::vector<RuleSpec> specs) {
       return at(i, resolved.status());
     }
   }
+  return PutRulesLocked(specs);
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const Rule>>>
+AlertService::PutRulesLocked(const std::vector<RuleSpec>& specs) {
   // Store all, then put them in force at once; put everything back when
   // anything fails.
   std::vector<std::pair<std::string, std::optional<ReplicatedRecord>>> previous;
@@ -202,8 +207,8 @@ AlertService::ImportRules(std::vector<RuleSpec> specs) {
     for (const auto& [id, before] : previous) {
       absl::Status u = RestoreLocked(RecordKind::kRule, id, before);
       if (!u.ok()) {
-        spdlog::error("import: rule {} could not be put back after \"{}\": {}",
-                      id, why.message(), u.message());
+        spdlog::error("rule {} could not be put back after \"{}\": {}", id,
+                      why.message(), u.message());
       }
     }
     return why;
@@ -225,10 +230,55 @@ AlertService::ImportRules(std::vector<RuleSpec> specs) {
   const auto now = engine_->rules();
   for (const RuleSpec& spec : specs) {
     auto r = now->Find(spec.id);
-    if (r == nullptr) return absl::InternalError("imported rule vanished");
+    if (r == nullptr) return absl::InternalError("a written rule vanished");
     out.push_back(std::move(r));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const Rule>>>
+AlertService::ChangeRules(const std::vector<std::string>& ids,
+                          const RuleChange& change) {
+  absl::MutexLock lock(&mu_);
+  const auto rules = engine_->rules();
+  const auto config = config_();
+  auto at = [](std::string_view id, absl::Status s) {
+    s.SetPayload(kRuleIdPayload, absl::Cord(std::string(id)));
+    return s;
+  };
+  std::set<std::string_view> seen;
+  std::vector<RuleSpec> specs;
+  specs.reserve(ids.size());
+  for (const std::string& id : ids) {
+    if (!seen.insert(id).second) {
+      return at(id,
+                FieldError("ids", StrCat("rule \"", id, "\" is listed twice")));
+    }
+    if (absl::Status s = CheckWritableRuleLocked(*rules, id); !s.ok()) {
+      return at(id, s);
+    }
+    RuleSpec current;
+    if (auto r = rules->Find(id); r != nullptr) {
+      current = r->spec;
+    } else {
+      auto stored = ParseRuleJson(rules->FindInvalid(id)->json);
+      if (!stored.ok()) return at(id, stored.status());
+      current = std::move(*stored);
+    }
+    auto changed = change(current);
+    if (!changed.ok()) return at(id, changed.status());
+    changed->id = id;
+    changed->source = RuleSource::kApi;
+    const TemplateSpec* tmpl =
+        changed->template_name.empty()
+            ? nullptr
+            : rules->FindTemplate(changed->template_name);
+    if (auto resolved = ResolveRule(*changed, tmpl, *config); !resolved.ok()) {
+      return at(id, resolved.status());
+    }
+    specs.push_back(std::move(*changed));
+  }
+  return PutRulesLocked(specs);
 }
 
 absl::Status AlertService::DeleteRule(std::string_view id) {

@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "api/grafana_api.h"
+#include "api/rule_bulk.h"
+#include "api/settings.h"
 #include "api/graph.h"
 #include "expr/evaluate_points.h"
 #include "gralarm/glob.h"
@@ -311,6 +313,23 @@ class Request {
 
  private:
   bool Is(std::string_view method) const { return r_.method == method; }
+  // The answer refusing a request without api.token (503 while a token file
+  // never gave one, 401 for a missing or wrong token), or none: it may go on.
+  // `who` names what needs the token in the 401's message.
+  std::optional<HttpResponse> RequireToken(std::string_view who) {
+    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
+    if (!token.ok()) {
+      return JsonError(503, "unavailable",
+                       std::string(token.status().message()));
+    }
+    if (!token->empty() &&
+        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
+      return JsonError(401, "unauthenticated",
+                       StrCat(who, " need the header Authorization: Bearer "
+                                   "<api.token>"));
+    }
+    return std::nullopt;
+  }
   HttpResponse MethodNotAllowed() const {
     return JsonError(405, "method_not_allowed",
                      StrCat(r_.method, " is not allowed on ", r_.path));
@@ -321,6 +340,10 @@ class Request {
   HttpResponse Rule(const std::string& id);
   HttpResponse RuleSeries(const std::string& id);
   HttpResponse PutRule(const std::string& path_id, bool create);
+  // POST /api/v1/rules/bulk: one change to many API rules, all or none.
+  HttpResponse BulkRules();
+  // GET /api/v1/settings: what is in force, read-only.
+  HttpResponse Settings();
   HttpResponse Templates();
   HttpResponse Template(const std::string& name);
   HttpResponse PutTemplate(const std::string& path_name, bool create);
@@ -355,16 +378,9 @@ HttpResponse Request::Handle() {
                        StrCat("writes from the page of another site (Origin ",
                               ValidUtf8(r_.origin), ") are refused"));
     }
-    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
-    if (!token.ok()) {
-      return JsonError(503, "unavailable",
-                       std::string(token.status().message()));
-    }
-    if (!token->empty() &&
-        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
-      return JsonError(
-          401, "unauthenticated",
-          "writes need the header Authorization: Bearer <api.token>");
+    if (std::optional<HttpResponse> refused = RequireToken("writes");
+        refused) {
+      return *refused;
     }
     if ((Is("POST") || Is("PUT")) && !IsJsonContentType(r_.content_type)) {
       return JsonError(415, "unsupported_media_type",
@@ -375,12 +391,17 @@ HttpResponse Request::Handle() {
   }
   const size_t n = parts_.size();
   const std::string first = n > 0 ? parts_[0] : "";
+  if (first == "settings" && n == 1)
+    return Is("GET") ? Settings() : MethodNotAllowed();
   if (first == "summary" && n == 1)
     return Is("GET") ? Summary() : MethodNotAllowed();
   if (first == "rules" && n == 1) {
     if (Is("GET")) return Rules();
     if (Is("POST")) return PutRule("", /*create=*/true);
     return MethodNotAllowed();
+  }
+  if (first == "rules" && n == 2 && parts_[1] == "bulk" && Is("POST")) {
+    return BulkRules();
   }
   if (first == "rules" && n == 2) {
     if (Is("GET") || Is("DELETE")) return Rule(parts_[1]);
@@ -563,6 +584,54 @@ HttpResponse Request::PutRule(const std::string& path_id, bool create) {
                   : b_->alert_service().ReplaceRule(path_id, std::move(*spec));
   if (!rule.ok()) return ServiceError(rule.status());
   return Json(create ? 201 : 200, RuleJson(**rule, b_));
+}
+
+HttpResponse Request::BulkRules() {
+  auto change = ParseBulkRuleChange(r_.body);
+  if (!change.ok()) return FieldErrorResponse(change.status());
+  const json& set = change->set;
+  auto rules = b_->alert_service().ChangeRules(
+      change->ids,
+      [&set](const RuleSpec& spec) { return ApplyBulkRuleChange(spec, set); });
+  if (!rules.ok()) {
+    // The service's answer, naming the rule at fault (in the message and as
+    // "rule") and the field as the client wrote it ("set.<field>").
+    const absl::Status& s = rules.status();
+    HttpResponse r = ServiceError(s);
+    json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("error")) return r;
+    json& e = j["error"];
+    if (auto id = s.GetPayload(kRuleIdPayload)) {
+      const std::string rule(*id);
+      e["rule"] = rule;
+      const std::string message = e.value("message", "");
+      if (!message.starts_with("rule \"")) {
+        e["message"] = StrCat("rule \"", rule, "\": ", message);
+      }
+    }
+    if (s.code() == absl::StatusCode::kInvalidArgument) {
+      e["field"] = BulkErrorField(FieldOf(s), set);
+    }
+    return Json(r.status, j);
+  }
+  json items = json::array();
+  for (const auto& rule : *rules) items.push_back(RuleJson(*rule, b_));
+  return Json(200, json{{"items", std::move(items)}});
+}
+
+HttpResponse Request::Settings() {
+  const std::shared_ptr<const Config> config = b_->config();
+  SettingsState state;
+  state.grafana = ProbeGrafana(config->grafana);
+  state.graphite = ProbeGraphite(config->graphite);
+  state.store_bytes = DirectoryBytes(config->store.path,
+                                     config->store.backup_dir.empty()
+                                         ? config->store.path + "/backups"
+                                         : config->store.backup_dir);
+  state.cluster = b_->cluster_view();
+  const absl::StatusOr<std::string> token = token_->Get(config->api);
+  state.token_required = !token.ok() || !token->empty();
+  return Json(200, SettingsJson(*config, state));
 }
 
 HttpResponse Request::Templates() {
@@ -832,16 +901,10 @@ HttpResponse Request::ClusterRecords() {
   }
   if (Is("GET")) {
     // Like a write: the records are every rule of the node.
-    const absl::StatusOr<std::string> token = token_->Get(b_->config()->api);
-    if (!token.ok()) {
-      return JsonError(503, "unavailable",
-                       std::string(token.status().message()));
-    }
-    if (!token->empty() &&
-        !SameSecret(r_.authorization, StrCat("Bearer ", *token))) {
-      return JsonError(401, "unauthenticated",
-                       "the cluster endpoints need the header Authorization: "
-                       "Bearer <api.token>");
+    if (std::optional<HttpResponse> refused =
+            RequireToken("the cluster endpoints");
+        refused) {
+      return *refused;
     }
     auto all = b_->alert_service().Records();
     if (!all.ok()) return Internal(all.status());

@@ -114,6 +114,16 @@ void Server::Emit(std::vector<EmittedPoint> points) {
   if (sent) forwarder_->Wake();
 }
 
+std::optional<ClusterView> Server::cluster_view() {
+  if (!peer_health_) return std::nullopt;
+  ClusterView view;
+  view.active = peer_health_->Active();
+  for (const PeerHealthMonitor::PeerStatus& p : peer_health_->Peers()) {
+    view.peers.push_back({p.api, p.up});
+  }
+  return view;
+}
+
 std::vector<std::string> Server::Route(std::string_view name) {
   std::vector<std::string> out;
   absl::MutexLock lock(&mu_);

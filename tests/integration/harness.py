@@ -3,6 +3,7 @@ carbon-c-relay, graphite-web, reference whisper files, recording line sinks and
 Prometheus text parsing. Everything listens on 127.0.0.1 only, on ports the kernel
 hands out."""
 
+import http.server
 import json
 import math
 import os
@@ -211,6 +212,45 @@ class Gralarm:
     def read_log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+
+class WebhookReceiver:
+    """An HTTP receiver on 127.0.0.1 (`port` 0: a free one) for gralarm's webhooks and
+    Alertmanager posts. Answers each POST with the next of `statuses` (counted in
+    `refused`), then 200, recording (path, JSON body) in `posts` and when it came
+    (time.monotonic()) in `arrived`."""
+
+    def __init__(self, statuses=(), port=0):
+        self.statuses = list(statuses)
+        self.posts, self.arrived, self.refused = [], [], 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.statuses:
+                    receiver.refused += 1
+                    self.send_response(receiver.statuses.pop(0))
+                else:
+                    receiver.posts.append((self.path, json.loads(body)))
+                    receiver.arrived.append(time.monotonic())
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self, path=None):
+        """The bodies answered 200 (those POSTed to `path` only, when given), in order."""
+        return [body for p, body in list(self.posts) if path is None or p == path]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class LineSink:

@@ -1,50 +1,26 @@
 """Notifications through the durable outbox: webhooks (Alertmanager webhook format 4)
 with retries, exactly once across SIGKILL, and command channels."""
 
-import http.server
 import json
 import os
 import signal
 import stat
-import threading
 import time
 import urllib.request
 
-from harness import Gralarm, LineSink, metric, send_tcp, wait_until
+from harness import Gralarm, LineSink, WebhookReceiver, metric, send_tcp, wait_until
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers 503 to the first `fail` POSTs, or
-    each POST with the next of `statuses` (then 200). `arrived` holds when each
-    delivered body came (time.monotonic())."""
+class Receiver(WebhookReceiver):
+    """The webhook receiver, answering 503 to the first `fail` POSTs, or each POST with
+    the next of `statuses` (then 200)."""
 
     def __init__(self, fail=0, port=0, statuses=()):
-        self.statuses = list(statuses) or [503] * fail
-        self.delivered, self.refused, self.arrived = [], 0, []
-        receiver = self
+        super().__init__(list(statuses) or [503] * fail, port)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.statuses:
-                    receiver.refused += 1
-                    self.send_response(receiver.statuses.pop(0))
-                else:
-                    receiver.delivered.append(json.loads(body))
-                    receiver.arrived.append(time.monotonic())
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def delivered(self):
+        return self.bodies()
 
 
 def make_gralarm(tmp_path, channels_toml, channel_names):

@@ -6,48 +6,32 @@ kill -9 of a, then of b, mid-sequence: every transition reaches both Alertmanage
 the webhook at least once and at most twice, both nodes' history agrees, and carbon-cache
 holds every point a node accepted, once."""
 
-import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
 
 import whisper
 
-from harness import (_RUNNING, CarbonCache, Gralarm, free_port, metric, port_open,
-                     wait_until)
+from harness import (_RUNNING, CarbonCache, Gralarm, WebhookReceiver, free_port, metric,
+                     port_open, wait_until)
 
 FAILOVER_S = 2
 
 
-class Receiver:
-    """The webhook receiver: records each alert of each POST."""
+class Receiver(WebhookReceiver):
+    """The webhook receiver: each alert of each POST as (series, status)."""
 
-    def __init__(self):
-        self.alerts = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.alerts += [(a["labels"]["series"], a["status"])
-                                    for a in body["alerts"]]
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def alerts(self):
+        return [(a["labels"]["series"], a["status"])
+                for body in self.bodies() for a in body["alerts"]]
 
     def count(self, series, status):
-        return list(self.alerts).count((series, status))
+        return self.alerts.count((series, status))
 
 
 def start_alertmanagers(tmp_path):

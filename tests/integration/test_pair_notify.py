@@ -5,52 +5,28 @@ active node has been unreachable for cluster.failover_s. Each node is fed the po
 directly here (the peers' copy listeners point at closed ports), so this file tests the
 notification role alone."""
 
-import http.server
 import json
 import signal
-import threading
 import time
 import urllib.request
 
-from harness import Gralarm, LineSink, free_port, metric, send_tcp, wait_until
+from harness import (Gralarm, LineSink, WebhookReceiver, free_port, metric, send_tcp,
+                     wait_until)
 
 FAILOVER_S = 2
 DROP_AFTER_S = FAILOVER_S + 5  # failover_s + the standby's margin
 
 
-class Receiver:
-    """Records every POST as (path, body) on 127.0.0.1; answers 200."""
-
-    def __init__(self):
-        self.posts = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append((self.path, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+class Receiver(WebhookReceiver):
+    """The webhook and Alertmanager receiver of both nodes."""
 
     def hook(self):
         """(status, severity) of each webhook alert, in arrival order."""
         return [(a["status"], a["labels"]["severity"])
-                for path, body in list(self.posts) if path == "/hook"
-                for a in body["alerts"]]
+                for body in self.bodies("/hook") for a in body["alerts"]]
 
     def am_posts(self):
-        return [body for path, body in list(self.posts) if path == "/api/v2/alerts"]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return self.bodies("/api/v2/alerts")
 
 
 def make_pair(tmp_path, receiver):
