@@ -72,7 +72,8 @@ for (let n = walker.nextNode(); n; n = walker.nextNode()) {
   const text = n.nodeValue.trim();
   if (text && !skipped(n.parentElement)) out.push([where(n.parentElement), "text", text]);
 }
-for (const el of document.body.querySelectorAll("[placeholder], [title], [aria-label], option[label]")) {
+const labelled = "[placeholder], [title], [aria-label], option[label]";
+for (const el of document.body.querySelectorAll(labelled)) {
   if (skipped(el)) continue;
   for (const a of ["placeholder", "title", "aria-label", "label"]) {
     const v = (el.getAttribute(a) || "").trim();
