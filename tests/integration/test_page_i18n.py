@@ -20,10 +20,12 @@ from harness import Gralarm, send_tcp, wait_until
 
 TABS = ["home", "add", "metrics", "configure", "templates", "silences", "settings", "help"]
 
-# Values a Spanish operator reads as they are in English: names, acronyms, units.
+# Values a Spanish operator reads as they are in English: names, acronyms, units, and words
+# spelt the same in both languages.
 SAME_IN_BOTH = {"gralarm", "Grafana", "Graphite", "graphite-web", "Alertmanager", "OK", "CSV",
-                "API", "URL", "SMS", "Id", "ID", "Series", "Webhook", "24x7", "1h", "4h", "6h",
-                "24h", "7d", "7 s", "7 min", "7 h", "7 d"}
+                "API", "URL", "SMS", "Id", "ID", "Webhook", "24x7", "1h", "4h", "6h", "24h", "7d",
+                "7 s", "7 min", "7 h", "7 d", "Series", "Dashboard", "Panel", "General", "no",
+                "error", "Error"}
 
 # Words of the English strings that may stand in a Spanish text: names of functions and
 # parameters of Graphite, and of the page's technical terms.
