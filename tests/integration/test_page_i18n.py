@@ -327,8 +327,11 @@ def test_page_in_spanish_and_english(tmp_path):
             assert page.run(UNREACHABLE_JS) == [], tab
         assert not problems, "\n".join(f"{tab}: {p}" for p, tab in problems.items())
         # The header's "updated" time is the browser's, in Spanish (no English month).
-        assert re.fullmatch(r"\d+/\d+/\d+, \d+:\d+:\d+",
+        assert re.fullmatch(r"\d+/\d+/\d\d, \d+:\d+:\d+",
                             page.js("document.getElementById('updated').textContent"))
+        # What the scripts wrote: the chart's message (the API's reason kept as it is).
+        message = page.js("document.getElementById('chart-message').textContent")
+        assert message.startswith("Sin gráfica: "), message
 
         # Keyboard: Tab goes through the header's tabs, the language switch and the token
         # field, then the alerts (rows take Enter), each showing where the focus is.
@@ -358,6 +361,10 @@ def test_page_in_spanish_and_english(tmp_path):
         assert texts == {"tab": "Alerts", "alerts": "Active alerts", "head": "Severity",
                          "form": "New rule", "save": "Save", "any": "any severity",
                          "hint": "rule id", "configure": "Configure alarms"}, texts
+        page.wait("document.getElementById('chart-message').textContent"
+                  ".startsWith('No chart: ')", "the chart's message in English")
+        assert re.fullmatch(r"\d+/\d+/\d{4}, \d+:\d+:\d+",
+                            page.js("document.getElementById('updated').textContent"))
         silenced = page.js("[...document.querySelectorAll('#alerts-table tbody tr.row')]"
                            ".map(tr => tr.children[5].textContent)")
         assert silenced.count("yes") == 1 and set(silenced) == {"", "yes"}, silenced
