@@ -9,6 +9,7 @@ import base64
 import json
 import math
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -179,14 +180,16 @@ def test_forecast_alert_shows_fitted_line_threshold_and_crossing(env):
     assert math.isclose(float(ds["forecast"]), line(end + HORIZON_S), rel_tol=1e-9)
     assert float(ds["threshold"]) == THRESHOLD
     assert abs(float(ds["crossing"]) - cross) < 1e-3, (ds, cross)
-    # The page writes the date too when the crossing is on another UTC day than the
-    # last point (a run just before midnight).
-    clock = time.strftime("%H:%M", time.gmtime(cross))
-    if time.gmtime(cross)[:3] != time.gmtime(end)[:3]:
-        clock = time.strftime("%Y-%m-%d %H:%M", time.gmtime(cross))
-    assert b.text("chart-forecast").startswith(
-        f"Predicted to cross critical {THRESHOLD} at {clock} UTC, "
-        f"in {duration(cross - end)} "), (b.text("chart-forecast"), cross - end)
+    # The time is the browser's (its time zone, named after it: Chromium runs in this
+    # process's zone); the page writes the date too when the crossing is on another day
+    # than the last point (a run just before midnight).
+    clock = time.strftime("%H:%M", time.localtime(cross))
+    if time.localtime(cross)[:3] != time.localtime(end)[:3]:
+        clock = time.strftime("%d/%m/%Y, %H:%M", time.localtime(cross))
+    forecast_text = b.text("chart-forecast")
+    assert re.match(
+        rf"Predicted to cross critical {THRESHOLD} at {re.escape(clock)} [A-Z][A-Za-z0-9+:-]*, "
+        rf"in {re.escape(duration(cross - end))} ", forecast_text), (forecast_text, cross - end)
     assert "lines at warning 80, critical 95; forecast:" in b.text("chart-status")
 
     # The drawn data: the series, and the fitted line over the window and at the horizon.
