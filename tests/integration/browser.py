@@ -44,7 +44,7 @@ class Page:
     def open(self, fragment=""):
         """Loads the page (at #fragment) and waits until its first refresh is shown."""
         self.driver.get(self.base_url + "/" + (("#" + fragment) if fragment else ""))
-        self.wait("document.getElementById('updated').textContent !== ''", "first refresh")
+        self.wait("typeof state === 'object' && state.updated > 0", "first refresh")
 
     def js(self, expression, *args):
         """The value of a page expression (args as arguments[i])."""
