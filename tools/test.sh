@@ -26,4 +26,10 @@ bash tools/install-deps.sh
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
 cmake --build "$build_dir" --parallel "$(nproc)"
 cd "$build_dir"
-ctest --output-on-failure --timeout 1500 --parallel "$jobs"
+status=0
+ctest --output-on-failure --timeout 1500 --parallel "$jobs" || status=$?
+# The page's browser tests keep what they saw (CI keeps the folder as an artefact).
+if [ -d screenshots ]; then
+  echo "screenshots of the web page: $PWD/screenshots ($(ls screenshots | wc -l) files)"
+fi
+exit "$status"
