@@ -48,7 +48,7 @@ class Dom(html.parser.HTMLParser):
         if tag == "table":
             self.table = None
         if tag == "tr" and self.row is not None:
-            self.rows[self.table].append(self.row)
+            self.rows[self.table].append([c.strip() for c in self.row])
             self.row = None
 
     def handle_data(self, data):
@@ -56,7 +56,7 @@ class Dom(html.parser.HTMLParser):
             if i:
                 self.by_id[i] = self.by_id.get(i, "") + data
         if self.row is not None and self.row:
-            self.row[-1] += data.strip()
+            self.row[-1] += data
 
 
 def chromium(g, tmp_path, *args):
