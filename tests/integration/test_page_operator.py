@@ -183,7 +183,10 @@ def test_operator_screens(tmp_path, lang):
         assert len(rules) == 20
         assert sorted(r["pattern"] for r in rules.values()) == sorted(
             f"edge.r{i}.util" for i in range(1, 21))
-        assert {r["name"] for r in rules.values()} == {"Edge link utilization"}
+        # Each rule named, and so identified, by its pattern.
+        assert {(r["id"], r["name"]) for r in rules.values()} == {
+            (f"edge-link-utilization--edge.r{i}.util", f"Edge link utilization (edge.r{i}.util)")
+            for i in range(1, 21)}
         assert len(page.find_all("#tpl-rules-result tbody tr.row")) == 20
         page.wait("document.querySelector('#tpl-table tr[data-template=\"edge-util\"] td.used')"
                   ".textContent.startsWith('20 ')", "template used by 20")

@@ -462,7 +462,9 @@ function renderRulesResult() {
     x.error ? dataCell(x.error, "error") : wordCell(t("tpl.created"), "ok-note")]), 3, "");
 }
 
-// One POST /api/v1/rules per pattern, each {"name", "pattern", "template"}.
+// One POST /api/v1/rules per pattern, each {"name", "pattern", "template"};
+// with several patterns each rule is named "<name> (<pattern>)", so that its
+// name (and the id the API makes of it) tells the rules apart.
 async function createRulesFromTemplate() {
   const note = document.getElementById("tpl-rules-status");
   const name = document.getElementById("tpl-rules-name").value.trim();
@@ -475,7 +477,9 @@ async function createRulesFromTemplate() {
   tpl.results = [];
   let created = 0;
   for (const pattern of patterns) {
-    const r = await send("POST", "/api/v1/rules", { name, pattern, template: tpl.forRules });
+    const ruleName = patterns.length > 1 ? name + " (" + pattern + ")" : name;
+    const r = await send("POST", "/api/v1/rules",
+                         { name: ruleName, pattern, template: tpl.forRules });
     if (r.ok) {
       created++;
       tpl.results.push({ pattern, id: r.data.id, error: "" });
