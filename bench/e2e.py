@@ -288,6 +288,13 @@ def peer_points_received(api_port):
     return 0.0
 
 
+def cpu_seconds(proc):
+    """User + system CPU seconds a running process has used (all its threads)."""
+    with open(f"/proc/{proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(kind, build, lines, series, connections, workers, rules=0, history=0,
              queries=False, target_rules=0, target_step=5, target_lateness=None,
              pair=False):
@@ -350,6 +357,7 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
             querier.start()
         time.sleep(0.5)  # let the relay connect to the sink
         loadgen = os.path.join(build, "bench", "gralarm-loadgen")
+        cpu_start = cpu_seconds(relay) if relay else None
         sent_series = series
         copies = None
         if pair in ("half", "symmetric"):
@@ -390,6 +398,9 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 time.sleep(0.2)
             peer_seconds = time.time() - got["last"]
             peer_got = peer_points_received(b_api)
+        # The node's CPU for the whole run: every client line forwarded (and
+        # copied), every copy from the peer evaluated.
+        cpu_used = cpu_seconds(relay) - cpu_start if relay else None
         if querier:
             stop.set()
             querier.join()
@@ -433,6 +444,10 @@ def run_once(kind, build, lines, series, connections, workers, rules=0, history=
                 "connections": connections, "lines": lines,
                 "delivered": got["lines"], "lost": lines - got["lines"],
                 "seconds": round(seconds, 3), "rate": got["lines"] / seconds}
+        if cpu_used is not None:
+            # CPU time per client line: on a machine of its own, where the node is
+            # the only thing running, its throughput is inversely proportional to it.
+            result["cpu_ns_per_line"] = round(cpu_used / lines * 1e9)
         if checked:
             result["targets"] = checked
         if pair in ("sink", "symmetric"):
@@ -534,11 +549,12 @@ def main():
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr)
     print(f"\n{args.lines} lines, {args.series} series, {args.workers} workers each\n")
-    print("| connections | relay | lines/s | seconds | lost |")
-    print("|---|---|---|---|---|")
+    print("| connections | relay | lines/s | seconds | lost | relay CPU a client line |")
+    print("|---|---|---|---|---|---|")
     for r in results:
+        cpu = f"{r['cpu_ns_per_line']:,} ns" if "cpu_ns_per_line" in r else ""
         print(f"| {r['connections']} | {r['relay']} | {r['rate']:,.0f} | {r['seconds']} "
-              f"| {r['lost']} |")
+              f"| {r['lost']} | {cpu} |")
     print()
     checked = [r for r in results if "targets" in r]
     if checked:
@@ -555,7 +571,7 @@ def main():
                   f"| {t['points_late']:,} | {t['alerts_active']} |")
         print()
     for connections in args.connections:
-        best = {}
+        best, least_cpu = {}, {}
         for r in results:
             if r["connections"] == connections:
                 key = r["relay"]
@@ -566,6 +582,9 @@ def main():
                            "pair, sink" if key.endswith("peer a sink") else
                            "pair, node" if key.endswith("peer a node") else "gralarm")
                 best[key] = max(best.get(key, 0), r["rate"])
+                if "cpu_ns_per_line" in r:
+                    least_cpu[key] = min(least_cpu.get(key, float("inf")),
+                                         r["cpu_ns_per_line"])
         if "gralarm" in best and "carbon-c-relay" in best:
             ratio = best["gralarm"] / best["carbon-c-relay"]
             print(f"{connections} connection(s): gralarm / carbon-c-relay = {ratio:.2f}x")
@@ -582,6 +601,19 @@ def main():
             print(f"{connections} connection(s): a node of a symmetric pair / a single node "
                   f"with the same clients = {best['symmetric'] / best['half']:.2f} (the "
                   f"pair costs {(1 - best['symmetric'] / best['half']) * 100:.1f}%)")
+        if "symmetric" in least_cpu and "half" in least_cpu:
+            single, paired = least_cpu["half"], least_cpu["symmetric"]
+            print(f"{connections} connection(s): CPU a client line, least of the runs: single "
+                  f"node {single:,} ns, node of a symmetric pair {paired:,} ns; on a machine "
+                  f"of its own the pair costs the node {(1 - single / paired) * 100:.1f}% "
+                  f"of its throughput")
+        for key in ("pair, sink", "pair, node"):
+            if key in least_cpu and "gralarm" in least_cpu:
+                single, paired = least_cpu["gralarm"], least_cpu[key]
+                print(f"{connections} connection(s): CPU a client line ({key}): single "
+                      f"node {single:,} ns, pair node {paired:,} ns "
+                      f"({(1 - single / paired) * 100:.1f}% of its throughput on a machine "
+                      f"of its own)")
         for r in results:
             if r["connections"] == connections and "copies_evaluated" in r:
                 print(f"  it evaluated {r['copies_evaluated']:,} of {r['lines']:,} copies "
