@@ -85,6 +85,12 @@ def queued(g):
                if name == "gralarm_sync_records_queued")
 
 
+def sent(g):
+    m = g.metrics()
+    return sum(v for (name, labels), v in m.items()
+               if name == "gralarm_sync_records_sent_total")
+
+
 def test_records_reach_the_peer_through_outages_and_converge(tmp_path):
     a, b, _ = make_pair(tmp_path)
     a.start()
@@ -151,6 +157,39 @@ def test_records_reach_the_peer_through_outages_and_converge(tmp_path):
     assert metric(b.metrics(), "gralarm_sync_records_received_total", result="applied") > 0
     assert a.stop()[0] == 0
     assert b.stop()[0] == 0
+
+
+def test_a_backlog_over_the_peers_body_limit_is_sent_in_batches(tmp_path):
+    """One write queues 60 records of about 30 KB each (1.8 MB, over the 1 MiB a peer's
+    API takes in one body): the sync thread sends them in batches of at most 512 KiB,
+    so the peer gets every one (one POST of them all would be refused with 413, again and
+    again)."""
+    a, b, _ = make_pair(tmp_path)
+    a.start()
+    b.start()
+    try:
+        ids = [f"big-{i:02d}" for i in range(60)]
+        for rid in ids:
+            assert call(a, "POST", "/api/v1/rules", rule(rid, 10))[0] == 201
+        wait_until(lambda: all(warning_of(b, rid) == 10 for rid in ids), 30,
+                   what="the 60 rules on B")
+        sent_before = sent(a)
+        note = "n" * 30000
+        status, body = call(a, "POST", "/api/v1/rules/bulk",
+                            {"ids": ids, "set": {"labels": {"note": note}}})
+        assert status == 200, body
+
+        def notes_on_b():
+            status, body = call(b, "GET", "/api/v1/rules", token=None)
+            assert status == 200, body
+            return sum(1 for r in body["items"]
+                       if r["id"] in ids and r.get("labels", {}).get("note") == note)
+        wait_until(lambda: notes_on_b() == 60, 30, what="the 60 changed rules on B")
+        wait_until(lambda: queued(a) == 0, 10, what="A's queue for B empty")
+        assert sent(a) - sent_before == 60
+    finally:
+        a.stop()
+        b.stop()
 
 
 def test_cluster_endpoints_are_refused_without_a_cluster(tmp_path):
