@@ -3,7 +3,9 @@
 // variables through a fixed finder) and every panel expanded. A parse error
 // must name its position; a query is never both hidden and supported, and a
 // supported query has no problem. The input is also interpolated as a target
-// with a fixed set of variables.
+// with a fixed set of variables, and read as a library element's answer into
+// a library panel: a refused answer leaves the panel as it was; an accepted
+// one leaves it with no problem and its queries expanded.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -42,6 +44,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)Interpolate(text, FixedVariables());
   (void)AliasOf(text);
+  {
+    Dashboard lib_dash;
+    Panel lib;
+    lib.id = 1;
+    lib.title = "before";
+    lib.library_uid = "u";
+    absl::Status s = ApplyLibraryPanel(text, &lib);
+    if (!s.ok()) {
+      if (s.code() != absl::StatusCode::kInvalidArgument) std::abort();
+      if (lib.title != "before" || !lib.queries.empty() || lib.library_loaded ||
+          LibraryPanelProblem(lib).empty()) {
+        std::abort();
+      }
+    } else {
+      if (!lib.library_loaded || !LibraryPanelProblem(lib).empty()) std::abort();
+      const auto queries = ExpandPanel(lib_dash, lib, FixedVariables());
+      if (queries.size() != lib.queries.size()) std::abort();
+    }
+  }
   absl::StatusOr<Dashboard> d = ParseDashboard(text);
   if (!d.ok()) {
     if (d.status().code() != absl::StatusCode::kInvalidArgument) std::abort();

@@ -51,10 +51,18 @@ struct Panel {
   std::string type;
   Datasource datasource;
   std::vector<Query> queries;
-  // A library panel ("libraryPanel": {"uid"}): its queries live in the
-  // library, not in the dashboard JSON.
+  // A library panel ("libraryPanel": {"uid"}): its queries live in
+  // Grafana's library, not in the dashboard JSON. GrafanaClient reads them
+  // (ApplyLibraryPanel); until then, or when that failed (library_error), the
+  // panel has no query gralarm can alert on.
   std::string library_uid;
+  bool library_loaded = false;
+  std::string library_error;
 };
+
+// Why library panel `p` offers no query (its problem in the API); empty for
+// a panel that is no library panel or whose library model was read.
+std::string LibraryPanelProblem(const Panel& p);
 
 struct VariableOption {
   std::string text;
@@ -104,6 +112,14 @@ struct Dashboard {
 // InvalidArgument naming the byte position; a value of the wrong shape where
 // a dashboard must have an object is InvalidArgument naming the field.
 absl::StatusOr<Dashboard> ParseDashboard(std::string_view json);
+
+// Reads a library panel's model into `panel`: the answer of Grafana's
+// GET /api/library-elements/<uid>, {"result": {"uid", "name", "kind",
+// "model": {panel JSON}, ...}}. The model gives the title (when it has one),
+// type, data source and queries, as Grafana shows a library panel; the
+// dashboard keeps its id and row. InvalidArgument for malformed JSON (with the
+// position) or an answer without result.model; `panel` is then unchanged.
+absl::Status ApplyLibraryPanel(std::string_view json, Panel* panel);
 
 // Lists the texts of the metrics a Graphite find query matches (graphite-web
 // /metrics/find). Injected so that tests and the fuzzer need no server.
@@ -222,7 +238,11 @@ class GrafanaClient {
 
   // GET /api/search?type=dash-db&query=<q>.
   absl::StatusOr<std::vector<SearchHit>> Search(std::string_view q) const;
-  // GET /api/dashboards/uid/<uid>, parsed.
+  // GET /api/dashboards/uid/<uid>, parsed; then, for each library panel,
+  // GET /api/library-elements/<uid> (once a uid), read with
+  // ApplyLibraryPanel(). A library panel that cannot be read keeps the error
+  // in library_error (after a Grafana that does not answer, the remaining
+  // ones are not asked: each would wait for the timeout).
   absl::StatusOr<Dashboard> GetDashboard(std::string_view uid) const;
   const std::string& url() const { return url_; }
 

@@ -247,8 +247,8 @@ HttpResponse GrafanaDashboardResponse(const Config& config,
                {"type", p.type},
                {"url", grafana::PanelUrl(config.grafana.url, d.uid, p.id)},
                {"targets", std::move(targets)}};
-    if (!p.library_uid.empty()) {
-      pj["problem"] = "a library panel: its queries are in Grafana's library";
+    if (std::string why = grafana::LibraryPanelProblem(p); !why.empty()) {
+      pj["problem"] = std::move(why);
     }
     panels.push_back(std::move(pj));
   }
@@ -370,9 +370,11 @@ HttpResponse GrafanaImportResponse(
       if (q.supported) chosen.push_back(&q);
     }
     if (chosen.empty()) {
+      const std::string why = grafana::LibraryPanelProblem(*panel);
       return FieldErrorResponse(FieldError(
-          "ref_ids",
-          StrCat("panel ", panel_id, " has no query gralarm can alert on")));
+          "ref_ids", StrCat("panel ", panel_id,
+                            " has no query gralarm can alert on",
+                            why.empty() ? "" : ": ", why)));
     }
   } else {
     for (const std::string& ref : ref_ids) {

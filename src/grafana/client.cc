@@ -1,6 +1,8 @@
 // GrafanaClient: GET /api/search and GET /api/dashboards/uid/<uid> with a
 // Bearer token.
 
+#include <map>
+
 #include "gralarm/grafana.h"
 #include "gralarm/http_client.h"
 #include "gralarm/strings.h"
@@ -76,6 +78,38 @@ absl::StatusOr<Dashboard> GrafanaClient::GetDashboard(
                                       what, ": ", d.status().message()));
   }
   if (d->uid.empty()) d->uid = std::string(uid);
+  // The library panels' models, once a uid.
+  std::map<std::string, absl::StatusOr<std::string>> models;
+  std::string unavailable;  // set once Grafana stopped answering
+  for (Panel& p : d->panels) {
+    if (p.library_uid.empty() || !p.library_error.empty()) continue;
+    if (!unavailable.empty()) {
+      p.library_error = unavailable;
+      continue;
+    }
+    auto it = models.find(p.library_uid);
+    if (it == models.end()) {
+      const std::string element =
+          StrCat("library panel \"", p.library_uid, "\"");
+      it = models
+               .emplace(p.library_uid,
+                        Get(StrCat("/api/library-elements/",
+                                   UrlEncode(p.library_uid)),
+                            element))
+               .first;
+    }
+    if (!it->second.ok()) {
+      p.library_error = std::string(it->second.status().message());
+      if (it->second.status().code() == absl::StatusCode::kUnavailable) {
+        unavailable = p.library_error;
+      }
+      continue;
+    }
+    if (absl::Status s = ApplyLibraryPanel(*it->second, &p); !s.ok()) {
+      p.library_error = StrCat("Grafana at ", RedactUrl(url_), ", library panel \"",
+                               p.library_uid, "\": ", s.message());
+    }
+  }
   return d;
 }
 

@@ -79,6 +79,30 @@ Query ParseQuery(const json& t) {
   return q;
 }
 
+// What a panel's JSON (a dashboard's, or a library panel's model) says of
+// its content: title, type, data source, queries (refIds completed).
+void ReadPanelContent(const json& p, Panel* panel) {
+  panel->title = StringOr(p, "title", "");
+  panel->type = StringOr(p, "type", "");
+  panel->datasource = ParseDatasource(p, "datasource");
+  panel->queries.clear();
+  if (auto it = p.find("targets"); it != p.end() && it->is_array()) {
+    std::set<std::string> refs;
+    for (const json& t : *it) {
+      if (!t.is_object()) continue;
+      panel->queries.push_back(ParseQuery(t));
+      refs.insert(panel->queries.back().ref_id);
+    }
+    size_t next = 0;
+    for (Query& q : panel->queries) {
+      if (!q.ref_id.empty()) continue;
+      while (refs.contains(RefLetters(next))) ++next;
+      q.ref_id = RefLetters(next);
+      refs.insert(q.ref_id);
+    }
+  }
+}
+
 class PanelReader {
  public:
   explicit PanelReader(Dashboard* d) : d_(d) {}
@@ -98,12 +122,14 @@ class PanelReader {
       return;
     }
     Panel panel;
-    panel.title = StringOr(p, "title", "");
-    panel.type = type;
+    ReadPanelContent(p, &panel);
     panel.row = *row;
-    panel.datasource = ParseDatasource(p, "datasource");
     if (auto it = p.find("libraryPanel"); it != p.end() && it->is_object()) {
-      panel.library_uid = StringOr(*it, "uid", StringOr(*it, "name", "?"));
+      panel.library_uid = StringOr(*it, "uid", "");
+      if (panel.library_uid.empty()) {
+        panel.library_error = "its libraryPanel has no uid";
+        panel.library_uid = StringOr(*it, "name", "?");
+      }
     }
     if (auto it = p.find("id"); it != p.end() && it->is_number_integer() &&
                                 it->get<int64_t>() >= 0 &&
@@ -112,21 +138,6 @@ class PanelReader {
       used_ids_.insert(panel.id);
     } else {
       panel.id = -1;  // given the next free id at the end
-    }
-    if (auto it = p.find("targets"); it != p.end() && it->is_array()) {
-      std::set<std::string> refs;
-      for (const json& t : *it) {
-        if (!t.is_object()) continue;
-        panel.queries.push_back(ParseQuery(t));
-        refs.insert(panel.queries.back().ref_id);
-      }
-      size_t next = 0;
-      for (Query& q : panel.queries) {
-        if (!q.ref_id.empty()) continue;
-        while (refs.contains(RefLetters(next))) ++next;
-        q.ref_id = RefLetters(next);
-        refs.insert(q.ref_id);
-      }
     }
     d_->panels.push_back(std::move(panel));
   }
@@ -210,12 +221,11 @@ Variable ParseVariable(const json& j) {
   return v;
 }
 
-}  // namespace
-
-absl::StatusOr<Dashboard> ParseDashboard(std::string_view text) {
-  json root;
+// Parses `text`; `what` names it in the error ("dashboard JSON").
+absl::StatusOr<json> ParseJsonText(std::string_view text,
+                                   std::string_view what_json) {
   try {
-    root = json::parse(text.begin(), text.end());
+    return json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     // e.byte is 1-based: the byte where the parser stopped.
     const size_t at =
@@ -229,12 +239,54 @@ absl::StatusOr<Dashboard> ParseDashboard(std::string_view text) {
       what = what.substr(p);
     }
     return absl::InvalidArgumentError(
-        StrCat("dashboard JSON is malformed at byte ", at, " (line ", line,
+        StrCat(what_json, " is malformed at byte ", at, " (line ", line,
                ", column ", column, "): ", what));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
-        StrCat("dashboard JSON is malformed: ", e.what()));
+        StrCat(what_json, " is malformed: ", e.what()));
   }
+}
+
+}  // namespace
+
+std::string LibraryPanelProblem(const Panel& p) {
+  if (p.library_uid.empty() || p.library_loaded) return "";
+  if (!p.library_error.empty()) {
+    return StrCat("a library panel whose queries could not be read from ",
+                  "Grafana's library: ", p.library_error);
+  }
+  return "a library panel: its queries are in Grafana's library";
+}
+
+absl::Status ApplyLibraryPanel(std::string_view text, Panel* panel) {
+  auto root = ParseJsonText(text, "library element JSON");
+  if (!root.ok()) return root.status();
+  const json* model = nullptr;
+  if (auto r = root->find("result"); r != root->end() && r->is_object()) {
+    if (auto m = r->find("model"); m != r->end() && m->is_object()) {
+      model = &*m;
+    }
+  }
+  if (model == nullptr) {
+    return absl::InvalidArgumentError(
+        "library element JSON has no result.model object");
+  }
+  Panel read;
+  ReadPanelContent(*model, &read);
+  if (read.title.empty()) read.title = panel->title;
+  panel->title = std::move(read.title);
+  panel->type = std::move(read.type);
+  panel->datasource = std::move(read.datasource);
+  panel->queries = std::move(read.queries);
+  panel->library_loaded = true;
+  panel->library_error.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Dashboard> ParseDashboard(std::string_view text) {
+  auto parsed = ParseJsonText(text, "dashboard JSON");
+  if (!parsed.ok()) return parsed.status();
+  json root = std::move(*parsed);
   if (!root.is_object()) {
     return absl::InvalidArgumentError(
         "dashboard JSON must be an object ({\"dashboard\": {...}, \"meta\": "

@@ -87,9 +87,7 @@ std::string NotGraphite(const Dashboard& d, const Datasource& ds) {
 // Why query `q` of panel `p` is not a Graphite query; empty when it is.
 std::string NotGraphiteQuery(const Dashboard& d, const Panel& p,
                              const Query& q) {
-  if (!p.library_uid.empty()) {
-    return "a library panel: its queries are in Grafana's library";
-  }
+  if (std::string why = LibraryPanelProblem(p); !why.empty()) return why;
   const Datasource& ds =
       q.datasource.kind != Datasource::Kind::kDefault && !IsMixed(q.datasource)
           ? q.datasource

@@ -306,6 +306,72 @@ TEST(GrafanaExpand, Schema36) {
   EXPECT_THAT(Var(vars, "Filters").problem, HasSubstr("\"adhoc\""));
 }
 
+// ---- library panels ----------------------------------------------------------
+
+Panel* MutablePanel(Dashboard* d, int64_t id) {
+  for (Panel& p : d->panels) {
+    if (p.id == id) return &p;
+  }
+  ADD_FAILURE() << "no panel " << id;
+  return nullptr;
+}
+
+TEST(GrafanaLibraryPanel, TheLibraryModelGivesThePanelItsQueries) {
+  Dashboard d = Parse("v36_collapsed.json");
+  Panel* lib = MutablePanel(&d, 202);
+  ASSERT_NE(lib, nullptr);
+  EXPECT_EQ(lib->library_uid, "lib-queue");
+  EXPECT_EQ(LibraryPanelProblem(*lib),
+            "a library panel: its queries are in Grafana's library");
+  // GET /api/library-elements/lib-queue as Grafana 9-11 answer it.
+  ASSERT_TRUE(ApplyLibraryPanel(Fixture("library_lib-queue.json"), lib).ok());
+  EXPECT_EQ(LibraryPanelProblem(*lib), "");
+  // The model's title, type and queries; the dashboard's id and row.
+  EXPECT_EQ(lib->title, "Queues (shared)");
+  EXPECT_EQ(lib->type, "timeseries");
+  EXPECT_EQ(lib->id, 202);
+  EXPECT_EQ(lib->row, "Queues");
+  auto q = Expand(d, 202);
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(q["A"].expanded, "maxSeries(queues.{db1,db2}.depth)");
+  EXPECT_TRUE(q["A"].supported) << q["A"].problem;
+  EXPECT_EQ(q["B"].expanded,
+            "alias(maxSeries(queues.{db1,db2}.depth), 'deepest queue')");
+  EXPECT_TRUE(q["B"].supported) << q["B"].problem;
+}
+
+TEST(GrafanaLibraryPanel, AnAnswerThatIsNoLibraryElementChangesNothing) {
+  Dashboard d = Parse("v36_collapsed.json");
+  Panel* lib = MutablePanel(&d, 202);
+  ASSERT_NE(lib, nullptr);
+  absl::Status s = ApplyLibraryPanel(R"({"result": {"uid": "lib-queue",)", lib);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("library element JSON is malformed at byte 31"));
+  s = ApplyLibraryPanel(R"({"result": {"uid": "lib-queue", "model": "x"}})", lib);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("no result.model object"));
+  EXPECT_FALSE(lib->library_loaded);
+  EXPECT_EQ(lib->title, "Shared queue panel");
+  EXPECT_TRUE(Expand(d, 202).empty());
+  // What the client keeps when Grafana's answer was an error.
+  lib->library_error = "Grafana at http://g: library panel \"lib-queue\" not found";
+  EXPECT_EQ(LibraryPanelProblem(*lib),
+            "a library panel whose queries could not be read from Grafana's "
+            "library: Grafana at http://g: library panel \"lib-queue\" not "
+            "found");
+}
+
+TEST(GrafanaLibraryPanel, ALibraryPanelWithoutUidSaysSo) {
+  auto d = ParseDashboard(
+      R"({"panels": [{"id": 1, "libraryPanel": {"name": "Shared"}}]})");
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->panels.size(), 1u);
+  EXPECT_EQ(d->panels[0].library_uid, "Shared");
+  EXPECT_THAT(LibraryPanelProblem(d->panels[0]),
+              HasSubstr("its libraryPanel has no uid"));
+}
+
 // ---- #X references ---------------------------------------------------------
 
 Dashboard RefDashboard(const std::string& targets_json) {

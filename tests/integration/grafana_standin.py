@@ -1,8 +1,8 @@
 """A stand-in for Grafana's HTTP API (Grafana is not packaged by Debian): GET
-/api/search and GET /api/dashboards/uid/<uid> on 127.0.0.1, answering as Grafana does
-(the {"dashboard", "meta"} envelope, 401 without the right Bearer token, 404 for an
-unknown uid) from dashboard JSON files written in the shapes of real Grafana versions
-(tests/grafana/testdata). It can be stopped (Grafana down), made to refuse every token,
+/api/search, GET /api/dashboards/uid/<uid> and GET /api/library-elements/<uid> on
+127.0.0.1, answering as Grafana does (the {"dashboard", "meta"} and {"result"} envelopes,
+401 without the right Bearer token, 404 for an unknown uid) from JSON files written in the
+shapes of real Grafana versions (tests/grafana/testdata). It can be stopped (Grafana down), made to refuse every token,
 to answer malformed JSON, to hang, or to serve a dashboard of 500 panels. It records the
 requests it got."""
 
@@ -47,6 +47,12 @@ class GrafanaStandin:
                 d = json.load(f)
             self.dashboards[d["dashboard"]["uid"]] = d
         self.dashboards["big-500"] = big_dashboard()
+        self.libraries = {}  # library panels by uid, as GET /api/library-elements answers
+        for name in sorted(os.listdir(TESTDATA)):
+            if name.startswith("library_"):
+                with open(os.path.join(TESTDATA, name)) as f:
+                    element = json.load(f)
+                self.libraries[element["result"]["uid"]] = element
         with open(os.path.join(TESTDATA, "search.json")) as f:
             self.search = json.load(f)
         standin = self
@@ -73,6 +79,13 @@ class GrafanaStandin:
                     if uid not in standin.dashboards:
                         return self.answer(404, {"message": "Dashboard not found"})
                     return self.answer(200, standin.dashboards[uid])
+                prefix = "/api/library-elements/"
+                if url.path.startswith(prefix):
+                    uid = urllib.parse.unquote(url.path[len(prefix):])
+                    if uid not in standin.libraries:
+                        return self.answer(404, {
+                            "message": "library element could not be found"})
+                    return self.answer(200, standin.libraries[uid])
                 self.answer(404, {"message": "Not found"})
 
             def answer(self, status, body, raw=None):

@@ -194,6 +194,55 @@ def test_list_detail_import_fire_and_import_again(stack):
     assert [r["id"] for r in body["items"]] == ids
 
 
+def test_a_library_panel_is_read_from_grafanas_library(stack):
+    g, grafana, _, _ = stack
+    status, d = api(g, "/api/v1/grafana/dashboards/db-36")
+    assert status == 200, d
+    lib = next(p for p in d["panels"] if p["id"] == 202)
+    # The dashboard holds only {"libraryPanel": {"uid"}}; the queries, title and type
+    # come from GET /api/library-elements/lib-queue.
+    assert (lib["title"], lib["row"], lib["type"]) == ("Queues (shared)", "Queues",
+                                                       "timeseries")
+    assert "problem" not in lib, lib
+    assert [(t["ref_id"], t["expanded"], t["supported"]) for t in lib["targets"]] == [
+        ("A", "maxSeries(queues.{db1,db2}.depth)", True),
+        ("B", "alias(maxSeries(queues.{db1,db2}.depth), 'deepest queue')", True)]
+    assert any(path == "/api/library-elements/lib-queue" and auth == f"Bearer {TOKEN}"
+               for path, auth in grafana.requests)
+    status, body = api(g, "/api/v1/grafana/import", {
+        "dashboard_uid": "db-36", "panel_id": 202, "ref_ids": ["B"],
+        "rule": {"thresholds": {"warning": 100}, "step_s": STEP_S, "lateness_s": 0}})
+    assert status == 201, body
+    (rule,) = body["items"]
+    assert rule["target"] == "alias(maxSeries(queues.{db1,db2}.depth), 'deepest queue')"
+    assert rule["name"] == "Databases / Queues (shared) / deepest queue", rule["name"]
+    assert rule["grafana"]["panel_id"] == 202
+
+    # The element deleted from the library: the panel says why it has no query, and
+    # importing it is refused.
+    element = grafana.libraries.pop("lib-queue")
+    try:
+        status, d = api(g, "/api/v1/grafana/dashboards/db-36")
+        assert status == 200, d
+        lib = next(p for p in d["panels"] if p["id"] == 202)
+        assert lib["targets"] == []
+        assert lib["problem"].startswith(
+            "a library panel whose queries could not be read from Grafana's library: "), lib
+        assert 'library panel "lib-queue" not found (HTTP 404)' in lib["problem"], lib
+        # The rest of the dashboard is unaffected.
+        assert next(p for p in d["panels"] if p["id"] == 101)["targets"][0]["supported"]
+        status, body = api(g, "/api/v1/grafana/import", {
+            "dashboard_uid": "db-36", "panel_id": 202,
+            "rule": {"thresholds": {"warning": 100}}})
+        assert status == 400, body
+        assert body["error"]["field"] == "ref_ids", body
+        assert body["error"]["message"].startswith(
+            "ref_ids: panel 202 has no query gralarm can alert on: a library panel whose queries "
+            "could not be read from Grafana's library: "), body
+    finally:
+        grafana.libraries["lib-queue"] = element
+
+
 def test_failures_are_clear_and_import_nothing(stack):
     g, grafana, _, _ = stack
 
