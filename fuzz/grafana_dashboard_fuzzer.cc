@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
       }
     } else {
-      if (!lib.library_loaded || !LibraryPanelProblem(lib).empty()) std::abort();
+      if (!lib.library_loaded || !LibraryPanelProblem(lib).empty())
+        std::abort();
       const auto queries = ExpandPanel(lib_dash, lib, FixedVariables());
       if (queries.size() != lib.queries.size()) std::abort();
     }

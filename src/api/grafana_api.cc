@@ -372,9 +372,9 @@ HttpResponse GrafanaImportResponse(
     if (chosen.empty()) {
       const std::string why = grafana::LibraryPanelProblem(*panel);
       return FieldErrorResponse(FieldError(
-          "ref_ids", StrCat("panel ", panel_id,
-                            " has no query gralarm can alert on",
-                            why.empty() ? "" : ": ", why)));
+          "ref_ids",
+          StrCat("panel ", panel_id, " has no query gralarm can alert on",
+                 why.empty() ? "" : ": ", why)));
     }
   } else {
     for (const std::string& ref : ref_ids) {

@@ -92,10 +92,9 @@ absl::StatusOr<Dashboard> GrafanaClient::GetDashboard(
       const std::string element =
           StrCat("library panel \"", p.library_uid, "\"");
       it = models
-               .emplace(p.library_uid,
-                        Get(StrCat("/api/library-elements/",
-                                   UrlEncode(p.library_uid)),
-                            element))
+               .emplace(p.library_uid, Get(StrCat("/api/library-elements/",
+                                                  UrlEncode(p.library_uid)),
+                                           element))
                .first;
     }
     if (!it->second.ok()) {
@@ -106,8 +105,9 @@ absl::StatusOr<Dashboard> GrafanaClient::GetDashboard(
       continue;
     }
     if (absl::Status s = ApplyLibraryPanel(*it->second, &p); !s.ok()) {
-      p.library_error = StrCat("Grafana at ", RedactUrl(url_), ", library panel \"",
-                               p.library_uid, "\": ", s.message());
+      p.library_error =
+          StrCat("Grafana at ", RedactUrl(url_), ", library panel \"",
+                 p.library_uid, "\": ", s.message());
     }
   }
   return d;

@@ -306,7 +306,7 @@ TEST(GrafanaExpand, Schema36) {
   EXPECT_THAT(Var(vars, "Filters").problem, HasSubstr("\"adhoc\""));
 }
 
-// ---- library panels ----------------------------------------------------------
+// ---- library panels -------------------------------------------------------
 
 Panel* MutablePanel(Dashboard* d, int64_t id) {
   for (Panel& p : d->panels) {
@@ -348,14 +348,16 @@ TEST(GrafanaLibraryPanel, AnAnswerThatIsNoLibraryElementChangesNothing) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(),
               HasSubstr("library element JSON is malformed at byte 31"));
-  s = ApplyLibraryPanel(R"({"result": {"uid": "lib-queue", "model": "x"}})", lib);
+  s = ApplyLibraryPanel(R"({"result": {"uid": "lib-queue", "model": "x"}})",
+                        lib);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("no result.model object"));
   EXPECT_FALSE(lib->library_loaded);
   EXPECT_EQ(lib->title, "Shared queue panel");
   EXPECT_TRUE(Expand(d, 202).empty());
   // What the client keeps when Grafana's answer was an error.
-  lib->library_error = "Grafana at http://g: library panel \"lib-queue\" not found";
+  lib->library_error =
+      "Grafana at http://g: library panel \"lib-queue\" not found";
   EXPECT_EQ(LibraryPanelProblem(*lib),
             "a library panel whose queries could not be read from Grafana's "
             "library: Grafana at http://g: library panel \"lib-queue\" not "
