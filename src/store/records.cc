@@ -1,8 +1,12 @@
 #include "store/records.h"
 
+#include <cmath>
 #include <exception>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "gralarm/strings.h"
@@ -167,6 +171,38 @@ Level LevelOf(const json& j) {
   return l;
 }
 
+// An integer field of a legacy JSON record: `def` when absent; a value that
+// is no integer of T's range (a fraction, 1e58, a string...) throws, and the
+// record is then reported corrupt (converting such a double would be
+// undefined behaviour).
+template <typename T>
+T IntField(const json& j, const char* key, T def) {
+  auto it = j.find(key);
+  if (it == j.end()) return def;
+  constexpr T kMin = std::numeric_limits<T>::min();
+  constexpr T kMax = std::numeric_limits<T>::max();
+  bool ok = false;
+  if (it->is_number_unsigned()) {
+    ok = it->get<uint64_t>() <= static_cast<uint64_t>(kMax);
+  } else if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    ok = v >= 0 ? static_cast<uint64_t>(v) <= static_cast<uint64_t>(kMax)
+                : std::is_signed_v<T> && v >= static_cast<int64_t>(kMin);
+  } else if (it->is_number_float()) {
+    const double v = it->get<double>();
+    // T's values are those below 2^digits (an exact double).
+    ok = std::isfinite(v) && v == std::trunc(v) &&
+         v >= static_cast<double>(kMin) &&
+         v < std::ldexp(1.0, std::numeric_limits<T>::digits);
+    if (ok) return static_cast<T>(v);
+  }
+  if (!ok) {
+    throw std::out_of_range(
+        StrCat(key, " is not an integer in range: ", it->dump()));
+  }
+  return it->get<T>();
+}
+
 AlertRecord AlertFromJson(const json& j) {
   AlertRecord a;
   a.rule_id = j.value("rule_id", "");
@@ -176,14 +212,14 @@ AlertRecord AlertFromJson(const json& j) {
   a.peak = LevelOf(j.value("peak", json("ok")));
   a.nodata = j.value("nodata", false);
   a.value = j.value("value", 0.0);
-  a.since_ms = j.value("since_ms", int64_t{0});
+  a.since_ms = IntField<int64_t>(j, "since_ms", 0);
   a.last_value = j.value("last_value", 0.0);
-  a.last_seen_ms = j.value("last_seen_ms", int64_t{0});
+  a.last_seen_ms = IntField<int64_t>(j, "last_seen_ms", 0);
   a.labels = j.value("labels", std::map<std::string, std::string>{});
   a.silenced = j.value("silenced", false);
   a.held = j.value("held", false);
   a.flapping = j.value("flapping", false);
-  a.notified_ms = j.value("notified_ms", int64_t{0});
+  a.notified_ms = IntField<int64_t>(j, "notified_ms", 0);
   return a;
 }
 
@@ -195,8 +231,8 @@ HistoryRecord HistoryFromJson(const json& j) {
   h.peak = LevelOf(j.value("peak", json("ok")));
   h.severity = LevelOf(j.value("severity", json("ok")));
   h.nodata = j.value("nodata", false);
-  h.start_ms = j.value("start_ms", int64_t{0});
-  h.end_ms = j.value("end_ms", int64_t{0});
+  h.start_ms = IntField<int64_t>(j, "start_ms", 0);
+  h.end_ms = IntField<int64_t>(j, "end_ms", 0);
   h.last_value = j.value("last_value", 0.0);
   h.labels = j.value("labels", std::map<std::string, std::string>{});
   return h;
@@ -204,14 +240,14 @@ HistoryRecord HistoryFromJson(const json& j) {
 
 EventRecord EventFromJson(const json& j) {
   EventRecord e;
-  e.seq = j.value("seq", uint64_t{0});
+  e.seq = IntField<uint64_t>(j, "seq", 0);
   e.rule_id = j.value("rule_id", "");
   e.series = j.value("series", "");
   e.from = j.value("from", "");
   e.to = j.value("to", "");
   e.value = j.value("value", 0.0);
-  e.ts = j.value("ts", uint32_t{0});
-  e.at_ms = j.value("at_ms", int64_t{0});
+  e.ts = IntField<uint32_t>(j, "ts", 0);
+  e.at_ms = IntField<int64_t>(j, "at_ms", 0);
   return e;
 }
 
@@ -220,8 +256,8 @@ SilenceRecord SilenceFromJson(const json& j) {
   x.id = j.value("id", "");
   x.rule = j.value("rule", "");
   x.series = j.value("series", "");
-  x.starts_at_ms = j.value("starts_at_ms", int64_t{0});
-  x.ends_at_ms = j.value("ends_at_ms", int64_t{0});
+  x.starts_at_ms = IntField<int64_t>(j, "starts_at_ms", 0);
+  x.ends_at_ms = IntField<int64_t>(j, "ends_at_ms", 0);
   x.created_by = j.value("created_by", "");
   x.comment = j.value("comment", "");
   return x;
@@ -229,15 +265,15 @@ SilenceRecord SilenceFromJson(const json& j) {
 
 OutboxRecord OutboxFromJson(const json& j) {
   OutboxRecord r;
-  r.seq = j.value("seq", uint64_t{0});
+  r.seq = IntField<uint64_t>(j, "seq", 0);
   r.channel = j.value("channel", "");
   r.status = j.value("status", "");
   if (j.contains("alert") && j["alert"].is_object())
     r.alert = AlertFromJson(j["alert"]);
-  r.ends_ms = j.value("ends_ms", int64_t{0});
-  r.created_ms = j.value("created_ms", int64_t{0});
+  r.ends_ms = IntField<int64_t>(j, "ends_ms", 0);
+  r.created_ms = IntField<int64_t>(j, "created_ms", 0);
   r.attempts = j.value("attempts", 0);
-  r.next_attempt_ms = j.value("next_attempt_ms", int64_t{0});
+  r.next_attempt_ms = IntField<int64_t>(j, "next_attempt_ms", 0);
   r.replaces = j.value("replaces", "");
   r.reminder = j.value("reminder", false);
   return r;

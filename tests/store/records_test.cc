@@ -175,6 +175,23 @@ TEST(AlertCodecTest, RefusesDamagedInput) {
   // asked not to (found by fuzz/store_codec_fuzzer.cc).
   EXPECT_TRUE(absl::IsDataLoss(
       DecodeAlert("\xa1\x61\x61\x9b\xff\xff\xff\xff\xff\xff\xff\xff", &b)));
+  // An integer field holding a number no int64 holds, or a fraction: corrupt,
+  // never converted (found by the fuzzer: 1.77e58 into int64 was undefined).
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(R"({"since_ms": 1.77e58})", &b)));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeAlert(R"({"since_ms": 1.5})", &b)));
+  EXPECT_TRUE(absl::IsDataLoss(
+      DecodeAlert(R"({"since_ms": 9223372036854775808})", &b)));
+  EventRecord e;
+  EXPECT_TRUE(absl::IsDataLoss(DecodeEvent(R"({"ts": 4294967296})", &e)));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeEvent(R"({"ts": -1})", &e)));
+  ASSERT_TRUE(DecodeEvent(R"({"ts": 4294967295, "seq": 7})", &e).ok());
+  EXPECT_EQ(e.ts, 4294967295u);
+  EXPECT_EQ(e.seq, 7u);
+  // Integers written as doubles in range still read (2.0e3 is 2000).
+  ASSERT_TRUE(
+      DecodeAlert(R"({"since_ms": 2.0e3, "notified_ms": -5})", &b).ok());
+  EXPECT_EQ(b.since_ms, 2000);
+  EXPECT_EQ(b.notified_ms, -5);
 }
 
 HistoryRecord SampleHistory() {
