@@ -105,11 +105,12 @@ def test_a_storm_is_grouped_and_rate_limited_and_nothing_is_lost(tmp_path):
     # Events and history keep every transition.
     assert count_pages(g, "/api/v1/events?from=0") == 10000
     assert count_pages(g, "/api/v1/history?from=0") == 5000
-    m = g.metrics()
-    assert metric(m, "gralarm_notifications_total", channel="hook",
-                  result="delivered") == len(receiver.delivered)
-    assert metric(m, "gralarm_notifications_total", channel="sms",
-                  result="delivered") == len(runs)
+    wait_until(lambda: metric(g.metrics(), "gralarm_notifications_total", channel="hook",
+                              result="delivered") == len(receiver.delivered), 10,
+               what="every delivery counted")
+    wait_until(lambda: metric(g.metrics(), "gralarm_notifications_total", channel="sms",
+                              result="delivered") == len(runs), 10,
+               what="every SMS counted")
     assert g.stop()[0] == 0
     receiver.close()
 
