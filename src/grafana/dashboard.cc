@@ -271,13 +271,9 @@ absl::Status ApplyLibraryPanel(std::string_view text, Panel* panel) {
     return absl::InvalidArgumentError(
         "library element JSON has no result.model object");
   }
-  Panel read;
-  ReadPanelContent(*model, &read);
-  if (read.title.empty()) read.title = panel->title;
-  panel->title = std::move(read.title);
-  panel->type = std::move(read.type);
-  panel->datasource = std::move(read.datasource);
-  panel->queries = std::move(read.queries);
+  std::string dashboard_title = std::move(panel->title);
+  ReadPanelContent(*model, panel);
+  if (panel->title.empty()) panel->title = std::move(dashboard_title);
   panel->library_loaded = true;
   panel->library_error.clear();
   return absl::OkStatus();
