@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -149,6 +150,10 @@ BENCHMARK(BM_MatchAndEvaluate)->Arg(10000)->Arg(100000);
 // The same rules without (range(1) = 0) and with (1) a forecast of 600 s: a
 // series' point every 60 s (ts advances 60 a round of all series), after 10
 // warm-up rounds, so every forecast window holds 10 points and predicts.
+// range(2) = 0: the rounds offer the series in the order they were created;
+// 1: in another (random, fixed) order, as when collectors change the order
+// they send in, so that the states and windows are no longer read in the
+// order they lie in memory.
 void BM_MatchAndEvaluateForecast(benchmark::State& state) {
   EngineBench bench(state, static_cast<int>(state.range(0)),
                     state.range(1) != 0);
@@ -158,11 +163,16 @@ void BM_MatchAndEvaluateForecast(benchmark::State& state) {
   for (int round = 0; round < 10; ++round, ts += 60) {
     for (const std::string& n : names) bench.Offer(n, ts, 1.0);
   }
+  std::vector<const std::string*> order;
+  for (const std::string& n : names) order.push_back(&n);
+  if (state.range(2) != 0) {
+    std::shuffle(order.begin(), order.end(), std::mt19937(3));
+  }
   size_t i = 0;
   uint32_t round = 0;
   for (auto _ : state) {
-    const std::string& n = names[i % names.size()];
-    if (++i % names.size() == 0) {
+    const std::string& n = *order[i % order.size()];
+    if (++i % order.size() == 0) {
       ts += 60;
       ++round;
     }
@@ -174,10 +184,12 @@ void BM_MatchAndEvaluateForecast(benchmark::State& state) {
       static_cast<double>(bench.counters().rule_series);
 }
 BENCHMARK(BM_MatchAndEvaluateForecast)
-    ->Args({10000, 0})
-    ->Args({10000, 1})
-    ->Args({100000, 0})
-    ->Args({100000, 1});
+    ->Args({10000, 0, 0})
+    ->Args({10000, 1, 0})
+    ->Args({100000, 0, 0})
+    ->Args({100000, 1, 0})
+    ->Args({10000, 0, 1})
+    ->Args({10000, 1, 1});
 
 // One forecast window alone (cache-hot): the arithmetic of a point of a
 // forecast rule, without the engine. A point every 60 s, a 3600 s window (60

@@ -42,14 +42,16 @@ inline constexpr size_t kForecastMaxPoints = 4096;  // a power of two, < 65536
 // updates. Adding a point is O(1) amortised.
 //
 // Layout: 16 bytes inline (a null pointer until the first point), and one
-// heap block: a 64-byte header (the sums, the anchor, the last forecast), the
-// ring, then the raise forecast. The ring's position is inline, so a point's
-// slots are found without waiting for the header: the loads go out together.
-// The ring grows one slot at a time up to 64 slots, so in a window whose
-// number of points is steady (a series reporting at a steady interval) the
-// ring holds exactly those points and the new point takes the slot of the one
-// that left: a point touches the header and one ring slot (docs/FORECAST.md
-// "Cost").
+// block of whole cache lines from the forecast block pool, which lays blocks
+// out in the order windows are created (docs/FORECAST.md "Cost"): a 64-byte
+// header (the sums, the anchor, the last forecast), the ring, then the raise
+// forecast. The ring's position is inline, so a point's slots are found
+// without waiting for the header: the loads go out together. The ring grows
+// one slot at a time up to 64 slots (in place while the block's lines hold
+// it), so in a window whose number of points is steady (a series reporting at
+// a steady interval) the ring holds exactly those points and the new point
+// takes the slot of the one that left: a point touches the header and one
+// ring slot.
 class ForecastWindow {
  public:
   struct Point {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/numeric/int128.h"
+#include "alert/forecast_block_pool.h"
 
 namespace gralarm {
 namespace {
@@ -31,7 +32,7 @@ ForecastWindow& ForecastWindow::operator=(const ForecastWindow& other) {
   Free();
   if (other.block_ == nullptr) return *this;
   const size_t bytes = BlockBytes(other.capacity_);
-  block_ = static_cast<Block*>(::operator new(bytes));
+  block_ = static_cast<Block*>(forecast_pool::Allocate(bytes));
   std::memcpy(static_cast<void*>(block_), other.block_, bytes);
   head_ = other.head_;
   size_ = other.size_;
@@ -56,7 +57,7 @@ ForecastWindow& ForecastWindow::operator=(ForecastWindow&& other) noexcept {
 }
 
 void ForecastWindow::Free() {
-  ::operator delete(block_);
+  forecast_pool::Free(block_, BlockBytes(capacity_));
   block_ = nullptr;
   head_ = 0;
   size_ = 0;
@@ -77,12 +78,24 @@ ForecastWindow::Block* ForecastWindow::Ensure() {
 }
 
 void ForecastWindow::Regrow(size_t slots) {
-  auto* grown = static_cast<Block*>(::operator new(BlockBytes(slots)));
+  if (block_ != nullptr &&
+      forecast_pool::BlockSize(BlockBytes(slots)) ==
+          forecast_pool::BlockSize(BlockBytes(capacity_))) {
+    // The block's lines hold the new ring too: the points move to the front,
+    // oldest first, and the raise forecast after the new ring.
+    const double raise = *raise_slot();
+    std::rotate(points(), points() + head_, points() + capacity_);
+    head_ = 0;
+    capacity_ = static_cast<uint16_t>(slots);
+    *raise_slot() = raise;
+    return;
+  }
+  auto* grown = static_cast<Block*>(forecast_pool::Allocate(BlockBytes(slots)));
   new (grown) Block(block_ != nullptr ? *block_ : Block());
   auto* to = reinterpret_cast<Point*>(grown + 1);
   for (size_t i = 0; i < size_; ++i) to[i] = At(i);
   const double raise = block_ != nullptr ? *raise_slot() : 0;
-  ::operator delete(block_);
+  forecast_pool::Free(block_, BlockBytes(capacity_));
   block_ = grown;
   head_ = 0;
   capacity_ = static_cast<uint16_t>(slots);
