@@ -343,6 +343,14 @@ def rule_row(browser, rule_id):
     return next((r for r in browser.rows("rules-table") if r[0] == rule_id), None)
 
 
+def wait_rule_row(browser, rule_id, column, value):
+    """The rules table's row of `rule_id` once its `column` reads `value`: the page says
+    "saved" as soon as the API answers, then redraws the table from a fresh read."""
+    wait_until(lambda: (rule_row(browser, rule_id) or [None] * (column + 1))[column] == value,
+               15, 0.1, what=f"rule {rule_id}'s row with {value!r}")
+    return rule_row(browser, rule_id)
+
+
 def test_page_creates_edits_and_tries_a_target_rule(tmp_path):
     """Through the page in Chromium: a target rule with a bad expression is refused at
     the target field with the parser's column; the fixed one is created and listed with
@@ -379,8 +387,7 @@ def test_page_creates_edits_and_tries_a_target_rule(tmp_path):
         b.type("rule-step_s", "10")
         b.click("#rule-save")
         b.wait("document.getElementById('rule-saved').textContent !== ''", "the saved rule")
-        row = rule_row(b, "sum-x")
-        assert row is not None and row[2] == target, b.rows("rules-table")
+        row = wait_rule_row(b, "sum-x", 2, target)
         assert row[3] == "major 100" and row[5] == "in force"
         rule = json.load(urllib.request.urlopen(base + "/api/v1/rules/sum-x", timeout=10))
         assert (rule["target"], rule["step_s"], rule["lateness_s"]) == (target, 10, 0)
@@ -431,7 +438,7 @@ def test_page_creates_edits_and_tries_a_target_rule(tmp_path):
         rule = json.load(urllib.request.urlopen(base + "/api/v1/rules/sum-x", timeout=10))
         assert rule["target"] == target and rule["thresholds"] == {"major": 200}
         assert rule["step_s"] == 10
-        assert rule_row(b, "sum-x")[3] == "major 200"
+        wait_rule_row(b, "sum-x", 3, "major 200")
         assert b.text("error") == ""
         csp = [m for m in b.log if "Content Security Policy" in m]
         assert not csp, csp
